@@ -1,0 +1,138 @@
+# brock: one static binary for Amazon Bedrock. See README.md.
+#   make            build/brock (static, musl)     make release   stripped
+#   make check      unit tests (musl), the same under ASan+UBSan (clang, glibc),
+#                   fuzz-corpus replay, integration tests against the emulator
+#   make cross      build/aarch64/brock, build/armhf/brock
+#   make check-cross  unit tests under qemu-user
+#   make fuzz-smoke every libFuzzer target for a bounded time
+#   make bench      throughput numbers
+#   make deps       install build tools (Debian, idempotent)
+.SUFFIXES:
+SHELL = /bin/sh
+
+BUILD   ?= build
+VENDOR  ?= $(BUILD)/vendor
+MUSLCC  ?= musl-gcc
+CLANG   ?= clang
+FUZZ_SECONDS ?= 20
+
+CSTD   = -std=c11 -D_DEFAULT_SOURCE
+WARN   = -Wall -Wextra -Wpedantic -Werror -Wshadow -Wvla -Wstrict-prototypes \
+         -Wmissing-prototypes -Wno-missing-field-initializers
+INC    = -Isrc -I$(VENDOR)/include -I$(VENDOR)/src/bearssl/inc -I$(BUILD)/gen
+BR_CFLAGS = -DBR_USE_GETENTROPY=1 -DBR_USE_URANDOM=0 -I$(VENDOR)/src/bearssl/inc -I$(VENDOR)/src/bearssl/src
+
+SRCS    := $(filter-out src/main.c,$(wildcard src/*.c))
+TESTS   := $(basename $(notdir $(wildcard tests/test_*.c)))
+FUZZERS := $(basename $(notdir $(wildcard fuzz/fuzz_*.c)))
+GEN     := $(BUILD)/gen/amazon_roots.h
+HDRS    := $(wildcard src/*.h) $(GEN)
+
+all: $(BUILD)/brock
+
+# ---------------------------------------------------------------------------
+# Vendor inputs (fetched and verified by vendor/fetch.sh)
+$(VENDOR)/.stamp: vendor/fetch.sh vendor/lock
+	vendor/fetch.sh $(VENDOR)
+	touch $@
+
+deps:
+	vendor/deps.sh
+
+deps-cross:
+	vendor/deps.sh cross
+
+$(GEN): vendor/roots.sh
+	@mkdir -p $(@D)
+	sh vendor/roots.sh > $@.tmp && mv $@.tmp $@
+
+# ---------------------------------------------------------------------------
+# One build variant: $(1)=dir  $(2)=CC  $(3)=CFLAGS  $(4)=LDFLAGS
+define variant
+$(1)/bearssl/libbearssl.a: $(VENDOR)/.stamp
+	@mkdir -p $(1)/bearssl/o
+	@echo "  BEARSSL $(1)"
+	@find $(VENDOR)/src/bearssl/src -name '*.c' | sort | \
+	  xargs -P 4 -I{} sh -c 'o=$(1)/bearssl/o/$$$$(echo {} | tr / _).o; $(2) $(filter-out -Werror -fsanitize%,$(3)) -w $(BR_CFLAGS) -c {} -o $$$$o' && \
+	  rm -f $$@ && ar rcs $$@ $(1)/bearssl/o/*.o
+
+$(1)/obj/%.o: src/%.c $(HDRS) $(VENDOR)/.stamp
+	@mkdir -p $$(@D)
+	@echo "  CC      $$@"
+	@$(2) $(CSTD) $(WARN) $(3) $(INC) -c $$< -o $$@
+
+$(1)/libbrock.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS))
+	@rm -f $$@ && ar rcs $$@ $$^
+
+$(1)/brock: $(1)/obj/main.o $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+	@echo "  LD      $$@"
+	@$(2) $(3) $(4) -o $$@ $$^
+
+$(1)/tests/%: tests/%.c tests/t.h $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+	@mkdir -p $$(@D)
+	@echo "  CC      $$@"
+	@$(2) $(CSTD) $(WARN) -Wno-missing-prototypes $(3) $(INC) -Itests $(4) -o $$@ $$< $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+
+$(1)/replay/%: fuzz/%.c fuzz/replay.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+	@mkdir -p $$(@D)
+	@$(2) $(CSTD) $(WARN) -Wno-missing-prototypes $(3) $(INC) $(4) -o $$@ $$< fuzz/replay.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+
+$(1)/unit: $(addprefix $(1)/tests/,$(TESTS))
+endef
+
+MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections
+MUSL_LDFLAGS = -static -Wl,--gc-sections
+ASAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DBROCK_FUZZING
+
+$(eval $(call variant,$(BUILD),$(MUSLCC),$(MUSL_CFLAGS),$(MUSL_LDFLAGS)))
+$(eval $(call variant,$(BUILD)/asan,$(CLANG),$(ASAN_CFLAGS),-fsanitize=address,undefined))
+$(eval $(call variant,$(BUILD)/fuzz,$(CLANG),$(FUZZ_CFLAGS),))
+
+# Cross builds: Debian's gcc cross compilers with the multiarch musl specs.
+AARCH64_CC = aarch64-linux-gnu-gcc -specs=/usr/lib/aarch64-linux-musl/musl-gcc.specs
+ARMHF_CC   = arm-linux-gnueabihf-gcc -specs=/usr/lib/arm-linux-musleabihf/musl-gcc.specs
+$(eval $(call variant,$(BUILD)/aarch64,$(AARCH64_CC),$(MUSL_CFLAGS),$(MUSL_LDFLAGS)))
+$(eval $(call variant,$(BUILD)/armhf,$(ARMHF_CC),$(MUSL_CFLAGS),$(MUSL_LDFLAGS)))
+
+# ---------------------------------------------------------------------------
+release: $(BUILD)/brock
+	strip --strip-all $(BUILD)/brock
+	@ls -l $(BUILD)/brock
+
+unit: $(BUILD)/unit $(BUILD)/asan/unit $(addprefix $(BUILD)/asan/replay/,$(FUZZERS))
+
+check: deps $(BUILD)/brock unit
+	@sh tests/run.sh $(BUILD)
+
+check-fast: $(BUILD)/brock $(BUILD)/unit
+	@BROCK_SKIP_ASAN=1 sh tests/run.sh $(BUILD)
+
+cross: deps-cross $(BUILD)/aarch64/brock $(BUILD)/armhf/brock
+	@file $(BUILD)/aarch64/brock $(BUILD)/armhf/brock
+
+check-cross: cross $(BUILD)/aarch64/unit $(BUILD)/armhf/unit
+	@BROCK_QEMU=qemu-aarch64-static BROCK_UNIT_ONLY=1 sh tests/run.sh $(BUILD)/aarch64
+	@BROCK_QEMU=qemu-arm-static BROCK_UNIT_ONLY=1 sh tests/run.sh $(BUILD)/armhf
+
+$(BUILD)/fuzz/bin/%: fuzz/%.c $(BUILD)/fuzz/libbrock.a $(BUILD)/fuzz/bearssl/libbearssl.a
+	@mkdir -p $(@D)
+	@$(CLANG) $(CSTD) $(WARN) -Wno-missing-prototypes $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INC) -o $@ $^
+
+fuzz-build: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZERS))
+
+fuzz-smoke: fuzz-build
+	@sh fuzz/smoke.sh $(BUILD)/fuzz/bin $(FUZZ_SECONDS) $(FUZZERS)
+
+bench: $(BUILD)/brock
+	@$(MAKE) -s -f bench/bench.mk BUILD=$(BUILD) run
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz \
+	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay
+
+distclean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps deps-cross release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench clean distclean
+.SECONDARY:

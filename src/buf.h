@@ -1,0 +1,44 @@
+/* buf: bounded byte buffers and read-only slices.
+ * A struct buf grows up to a maximum fixed at init; exceeding it is an error,
+ * never silent growth. Memory is wiped before it is freed (it may hold secrets). */
+#ifndef BROCK_BUF_H
+#define BROCK_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct slice {
+	const uint8_t *p;
+	size_t n;
+};
+
+#define SLICE_LIT(s) ((struct slice){(const uint8_t *)(s), sizeof(s) - 1})
+struct slice slice_str(const char *s); /* NUL-terminated string (NULL -> empty) */
+int slice_eq(struct slice a, struct slice b);
+int slice_eq_str(struct slice a, const char *s);
+int slice_eq_nocase(struct slice a, const char *s); /* ASCII case-insensitive */
+
+struct buf {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+	size_t max; /* hard limit on len */
+};
+
+void buf_init(struct buf *b, size_t max);
+/* All return 0, or -1 when the limit would be exceeded or memory is short.
+ * After a successful append p[len] is a NUL byte (not counted in len). */
+int buf_reserve(struct buf *b, size_t extra);
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_append_str(struct buf *b, const char *s);
+int buf_append_byte(struct buf *b, uint8_t c);
+int buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_consume(struct buf *b, size_t n); /* drop the first n bytes */
+void buf_reset(struct buf *b);             /* len = 0, keep memory (wiped) */
+void buf_free(struct buf *b);              /* wipe and release */
+struct slice buf_slice(const struct buf *b);
+
+/* Wipes memory the compiler may not optimise away (secrets). */
+void secure_zero(void *p, size_t n);
+
+#endif

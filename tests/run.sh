@@ -1,0 +1,65 @@
+#!/bin/sh
+# Runs every test pass and prints one summary line "N passed, M failed".
+#   $1               build dir (build, build/aarch64, ...)
+#   BROCK_QEMU       emulator prefix for cross-built unit tests
+#   BROCK_UNIT_ONLY  only the unit tests of $1
+#   BROCK_SKIP_ASAN  skip the sanitizer pass and corpus replay
+# Unit tests run from the repository root (they read tests/vectors/...).
+set -u
+b=${1:-build}
+pass=0 fail=0 broken=""
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+
+count() { # name, output file, exit code
+	line=$(grep -E '^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed' "$2" | tail -n 1)
+	p=$(echo "$line" | sed -E 's/.*\b([0-9]+) passed.*/\1/')
+	f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+	if [ -z "$line" ]; then
+		p=0; f=1
+	elif [ "$3" != 0 ] && [ "$f" = 0 ]; then
+		f=1 # died after printing a clean summary
+	fi
+	pass=$((pass + p)); fail=$((fail + f))
+	[ "$f" = 0 ] || broken="$broken $1"
+	printf '%-34s %s passed, %s failed\n' "$1" "$p" "$f" | sed 's/^/  /'
+}
+
+run_unit() { # dir label
+	for t in "$1"/tests/test_*; do
+		[ -x "$t" ] || continue
+		${BROCK_QEMU:-} "$t" >"$log" 2>&1; rc=$?
+		[ $rc = 0 ] || cat "$log" >&2
+		count "$2$(basename "$t")" "$log" $rc
+	done
+}
+
+run_replay() { # dir
+	for r in "$1"/replay/fuzz_*; do
+		[ -x "$r" ] || continue
+		n=$(basename "$r")
+		"$r" fuzz/corpus/"${n#fuzz_}" >"$log" 2>&1; rc=$?
+		[ $rc = 0 ] || cat "$log" >&2
+		count "replay/$n" "$log" $rc
+	done
+}
+
+echo "unit tests ($b${BROCK_QEMU:+, under $BROCK_QEMU}):"
+run_unit "$b" ""
+if [ -z "${BROCK_UNIT_ONLY:-}" ]; then
+	if [ -z "${BROCK_SKIP_ASAN:-}" ]; then
+		echo "unit tests under ASan+UBSan:"
+		run_unit "$b/asan" "asan/"
+		echo "fuzz corpus replay (ASan+UBSan):"
+		run_replay "$b/asan"
+	fi
+	if [ -f tests/integration/run.py ]; then
+		echo "integration tests ($b/brock against tests/emulator):"
+		python3 tests/integration/run.py --brock "$b/brock" >"$log" 2>&1; rc=$?
+		[ $rc = 0 ] || cat "$log" >&2
+		grep -E '^(ok|FAIL|SKIP) ' "$log" | sed 's/^/    /'
+		count integration "$log" $rc
+	fi
+fi
+[ -z "$broken" ] || echo "failing:$broken" >&2
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the build and test tools brock needs on Debian (idempotent; fast when done).
+# Usage: vendor/deps.sh [cross]
+set -eu
+need=""
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+pkgs="make gcc musl-tools musl-dev dpkg-dev xz-utils clang libclang-rt-14-dev python3 openssl zlib1g-dev file ca-certificates"
+case "${1:-}" in cross) pkgs="$pkgs gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf musl-dev:arm64 musl-dev:armhf qemu-user-static" ;; esac
+src=/etc/apt/sources.list.d/brock-deb-src.sources
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+if [ "${1:-}" = cross ]; then
+	for a in arm64 armhf; do
+		dpkg --print-foreign-architectures | grep -qx $a || { $SUDO dpkg --add-architecture $a; rm -f /tmp/.brock-apt-updated; }
+	done
+fi
+if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
+	printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+		"$(. /etc/os-release && echo "$VERSION_CODENAME")" | $SUDO tee $src >/dev/null
+	rm -f /tmp/.brock-apt-updated
+fi
+for p in $pkgs; do have "$p" || need="$need $p"; done
+if [ -n "$need" ] || ! [ -f /tmp/.brock-apt-updated ]; then
+	if [ -n "$need" ] || ! apt-cache showsrc bearssl >/dev/null 2>&1; then
+		$SUDO apt-get update -qq && touch /tmp/.brock-apt-updated
+	fi
+fi
+if [ -n "$need" ]; then
+	echo "deps: installing$need" >&2
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
