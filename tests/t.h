@@ -12,7 +12,7 @@
 static int t_passed, t_failed, t_cur_failed;
 static const char *t_cur = "";
 
-static void t_fail_at(const char *file, int line, const char *what)
+static inline void t_fail_at(const char *file, int line, const char *what)
 {
 	fprintf(stderr, "FAIL %s: %s:%d: %s\n", t_cur, file, line, what);
 	t_cur_failed++;
@@ -41,7 +41,7 @@ static void t_fail_at(const char *file, int line, const char *what)
 			t_fail_at(__FILE__, __LINE__, #got " == " #want);         \
 	} while (0)
 
-static void t_run(const char *name, void (*fn)(void))
+static inline void t_run(const char *name, void (*fn)(void))
 {
 	t_cur = name;
 	t_cur_failed = 0;
@@ -55,7 +55,7 @@ static void t_run(const char *name, void (*fn)(void))
 #define T_RUN(fn) t_run(#fn, fn)
 
 /* Records one data-driven case (e.g. a conformance vector). */
-static void t_case(const char *name, int ok)
+static inline void t_case(const char *name, int ok)
 {
 	if (ok) {
 		t_passed++;
@@ -65,7 +65,7 @@ static void t_case(const char *name, int ok)
 	}
 }
 
-static int t_done(const char *prog)
+static inline int t_done(const char *prog)
 {
 	const char *base = strrchr(prog, '/');
 	printf("%s: %d passed, %d failed\n", base ? base + 1 : prog, t_passed, t_failed);
@@ -73,7 +73,7 @@ static int t_done(const char *prog)
 }
 
 /* Reads a whole file (test data); returns malloc'd NUL-terminated bytes. */
-static char *t_slurp(const char *path, size_t *len)
+static inline char *t_slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *p = NULL;
