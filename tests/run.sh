@@ -27,7 +27,7 @@ count() { # name, output file, exit code
 run_unit() { # dir label
 	for t in "$1"/tests/test_*; do
 		[ -x "$t" ] || continue
-		${BROCK_QEMU:-} "$t" >"$log" 2>&1; rc=$?
+		BROCK_CROSS=${BROCK_QEMU:+1} ${BROCK_QEMU:-} "$t" >"$log" 2>&1; rc=$?
 		[ $rc = 0 ] || cat "$log" >&2
 		count "$2$(basename "$t")" "$log" $rc
 	done
