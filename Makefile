@@ -90,8 +90,8 @@ $(eval $(call variant,$(BUILD)/asan,$(CLANG),$(ASAN_CFLAGS),-fsanitize=address,u
 $(eval $(call variant,$(BUILD)/fuzz,$(CLANG),$(FUZZ_CFLAGS),))
 
 # Cross builds: Debian's gcc cross compilers with the multiarch musl specs.
-AARCH64_CC = aarch64-linux-gnu-gcc -specs=/usr/lib/aarch64-linux-musl/musl-gcc.specs
-ARMHF_CC   = arm-linux-gnueabihf-gcc -specs=/usr/lib/arm-linux-musleabihf/musl-gcc.specs
+AARCH64_CC = aarch64-linux-musl-gcc
+ARMHF_CC   = arm-linux-musleabihf-gcc
 $(eval $(call variant,$(BUILD)/aarch64,$(AARCH64_CC),$(MUSL_CFLAGS),$(MUSL_LDFLAGS)))
 $(eval $(call variant,$(BUILD)/armhf,$(ARMHF_CC),$(MUSL_CFLAGS),$(MUSL_LDFLAGS)))
 

@@ -21,10 +21,16 @@ fi
 for p in $pkgs; do have "$p" || need="$need $p"; done
 if [ -n "$need" ] || ! [ -f /tmp/.brock-apt-updated ]; then
 	if [ -n "$need" ] || ! apt-cache showsrc bearssl >/dev/null 2>&1; then
-		$SUDO apt-get update -qq && touch /tmp/.brock-apt-updated
+		# a mirror mid-sync can fail one index; retry, then go on with what we have
+		for i in 1 2 3; do $SUDO apt-get update -qq && break; sleep 5; done || true
+		touch /tmp/.brock-apt-updated
 	fi
 fi
 if [ -n "$need" ]; then
 	echo "deps: installing$need" >&2
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+	for i in 1 2 3; do
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null && break
+		[ $i = 3 ] && { echo "deps: apt-get install$need failed" >&2; exit 1; }
+		sleep 5; $SUDO apt-get update -qq || true
+	done
 fi
