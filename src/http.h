@@ -113,7 +113,7 @@ struct http_parser {
 	int state;
 	int err;       /* sticky error code, 0 if none */
 	unsigned expect;
-	uint64_t max_body; /* request: limit on body bytes (0 = no body allowed... see setter) */
+	uint64_t max_body; /* request: limit on body bytes */
 	struct buf head;   /* copy of the header section */
 	size_t line_start; /* offset in head of the line being collected */
 	uint64_t remain;   /* bytes left in the current chunk / body */
@@ -122,6 +122,7 @@ struct http_parser {
 	size_t trailer_line; /* bytes in the current trailer line */
 	int conn_close;    /* "close" token in Connection */
 	int te_cl;         /* response had both TE and CL: never keep alive */
+	int started;       /* a byte of this message (or an interim 1xx) arrived */
 };
 
 /* kind: HTTP_RESPONSE or HTTP_REQUEST. Request bodies default to a 1 MiB
