@@ -1,0 +1,175 @@
+// One-time generator of tests/vectors/bedrock/*.txt: Bedrock requests signed
+// by AWS's own JavaScript signer (@smithy/signature-v4), so that test_sigv4
+// checks our signer against an independent implementation.
+//
+//   cd /tmp && npm install @smithy/signature-v4 @aws-crypto/sha256-js
+//   NODE_PATH=/tmp/node_modules node tests/gen/bedrock_vectors.mjs tests/vectors/bedrock
+//
+// (node_modules is never committed.) Each vector is the WIRE request: the
+// path and query exactly as sent (already percent-encoded). smithy is given
+// the same wire path and applies its own escaping (uriEscapePath, the
+// default for every service but S3), i.e. the path is encoded once more.
+import { createRequire } from "node:module";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const require = createRequire(join(process.env.NODE_PATH || "/tmp/node_modules", "x.js"));
+const { SignatureV4 } = require("@smithy/signature-v4");
+const { Sha256 } = require("@aws-crypto/sha256-js");
+const smithyVersion = require("@smithy/signature-v4/package.json").version;
+
+const outDir = process.argv[2] || "tests/vectors/bedrock";
+mkdirSync(outDir, { recursive: true });
+
+const AKID = "AKIDEXAMPLE";
+const SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+const TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE/+/token+with/slashes==";
+const WHEN = new Date(Date.UTC(2026, 2, 1, 12, 34, 56)); // 20260301T123456Z
+
+// RFC 3986 component encoding (what brock's pctenc produces on the wire).
+const enc = (s) =>
+	encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+
+const BODY = JSON.stringify({
+	messages: [{ role: "user", content: [{ text: "Hello, Claude!" }] }],
+	inferenceConfig: { maxTokens: 64 },
+});
+
+const vectors = [
+	{
+		name: "converse-stream",
+		region: "us-east-1",
+		host: "bedrock-runtime.us-east-1.amazonaws.com",
+		method: "POST",
+		path: "/model/" + enc("us.anthropic.claude-opus-4-6-v1:0") + "/converse-stream",
+		query: {},
+		headers: { "content-type": "application/json" },
+		body: BODY,
+	},
+	{
+		name: "converse-stream-token",
+		token: TOKEN,
+		region: "us-east-1",
+		host: "bedrock-runtime.us-east-1.amazonaws.com",
+		method: "POST",
+		path: "/model/" + enc("us.anthropic.claude-opus-4-6-v1:0") + "/converse-stream",
+		query: {},
+		headers: { "content-type": "application/json" },
+		body: BODY,
+	},
+	{
+		name: "converse-profile-arn",
+		region: "us-east-1",
+		host: "bedrock-runtime.us-east-1.amazonaws.com",
+		method: "POST",
+		path:
+			"/model/" +
+			enc("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123") +
+			"/converse",
+		query: {},
+		headers: { "content-type": "application/json" },
+		body: BODY,
+	},
+	{
+		name: "converse-profile-arn-token-checksum",
+		token: TOKEN,
+		checksum: true, // x-amz-content-sha256 added and signed
+		region: "us-east-1",
+		host: "bedrock-runtime.us-east-1.amazonaws.com",
+		method: "POST",
+		path:
+			"/model/" +
+			enc("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123") +
+			"/converse",
+		query: {},
+		headers: { "content-type": "application/json" },
+		body: BODY,
+	},
+	{
+		name: "list-inference-profiles",
+		region: "us-west-2",
+		host: "bedrock.us-west-2.amazonaws.com",
+		method: "GET",
+		path: "/inference-profiles",
+		query: { maxResults: "100", nextToken: "eyJhIjoiYiJ9+/x/y==" },
+		headers: {},
+		body: "",
+	},
+	{
+		name: "list-inference-profiles-token",
+		token: TOKEN,
+		region: "us-west-2",
+		host: "bedrock.us-west-2.amazonaws.com",
+		method: "GET",
+		path: "/inference-profiles",
+		query: { maxResults: "100", nextToken: "eyJhIjoiYiJ9+/x/y==" },
+		headers: {},
+		body: "",
+	},
+	{
+		name: "list-inference-profiles-presign",
+		presign: 900,
+		token: TOKEN,
+		region: "us-west-2",
+		host: "bedrock.us-west-2.amazonaws.com",
+		method: "GET",
+		path: "/inference-profiles",
+		query: { maxResults: "100", nextToken: "eyJhIjoiYiJ9+/x/y==" },
+		headers: {},
+		body: "",
+	},
+];
+
+for (const v of vectors) {
+	const signer = new SignatureV4({
+		credentials: { accessKeyId: AKID, secretAccessKey: SECRET, sessionToken: v.token },
+		region: v.region,
+		service: "bedrock",
+		sha256: Sha256,
+		applyChecksum: !!v.checksum,
+	});
+	// capture what smithy builds on the way to the signature
+	let canonical, sts;
+	const cr = signer.createCanonicalRequest.bind(signer);
+	signer.createCanonicalRequest = (...a) => (canonical = cr(...a));
+	const cs = signer.createStringToSign.bind(signer);
+	signer.createStringToSign = async (...a) => (sts = await cs(...a));
+
+	const request = {
+		method: v.method,
+		protocol: "https:",
+		hostname: v.host,
+		path: v.path,
+		query: { ...v.query },
+		headers: { host: v.host, ...v.headers },
+		body: v.body || undefined,
+	};
+	const wireQuery = Object.entries(v.query)
+		.map(([k, x]) => enc(k) + "=" + enc(x))
+		.join("&");
+	let out = `# generated by tests/gen/bedrock_vectors.mjs with @smithy/signature-v4 ${smithyVersion}; do not edit\n`;
+	out += `form: ${v.presign ? "query" : "header"}\n`;
+	out += `method: ${v.method}\npath: ${v.path}\nquery: ${wireQuery}\n`;
+	out += `region: ${v.region}\nservice: bedrock\ntime: ${Math.floor(WHEN.getTime() / 1000)}\n`;
+	out += `akid: ${AKID}\nsecret: ${SECRET}\ntoken: ${v.token || ""}\n`;
+	out += `sign_body: ${v.checksum ? 1 : 0}\nexpires: ${v.presign || 0}\n`;
+	for (const [k, x] of Object.entries(request.headers)) out += `header: ${k}:${x}\n`;
+	out += `body: ${v.body}\n`;
+	if (v.presign) {
+		const signed = await signer.presign(request, { signingDate: WHEN, expiresIn: v.presign });
+		out += `signature: ${signed.query["X-Amz-Signature"]}\n`;
+		const added = Object.entries(signed.query)
+			.filter(([k]) => k.startsWith("X-Amz-"))
+			.map(([k, x]) => enc(k) + "=" + enc(x))
+			.sort()
+			.join("&");
+		out += `presign-query: ${added}\n`;
+	} else {
+		const signed = await signer.sign(request, { signingDate: WHEN });
+		out += `signature: ${signed.headers.authorization.replace(/.*Signature=/, "")}\n`;
+		out += `authorization: ${signed.headers.authorization}\n`;
+	}
+	out += `--- canonical request\n${canonical}\n--- string to sign\n${sts}\n`;
+	writeFileSync(join(outDir, v.name + ".txt"), out);
+	console.log("wrote", v.name);
+}
