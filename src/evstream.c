@@ -273,7 +273,10 @@ int evs_feed(struct evs_decoder *d, const uint8_t *p, size_t n, size_t *consumed
 			return 1;
 		}
 	}
-	return accumulate(d, p, n, consumed, out);
+	r = accumulate(d, p, n, consumed, out);
+	if (r < 0)
+		*consumed = 0;
+	return r;
 }
 
 int evs_finish(struct evs_decoder *d)

@@ -92,7 +92,8 @@ void evs_free(struct evs_decoder *d);
 
 /* Offers n bytes at p. Returns 1 when *out holds a complete, verified message
  * (*consumed bytes of p were used; feed the rest again), 0 when every byte was
- * consumed and more input is needed, or a negative enum evs_error. Typical use:
+ * consumed and more input is needed, or a negative enum evs_error (with
+ * *consumed 0; the error is then sticky). Typical use:
  *   while (n) { r = evs_feed(d, p, n, &used, &m); p += used; n -= used;
  *               if (r < 0) fail; if (r == 1) handle(&m); }                  */
 int evs_feed(struct evs_decoder *d, const uint8_t *p, size_t n, size_t *consumed,

@@ -1,0 +1,115 @@
+/* fuzz_evstream: the event-stream decoder on arbitrary bytes.
+ * Input: byte 0 picks the split point of the rest (two feeds) and byte 1 the
+ * piece size of a second, chunked pass; the rest is the stream. Oracles:
+ * both passes see the same messages and the same final status, every
+ * message's views lie inside the input or the decoder, its headers iterate
+ * cleanly, and re-encoding its headers and payload gives back its bytes. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "evstream.h"
+
+#define MAX_MSGS 64
+
+struct run {
+	uint32_t crc[MAX_MSGS]; /* message CRCs, in order */
+	size_t n;
+	int status;
+};
+
+static void check_msg(const struct evs_msg *m)
+{
+	struct evs_header h[64];
+	struct evs_iter it;
+	struct buf out;
+	size_t nh = 0;
+	int r;
+
+	if (m->raw.n != m->total_length || m->total_length < EVS_MIN_MESSAGE ||
+	    m->headers.p != m->raw.p + EVS_PRELUDE_LEN || m->headers.n != m->headers_length ||
+	    m->payload.p != m->headers.p + m->headers.n ||
+	    m->payload.p + m->payload.n + 4 != m->raw.p + m->raw.n)
+		abort();
+	evs_iter_init(&it, m->headers);
+	while ((r = evs_iter_next(&it, &h[nh < 64 ? nh : 63])) == 1)
+		nh++;
+	if (r != 0)
+		abort(); /* the decoder handed out a message with bad headers */
+	if (nh > 64)
+		return;
+	buf_init(&out, EVS_MAX_MESSAGE);
+	if (evs_encode(&out, h, nh, m->payload.p, m->payload.n) != 0 || out.len != m->raw.n ||
+	    memcmp(out.p, m->raw.p, out.len) != 0)
+		abort();
+	buf_free(&out);
+}
+
+/* Feeds data in pieces of `step` bytes, except that the first piece is
+ * `first` bytes long. */
+static void run(const uint8_t *data, size_t size, size_t first, size_t step, size_t limit,
+		struct run *res)
+{
+	struct evs_decoder d;
+	size_t off = 0, pieces = 0;
+	int r = 0;
+
+	evs_init(&d, limit);
+	res->n = 0;
+	while (off < size && r >= 0) {
+		size_t len = pieces++ == 0 ? first : step, used;
+		const uint8_t *p;
+		uint8_t *piece;
+		if (len > size - off)
+			len = size - off;
+		piece = malloc(len ? len : 1); /* exact size: ASan sees over-reads */
+		memcpy(piece, data + off, len);
+		p = piece;
+		off += len;
+		while (len) {
+			struct evs_msg m;
+			r = evs_feed(&d, p, len, &used, &m);
+			if (used > len || (r == 0 && used != len) || (r < 0 && used != 0))
+				abort();
+			if (r < 0)
+				break;
+			p += used;
+			len -= used;
+			if (r == 1) {
+				check_msg(&m);
+				if (res->n < MAX_MSGS)
+					res->crc[res->n] = m.message_crc;
+				res->n++;
+			}
+		}
+		free(piece);
+	}
+	res->status = r < 0 ? r : evs_finish(&d);
+	if (res->status < 0 && evs_feed(&d, data, size, &off, NULL) != res->status)
+		abort(); /* errors are sticky */
+	evs_free(&d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct run a, b;
+	size_t first, step, limit;
+
+	if (size < 2)
+		return 0;
+	first = (size_t)data[0] * (size - 2) / 255;
+	step = (size_t)(data[1] & 0x3f) + 1;
+	/* odd bytes: a small decoder limit, so "too large" is reached as well */
+	limit = data[1] & 0x40 ? 16 + data[0] : 0;
+	data += 2;
+	size -= 2;
+	run(data, size, first, size ? size : 1, limit, &a);
+	run(data, size, step, step, limit, &b);
+	if (a.status != b.status || a.n != b.n)
+		abort();
+	for (size_t i = 0; i < a.n && i < MAX_MSGS; i++)
+		if (a.crc[i] != b.crc[i])
+			abort();
+	return 0;
+}
