@@ -412,7 +412,7 @@ static int parse_field(struct http_parser *p, struct slice line, struct err *e)
 	return 0;
 }
 
-/* Strict 1*DIGIT into *out; 0, or -1 when not digits or above UINT64/2. */
+/* Strict 1*DIGIT into *out; 0, or -1 when not digits or above INT64_MAX. */
 static int parse_length(struct slice s, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -423,7 +423,7 @@ static int parse_length(struct slice s, uint64_t *out)
 	for (i = 0; i < s.n; i++) {
 		if (!is_digit(s.p[i]))
 			return -1;
-		if (v > (CHUNK_SIZE_MAX - 9) / 10)
+		if (v > (CHUNK_SIZE_MAX - (uint64_t)(s.p[i] - '0')) / 10)
 			return -1;
 		v = v * 10 + (uint64_t)(s.p[i] - '0');
 	}
