@@ -24,6 +24,7 @@ int ctx_open(struct ctx *c, const struct globals *g, struct err *e)
 		return -1;
 	conn_pool_init(&c->pool, &g->env);
 	aws_init(&c->aws, &g->env, &c->pool);
+	creds_init(&c->creds, &g->env, &c->aws, g->profile);
 	c->open = 1;
 	if (g->verbose) {
 		c->aws.log = ctx_log;
@@ -36,7 +37,6 @@ int ctx_open(struct ctx *c, const struct globals *g, struct err *e)
 		ctx_close(c);
 		return -1;
 	}
-	creds_init(&c->creds, &g->env, &c->aws, g->profile);
 	if (g->verbose)
 		ctx_log(c, "region %s (from %s)", c->aws.region, c->region_source);
 	return 0;
