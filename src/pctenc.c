@@ -32,8 +32,11 @@ int pct_encode(struct buf *out, const uint8_t *p, size_t n, unsigned flags)
 	if (run && buf_append(out, p + n - run, run) < 0)
 		goto limit;
 	/* make an empty result still a valid NUL-terminated string */
-	if (out->len == start && buf_reserve(out, 0) < 0)
-		goto limit;
+	if (out->len == start) {
+		if (buf_reserve(out, 0) < 0)
+			goto limit;
+		out->p[out->len] = 0;
+	}
 	return 0;
 limit:
 	out->len = start;
@@ -55,11 +58,15 @@ static int pct_hexval(uint8_t c)
 
 int pct_decode(struct buf *out, const uint8_t *p, size_t n, unsigned flags)
 {
-	size_t start = out->len;
+	size_t start = out->len, room;
 	int rc = PCT_ERR_LIMIT;
 
-	/* the result is never longer than the input: one reservation */
-	if (buf_reserve(out, n) < 0)
+	/* the result is never longer than the input: one reservation, of at
+	 * most what the buffer's limit allows (escapes may make it fit) */
+	room = out->len < out->max ? out->max - out->len : 0;
+	if (room > n)
+		room = n;
+	if (buf_reserve(out, room) < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = p[i];
@@ -80,6 +87,8 @@ int pct_decode(struct buf *out, const uint8_t *p, size_t n, unsigned flags)
 		} else if (c == '+' && (flags & PCT_PLUS_SPACE)) {
 			c = ' ';
 		}
+		if (out->len - start == room)
+			goto fail;
 		out->p[out->len++] = c;
 	}
 	out->p[out->len] = 0;

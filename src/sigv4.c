@@ -419,8 +419,11 @@ static int sv_signed_headers(struct buf *out, const struct sv_hdrs *h)
 		if ((out->len && buf_append_byte(out, ';') < 0) || sv_append_lower(out, h->a[i].name) < 0)
 			return -1;
 	}
-	if (out->len == 0 && buf_reserve(out, 0) < 0)
-		return -1;
+	if (out->len == 0) {
+		if (buf_reserve(out, 0) < 0)
+			return -1;
+		out->p[0] = 0;
+	}
 	return 0;
 }
 
