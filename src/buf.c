@@ -67,8 +67,10 @@ int buf_reserve(struct buf *b, size_t extra)
 	if (extra > b->max || b->len > b->max - extra)
 		return -1;
 	need = b->len + extra + 1; /* room for the NUL */
-	if (need <= b->cap)
+	if (need <= b->cap) {
+		b->p[b->len] = 0;
 		return 0;
+	}
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
@@ -85,6 +87,7 @@ int buf_reserve(struct buf *b, size_t extra)
 	}
 	b->p = np;
 	b->cap = ncap;
+	b->p[b->len] = 0;
 	return 0;
 }
 
