@@ -1,4 +1,4 @@
-/* test_crc32: known zlib values, incremental use, and slice-by-8 against a
+/* test_crc32: known zlib values, incremental use, and the table-driven code against a
  * bitwise reference at every alignment, length and split. */
 #include "crc32.h"
 #include "t.h"
