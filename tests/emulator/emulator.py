@@ -18,6 +18,7 @@ import http.server
 import json
 import os
 import random
+import selectors
 import secrets as _secrets
 import socket
 import socketserver
@@ -105,6 +106,9 @@ DEFAULTS = {
     "clock_skew": 0,
     "strict_models": False,
     "profiles_page_size": 10,
+    # HTTPS proxy (CONNECT) port
+    "proxy_auth": None,
+    "proxy_status": None,
 }
 
 ERROR_DEFAULTS = {  # type -> (status, message)
@@ -1170,6 +1174,91 @@ class Plan:
                 "stopReason": self.stop, "usage": self.usage, "metrics": {"latencyMs": 42}}
 
 
+# ---------------------------------------------------------------------- CONNECT proxy
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+class ProxyHandler(socketserver.StreamRequestHandler):
+    """HTTP CONNECT proxy that only tunnels to loopback (tests must never leave the machine)."""
+    timeout = CONN_TIMEOUT
+    rbufsize = 0  # unbuffered: nothing of the tunnelled stream may be read ahead into a buffer
+
+    def handle(self):
+        cfg = STATE.cfg
+        line = self.rfile.readline(8192).decode("latin-1").strip()
+        headers = {}
+        while True:
+            h = self.rfile.readline(8192)
+            if h in (b"\r\n", b"\n", b""):
+                break
+            k, _, v = h.decode("latin-1").partition(":")
+            headers[k.strip().lower()] = v.strip()
+        parts = line.split()
+        entry = {"time": time.time(), "method": parts[0] if parts else "", "path": parts[1] if len(parts) > 1 else "",
+                 "raw_query": "", "query": {}, "headers": headers, "route": "proxy", "status": None,
+                 "tls": False, "port": self.server.server_address[1]}
+        STATE.new_log(entry)
+
+        def reply(status, text, extra=""):
+            entry["status"] = status
+            self.wfile.write(("HTTP/1.1 %d %s\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n"
+                              % (status, text, extra)).encode())
+
+        if len(parts) != 3 or parts[0] != "CONNECT":
+            return reply(405, "Method Not Allowed")
+        want = cfg.get("proxy_auth")
+        got = headers.get("proxy-authorization", "")
+        entry["auth"] = {"verdict": "none"}
+        if want:
+            ok = got == "Basic " + base64.b64encode(want.encode()).decode()
+            entry["auth"] = {"verdict": "ok" if ok else ("bad-proxy-auth" if got else "missing-proxy-auth")}
+            if not ok:
+                return reply(407, "Proxy Authentication Required", "Proxy-Authenticate: Basic realm=\"emulator\"\r\n")
+        if cfg.get("proxy_status"):
+            return reply(int(cfg["proxy_status"]), "Emulated Proxy Failure")
+        host, _, port = parts[1].rpartition(":")
+        if host not in LOOPBACK_NAMES or not port.isdigit():
+            return reply(403, "Forbidden (loopback only)")
+        try:
+            up = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+        except OSError:
+            return reply(502, "Bad Gateway")
+        entry["status"] = 200
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.pipe(up)
+
+    def pipe(self, up):
+        down = self.connection
+        sel = selectors.DefaultSelector()
+        sel.register(down, selectors.EVENT_READ, up)
+        sel.register(up, selectors.EVENT_READ, down)
+        try:
+            while True:
+                ready = sel.select(CONN_TIMEOUT)
+                if not ready:
+                    return
+                for key, _ in ready:
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return
+                    key.data.sendall(data)
+        except OSError:
+            return
+        finally:
+            sel.close()
+            up.close()
+
+
+class ProxyServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        if VERBOSE:
+            traceback.print_exc()
+
+
 # ---------------------------------------------------------------------- servers
 
 class Server(http.server.ThreadingHTTPServer):
@@ -1251,13 +1340,14 @@ def main():
             servers["https6"] = s6
         except OSError:
             pass
+    servers["proxy"] = ProxyServer((args.host, 0), ProxyHandler)
     for s in servers.values():
         serve(s)
     info = {"pid": os.getpid()}
     for k, s in servers.items():
         port = s.server_address[1]
         host = "[::1]" if k == "https6" else args.host
-        scheme = "http" if k == "http" else "https"
+        scheme = "http" if k in ("http", "proxy") else "https"
         info[k + "_port"] = port
         info[k] = "%s://%s:%d" % (scheme, host, port)
     line = json.dumps(info)

@@ -61,6 +61,8 @@ class Emu:
         self.https_expired = info.get("https_expired")
         self.https_wronghost = info.get("https_wronghost")
         self.https6 = info.get("https6")
+        self.proxy = info.get("proxy")          # http://127.0.0.1:PORT, CONNECT to loopback only
+        self.proxy_port = info.get("proxy_port")
         self.http_port = info["http_port"]
         self.https_port = info.get("https_port")
         self.pid = info["pid"]
@@ -245,7 +247,7 @@ class H:
             out, err = p.communicate()
             r = Result(list(args), None, out, err, time.monotonic() - t0)
             self._record(r)
-            raise AssertionError("brock timed out after %ss: %r" % (timeout, r))
+            raise AssertionError("brock %s timed out after %ss" % (" ".join(args), timeout))
         r = Result(list(args), p.returncode, out, err, time.monotonic() - t0)
         self._record(r)
         return r

@@ -11,9 +11,11 @@ Python 3 standard library only.
 """
 
 import argparse
+import contextlib
 import fnmatch
 import importlib.util
 import inspect
+import io
 import json
 import os
 import signal
@@ -122,13 +124,23 @@ def run_one(run, name, fn, verbose):
     """-> ('ok'|'FAIL'|'SKIP', detail)."""
     tmp = os.path.join(run.tmp, "t", name)
     os.makedirs(tmp)
-    run.emu.reset()
+    note = ""
+    if run.emu_proc.poll() is not None:  # keep going: restart it, and fail the test that follows
+        note = "the emulator had died (exit %s); restarted it\n" % run.emu_proc.returncode
+        start_emulator(run, verbose)
+    try:
+        run.emu.reset()
+    except Exception as e:
+        return "FAIL", note + "emulator not responding: %s" % e
     h = harness.H(run, name, tmp)
     box = {}
 
+    captured = io.StringIO()
+
     def body():
         try:
-            fn(h)
+            with contextlib.redirect_stdout(captured):
+                fn(h)
             box["r"] = ("ok", "")
         except harness.Skip as e:
             box["r"] = ("SKIP", str(e))
@@ -143,13 +155,19 @@ def run_one(run, name, fn, verbose):
             box["r"] = ("FAIL", traceback.format_exc())
 
     t = threading.Thread(target=body, daemon=True)
+    real_stdout = sys.stdout
     t0 = time.monotonic()
     t.start()
     t.join(getattr(fn, "timeout", DEFAULT_TEST_TIMEOUT))
     harness.reap_spawned(run)
     if t.is_alive():
+        sys.stdout = real_stdout  # the hung test still holds the redirection
         box["r"] = ("FAIL", "test timed out after %ss" % getattr(fn, "timeout", DEFAULT_TEST_TIMEOUT))
     status, detail = box["r"]
+    if note:
+        status, detail = "FAIL", note + detail
+    if status == "FAIL" and captured.getvalue():
+        detail += "\ntest output:\n" + indent(captured.getvalue()[-4000:], "  ")
     if status == "FAIL" and h.runs:
         detail += "\n" + "\n".join(repr(r) for r in h.runs[-4:])
     if verbose:

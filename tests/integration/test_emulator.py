@@ -814,3 +814,45 @@ def test_benchmark_stream_20000_deltas(h):
     assert r["complete"] and r["err"] is None, r["err"]
     assert len(r["text"]) == 320000, len(r["text"])
     assert dt < 60, dt
+
+
+def _proxy_connect(h, target, auth=None):
+    s = socket.create_connection(("127.0.0.1", h.emu.proxy_port), timeout=10)
+    req = "CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (target, target)
+    if auth:
+        req += "Proxy-Authorization: Basic %s\r\n" % base64.b64encode(auth.encode()).decode()
+    s.sendall((req + "\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = s.recv(1)
+        if not d:
+            break
+        head += d
+    return s, int(head.split()[1])
+
+
+def test_connect_proxy(h):
+    target = "127.0.0.1:%d" % h.emu.https_port
+    s, status = _proxy_connect(h, target)
+    assert status == 200, status
+    with h.emu.ssl_ctx.wrap_socket(s, server_hostname="localhost") as t:
+        t.sendall(b"GET /_emu/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            d = t.recv(4096)
+            if not d:
+                break
+            data += d
+    assert data.startswith(b"HTTP/1.1 200"), data[:100]
+    h.emu.config(proxy_auth="user:p@ss")
+    s, status = _proxy_connect(h, target)
+    s.close()
+    assert status == 407, status
+    s, status = _proxy_connect(h, target, auth="user:p@ss")
+    s.close()
+    assert status == 200, status
+    s, status = _proxy_connect(h, "example.com:443", auth="user:p@ss")
+    s.close()
+    assert status == 403, "the proxy must only tunnel to loopback"
+    verdicts = [(e["status"], e["auth"]["verdict"]) for e in h.emu.log(route="proxy")]
+    assert verdicts == [(200, "none"), (407, "missing-proxy-auth"), (200, "ok"), (403, "ok")], verdicts
