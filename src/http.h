@@ -20,7 +20,11 @@
  *     at EOF: http_parse_eof(&p, &e)      // ends a close-delimited body
  *
  * Events of one message: HEAD once, BODY zero or more times (never empty),
- * DONE once. Interim 1xx responses (100, 102, 103) are consumed silently.
+ * DONE once. NOTE: loop on the EVENT, not on "bytes left": a message
+ * without a body (CONNECT 2xx, 204, HEAD, Content-Length: 0) usually has
+ * every byte used at HEAD, and reports DONE only on the next call (which
+ * may pass n == 0). A `while (off < n)` loop misses it and then waits for
+ * input that never comes. Interim 1xx responses (100, 102, 103) are consumed silently.
  * The header section is copied into a per-parser area (limit
  * HTTP_HEAD_MAX bytes, HTTP_HDR_MAX headers), so header views stay valid
  * until http_parser_reset/free whatever the caller does with its input.
