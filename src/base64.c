@@ -128,6 +128,8 @@ int base64_decode(uint8_t *dst, size_t cap, const char *src, size_t n, unsigned 
 			k = 0;
 		}
 	}
+	/* here pad > 0 implies k >= 2: '=' needs two characters before it and
+	 * nothing but '=' may follow it */
 	if (k == 1)
 		return -1;
 	if (k) {
@@ -135,8 +137,6 @@ int base64_decode(uint8_t *dst, size_t cap, const char *src, size_t n, unsigned 
 			return -1;
 		if (b64_tail(dst, cap, &o, v, k))
 			return -1;
-	} else if (pad) {
-		return -1; /* "====" or padding after a full group */
 	}
 	*outlen = o;
 	return 0;

@@ -59,6 +59,9 @@ static void test_strict_rejects(void)
 		"=Zg=",     /* padding first */
 		"Zm9v=",    /* padding after a full group */
 		"Zg==Zg==", /* data after padding */
+		"Zm9=v",
+		"Zm9=vYmE=",
+		"Zg==Zm9v",
 		"Zm9vY",    /* dangling character */
 		"Zh==",     /* non-zero unused bits */
 		"Zm9=",     /* non-zero unused bits */
