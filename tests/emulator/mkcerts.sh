@@ -1,7 +1,8 @@
 #!/bin/sh
 # Throwaway PKI for the emulator's HTTPS ports.   usage: mkcerts.sh DIR
 #   ca.crt / ca.key                 test CA (give ca.crt to brock as AWS_CA_BUNDLE)
-#   server.crt / server.key         good: localhost, 127.0.0.1, ::1; valid now
+#   server.crt / server.key         good: localhost, 127.0.0.1, ::1; valid now (the IPs also as
+#                                   dNSName entries: BearSSL matches server names against dNSName only)
 #   expired.crt / expired.key       same names, validity ended in 2020
 #   wronghost.crt / wronghost.key   valid now, but only for wrong-host.invalid
 # RSA-2048 / SHA-256 everywhere (accepted by every TLS stack, BearSSL included).
@@ -39,7 +40,7 @@ subjectKeyIdentifier = hash
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1
+subjectAltName = DNS:localhost, IP:127.0.0.1, IP:::1, DNS:127.0.0.1, DNS:::1
 authorityKeyIdentifier = keyid
 [wrong]
 basicConstraints = critical, CA:FALSE

@@ -6,6 +6,8 @@
     h.tmp / h.home         per-test temporary directory and the fresh HOME inside it
     h.write(path, text)    write a file ('~/' = the test HOME), mode 0600
     h.aws_config(text) / h.aws_credentials(text) / h.brock_config(text)
+    h.sso_token_cache(key, ...)  write ~/.aws/sso/cache/<sha1(key)>.json like `aws sso login`
+    h.spawn(args, env=None)      start brock in the background (serve); stopped after the test
     h.secret(value)        record a secret that must never appear in brock's output
     h.skip(reason)         skip this test (only for things the machine lacks, never for missing brock features)
 
@@ -219,6 +221,28 @@ class H:
 
     def brock_config(self, text):
         return self.write("~/.config/brock/config.json5", text)
+
+    def sso_token_cache(self, key, access_token=None, expires_in=3600, refresh_token=None, client_id="emu-client",
+                        client_secret="emu-client-secret", start_url="https://emulator.awsapps.com/start",
+                        region="us-east-1"):
+        """Write ~/.aws/sso/cache/<sha1(key)>.json as `aws sso login` does. key: the sso_session name
+        (sso-session profiles) or the start URL (legacy profiles). expires_in < 0 makes it expired.
+        Defaults use the emulator's configured SSO tokens. Returns the file path."""
+        import datetime
+        import hashlib
+        d = self.emu.defaults
+        exp = datetime.datetime.fromtimestamp(int(time.time() + expires_in), datetime.timezone.utc)
+        doc = {"startUrl": start_url, "region": region,
+               "accessToken": access_token or d["sso_access_token"],
+               "expiresAt": exp.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if refresh_token is not False:
+            doc.update(clientId=client_id, clientSecret=client_secret,
+                       registrationExpiresAt="2099-01-01T00:00:00Z",
+                       refreshToken=refresh_token or d["sso_refresh_token"])
+        for v in (doc["accessToken"], doc.get("refreshToken"), doc.get("clientSecret")):
+            self.secret(v)
+        name = hashlib.sha1(key.encode()).hexdigest() + ".json"
+        return self.write("~/.aws/sso/cache/" + name, json.dumps(doc, indent=2))
 
     def secret(self, value):
         if value:

@@ -856,3 +856,19 @@ def test_connect_proxy(h):
     assert status == 403, "the proxy must only tunnel to loopback"
     verdicts = [(e["status"], e["auth"]["verdict"]) for e in h.emu.log(route="proxy")]
     assert verdicts == [(200, "none"), (407, "missing-proxy-auth"), (200, "ok"), (403, "ok")], verdicts
+
+
+def test_harness_helpers(h):
+    p = h.sso_token_cache("my-sso", expires_in=-60)
+    assert p.endswith("/.aws/sso/cache/" + __import__("hashlib").sha1(b"my-sso").hexdigest() + ".json"), p
+    doc = json.loads(h.read(p))
+    assert doc["accessToken"] == h.emu.defaults["sso_access_token"] and doc["refreshToken"], doc
+    assert oct(os.stat(p).st_mode & 0o777) == "0o600"
+    env = h.env(AWS_REGION=None, AWS_PROFILE="x")
+    assert "AWS_REGION" not in env and env["AWS_PROFILE"] == "x" and env["AWS_EC2_METADATA_DISABLED"] == "true"
+    assert env["HOME"] == h.home and env["AWS_CA_BUNDLE"] == h.ca and env["BROCK_CACHE_DIR"].startswith(h.tmp)
+    for k in ("BEDROCK_RUNTIME", "BEDROCK", "STS", "SSO", "SSO_OIDC"):
+        assert env["AWS_ENDPOINT_URL_" + k] == h.emu.https
+    assert set(env) <= {"PATH", "HOME", "AWS_EC2_METADATA_DISABLED", "AWS_CA_BUNDLE", "AWS_ACCESS_KEY_ID",
+                        "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "BROCK_CACHE_DIR"} | {
+        "AWS_ENDPOINT_URL_" + k for k in ("BEDROCK_RUNTIME", "BEDROCK", "STS", "SSO", "SSO_OIDC")}, sorted(env)
