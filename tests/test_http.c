@@ -392,6 +392,33 @@ static void test_lookup(void)
 	http_parser_free(&p);
 }
 
+/* A bodyless message: HEAD uses every byte, DONE needs one more call,
+ * which may pass no input at all (NULL, 0). */
+static void test_done_after_head(void)
+{
+	static const char msg[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct http_parser p;
+	struct err e;
+	struct slice b;
+	size_t used;
+
+	http_parser_init(&p, HTTP_RESPONSE);
+	http_parser_expect(&p, HTTP_EXPECT_CONNECT);
+	CHECK(http_parse(&p, NULL, 0, &used, &b, &e) == HTTP_EV_NEED && used == 0);
+	CHECK(http_parse(&p, (const uint8_t *)msg, sizeof(msg) - 1, &used, &b, &e) == HTTP_EV_HEAD);
+	CHECK(used == sizeof(msg) - 1);
+	CHECK(http_parse(&p, NULL, 0, &used, &b, &e) == HTTP_EV_DONE && used == 0 && p.keep_alive);
+	http_parser_free(&p);
+	/* and a CL body with no bytes yet: NEED, not DONE */
+	http_parser_init(&p, HTTP_RESPONSE);
+	CHECK(http_parse(&p, (const uint8_t *)"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n", 38, &used,
+			 &b, &e) == HTTP_EV_HEAD);
+	CHECK(http_parse(&p, NULL, 0, &used, &b, &e) == HTTP_EV_NEED);
+	CHECK(http_parse(&p, (const uint8_t *)"x", 1, &used, &b, &e) == HTTP_EV_BODY && b.n == 1);
+	CHECK(http_parse(&p, NULL, 0, &used, &b, &e) == HTTP_EV_DONE);
+	http_parser_free(&p);
+}
+
 /* ---- malformed responses ----------------------------------------------- */
 
 struct bad {
@@ -820,6 +847,7 @@ int main(int argc, char **argv)
 	T_RUN(test_keepalive_and_headers);
 	T_RUN(test_pipelined);
 	T_RUN(test_lookup);
+	T_RUN(test_done_after_head);
 	T_RUN(test_malformed);
 	T_RUN(test_truncated);
 	T_RUN(test_limits);
