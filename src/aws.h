@@ -81,6 +81,9 @@ struct aws_endpoint {
  * https://<prefix>.<region>.amazonaws.com. ERR_USAGE for a malformed URL. */
 int aws_endpoint(const struct aws *a, enum aws_service svc, struct aws_endpoint *out,
 		 struct err *e);
+/* The same for another region than a->region (NULL or "": a->region). */
+int aws_endpoint_region(const struct aws *a, enum aws_service svc, const char *region,
+			struct aws_endpoint *out, struct err *e);
 
 enum aws_auth {
 	AWS_AUTH_SIGV4,  /* SigV4 (or Bearer when creds->bearer is set and svc is bedrock) */
@@ -106,6 +109,7 @@ struct aws_request {
 	httpc_on_body on_body;
 	void *user;
 	size_t max_body;
+	const char *region; /* NULL: a->region (SSO calls go to the sso_region) */
 };
 
 struct aws_response {
@@ -117,6 +121,7 @@ struct aws_response {
 	char error_message[1024];
 	int attempts;
 };
+/* Call before aws_call (and aws_response_free after, whatever it returned). */
 void aws_response_init(struct aws_response *r);
 void aws_response_free(struct aws_response *r);
 /* First value of a response header (case-insensitive); 1 found, 0 not. */
@@ -136,6 +141,11 @@ int aws_call(struct aws *a, const struct aws_creds *creds, const struct aws_requ
 /* Decodes an AWS error answer per SPEC 3.3 into type/message. */
 void aws_decode_error(const char *errtype_header, const char *errmsg_header, const void *body,
 		      size_t n, char *type, size_t typen, char *msg, size_t msgn);
+/* 1 when the error type says AWS rejected the credentials (exit 3). */
+int aws_creds_error(const char *type);
+/* 1 when the error says the request time is off (expired / not yet current
+ * signature, RequestTimeTooSkewed, ...): worth one re-signed retry. */
+int aws_skew_error(const char *type, const char *msg);
 /* 1 when an error type/status is retryable under the standard policy. */
 int aws_retryable(int status, const char *type);
 /* Full-jitter backoff delay (ms) before attempt n (n >= 1 retries so far):
