@@ -30,6 +30,7 @@ struct conn {
 	int forward;
 	int reused;
 	int io_timeout_ms;
+	int timed_out; /* the last failed operation was a timeout */
 	time_t idle_since;
 };
 
@@ -95,8 +96,10 @@ static int conn_raw_read(void *ctx, uint8_t *p, size_t n, size_t *got, struct er
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return err_set(e, ERR_NET, "reading from %s: %s", c->name, strerror(errno));
 		w = conn_poll(c->fd, POLLIN, c->io_timeout_ms);
-		if (w == 1)
+		if (w == 1) {
+			c->timed_out = 1;
 			return conn_timeout_error(e, c->io_timeout_ms, c->name);
+		}
 		if (w < 0)
 			return err_set(e, ERR_NET, "waiting for %s: %s", c->name, strerror(errno));
 	}
@@ -120,8 +123,10 @@ static int conn_raw_write(void *ctx, const uint8_t *p, size_t n, size_t *put, st
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return err_set(e, ERR_NET, "writing to %s: %s", c->name, strerror(errno));
 		w = conn_poll(c->fd, POLLOUT, c->io_timeout_ms);
-		if (w == 1)
+		if (w == 1) {
+			c->timed_out = 1;
 			return conn_timeout_error(e, c->io_timeout_ms, c->name);
+		}
 		if (w < 0)
 			return err_set(e, ERR_NET, "waiting for %s: %s", c->name, strerror(errno));
 	}
@@ -337,7 +342,7 @@ static int conn_connect_tunnel(struct conn *c, const struct url *u, const char *
 			err_set(e, ERR_NET, "proxy %s closed the connection during CONNECT", c->name);
 			goto out;
 		}
-		while (off < got) {
+		for (;;) { /* until the parser wants more input or is done */
 			ev = http_parse(&hp, in + off, got - off, &used, &body, e);
 			off += used;
 			if (ev < 0)
@@ -348,7 +353,7 @@ static int conn_connect_tunnel(struct conn *c, const struct url *u, const char *
 					(const char *)hp.reason.p);
 				goto out;
 			}
-			if (ev == HTTP_EV_DONE)
+			if (ev == HTTP_EV_DONE || ev == HTTP_EV_NEED)
 				break;
 		}
 		if (ev == HTTP_EV_DONE && off != got) {
@@ -523,6 +528,7 @@ int conn_get(struct conn_pool *p, const struct url *u, const struct conn_opts *o
 	const char *proxy = conn_proxy_for(p->env, u);
 	char key[CONN_KEY_MAX];
 	struct conn *c;
+	int rc;
 
 	*out = NULL;
 	if (opts && opts->connect_timeout_ms > 0)
@@ -539,8 +545,9 @@ int conn_get(struct conn_pool *p, const struct url *u, const struct conn_opts *o
 		secure_zero(key, sizeof key);
 		return 0;
 	}
-	secure_zero(key, sizeof key);
-	return conn_open(p, u, key, proxy, &o, out, e) < 0 ? -1 : 0;
+	rc = conn_open(p, u, key, proxy, &o, out, e);
+	secure_zero(key, sizeof key); /* it may hold proxy credentials */
+	return rc < 0 ? -1 : 0;
 }
 
 void conn_put(struct conn_pool *p, struct conn *c)
@@ -581,6 +588,11 @@ void conn_close(struct conn *c)
 int conn_reused(const struct conn *c)
 {
 	return c->reused;
+}
+
+int conn_timed_out(const struct conn *c)
+{
+	return c->timed_out;
 }
 
 int conn_forward_proxy(const struct conn *c)

@@ -60,6 +60,8 @@ void conn_close(struct conn *c);
 
 /* 1 when the connection came from the pool (it may have gone stale). */
 int conn_reused(const struct conn *c);
+/* 1 when a read or write failed by timing out (not worth a retry). */
+int conn_timed_out(const struct conn *c);
 /* Plain http through a proxy: requests use the absolute-form target and
  * carry conn_proxy_auth() (a "Basic ..." value, or NULL) as
  * Proxy-Authorization. */

@@ -362,6 +362,11 @@ static int tls_trust_load_file(struct tls_trust *t, const char *var, const char 
 	return 0;
 }
 
+int tls_trust_add_builtin(struct tls_trust *t, size_t *added, struct err *e)
+{
+	return tls_trust_add_pem(t, amazon_roots_pem, sizeof amazon_roots_pem - 1, added, e);
+}
+
 static const char *const tls_system_bundles[] = {
 	"/etc/ssl/certs/ca-certificates.crt",
 	"/etc/pki/tls/certs/ca-bundle.crt",
@@ -397,7 +402,7 @@ int tls_trust_load(struct tls_trust *t, const struct env *env, struct err *e)
 		err_clear(e);
 		break;
 	}
-	if (tls_trust_add_pem(t, amazon_roots_pem, sizeof amazon_roots_pem - 1, &added, e) < 0)
+	if (tls_trust_add_builtin(t, &added, e) < 0)
 		return -1;
 	if (added == 0)
 		return err_set(e, ERR_OTHER, "built-in Amazon roots did not decode");

@@ -42,6 +42,9 @@ int tls_trust_load(struct tls_trust *t, const struct env *env, struct err *e);
 int tls_trust_add_pem(struct tls_trust *t, const void *pem, size_t n, size_t *added,
 		      struct err *e);
 
+/* Adds the Amazon Trust Services roots compiled into the binary. */
+int tls_trust_add_builtin(struct tls_trust *t, size_t *added, struct err *e);
+
 void tls_trust_free(struct tls_trust *t);
 
 /* The byte transport a session runs over. read stores 0 in *got at end of
