@@ -1,0 +1,822 @@
+/* converse: Converse request bodies, stream events, Converse answers. */
+#include "converse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+
+#define CONV_B64_PIECE 3072 /* attachment bytes base64-encoded per writer piece */
+
+/* ------------------------------------------------------------------------ */
+/* Attachments */
+
+const char *conv_image_format(const uint8_t *p, size_t n)
+{
+	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
+		return "png";
+	if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
+		return "jpeg";
+	if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
+		return "gif";
+	if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
+		return "webp";
+	return NULL;
+}
+
+static const uint8_t conv_ole_magic[8] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
+
+enum conv_magic { CONV_M_TEXT, CONV_M_PDF, CONV_M_ZIP, CONV_M_OLE, CONV_M_BINARY };
+
+static int conv_magic(const uint8_t *p, size_t n)
+{
+	size_t i, lim = n < 8192 ? n : 8192;
+
+	if (n >= 5 && memcmp(p, "%PDF-", 5) == 0)
+		return CONV_M_PDF;
+	if (n >= 4 && memcmp(p, "PK\x03\x04", 4) == 0)
+		return CONV_M_ZIP;
+	if (n >= 8 && memcmp(p, conv_ole_magic, 8) == 0)
+		return CONV_M_OLE;
+	for (i = 0; i < lim; i++)
+		if (p[i] == 0)
+			return CONV_M_BINARY;
+	return CONV_M_TEXT;
+}
+
+static int conv_ext_eq(const char *ext, const char *want)
+{
+	return slice_eq_nocase(slice_str(ext), want);
+}
+
+/* The extension of the base name of path ("" when none). */
+static const char *conv_ext(const char *path)
+{
+	const char *base = strrchr(path, '/'), *dot;
+
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	return dot && dot != base ? dot + 1 : "";
+}
+
+int conv_document_format(const char *path, const uint8_t *p, size_t n, const char **format,
+			 struct err *e)
+{
+	static const struct {
+		const char *ext, *format;
+		int magic;
+	} map[] = {
+		{"pdf", "pdf", CONV_M_PDF},    {"csv", "csv", CONV_M_TEXT},
+		{"txt", "txt", CONV_M_TEXT},   {"text", "txt", CONV_M_TEXT},
+		{"md", "md", CONV_M_TEXT},     {"markdown", "md", CONV_M_TEXT},
+		{"html", "html", CONV_M_TEXT}, {"htm", "html", CONV_M_TEXT},
+		{"doc", "doc", CONV_M_OLE},    {"docx", "docx", CONV_M_ZIP},
+		{"xls", "xls", CONV_M_OLE},    {"xlsx", "xlsx", CONV_M_ZIP},
+	};
+	static const char *const magic_names[] = {"text", "a PDF", "a ZIP (Office Open XML) file",
+						  "an OLE (legacy Office) file", "binary data"};
+	const char *ext = conv_ext(path);
+	int m = conv_magic(p, n);
+	size_t i;
+
+	*format = NULL;
+	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+		if (!conv_ext_eq(ext, map[i].ext))
+			continue;
+		if (m != map[i].magic)
+			return err_set(e, ERR_USAGE, "%s: named .%s but the content is %s", path,
+				       ext, magic_names[m]);
+		*format = map[i].format;
+		return 0;
+	}
+	if (m == CONV_M_PDF) {
+		*format = "pdf";
+		return 0;
+	}
+	if (ext[0] == '\0' && m == CONV_M_TEXT) {
+		*format = "txt";
+		return 0;
+	}
+	return err_set(e, ERR_USAGE,
+		       "%s: unsupported document type (pdf, csv, txt, md, html, doc, docx, xls, xlsx)",
+		       path);
+}
+
+static int conv_name_char(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '(' || c == ')' || c == '[' || c == ']';
+}
+
+void conv_document_name(const char *path, char out[CONV_NAME_MAX])
+{
+	const char *base = strrchr(path, '/'), *end;
+	size_t o = 0;
+
+	base = base ? base + 1 : path;
+	end = strrchr(base, '.');
+	if (!end || end == base)
+		end = base + strlen(base);
+	for (; base < end && o + 1 < CONV_NAME_MAX; base++) {
+		uint8_t c = (uint8_t)*base;
+
+		if (conv_name_char(c))
+			out[o++] = (char)c;
+		else if (o && out[o - 1] != ' ')
+			out[o++] = ' '; /* anything else separates words, once */
+	}
+	while (o && out[o - 1] == ' ')
+		o--;
+	if (!o) {
+		memcpy(out, "document", sizeof "document");
+		return;
+	}
+	out[o] = '\0';
+}
+
+int conv_model_is_anthropic(const char *model_id)
+{
+	return model_id && strstr(model_id, "anthropic") != NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Request body */
+
+static int conv_utf8_check(const void *p, size_t n, const char *what, struct err *e)
+{
+	size_t bad = 0;
+
+	if (!json_utf8_valid(p, n, &bad))
+		return err_set(e, ERR_USAGE, "%s is not valid UTF-8 (byte %zu)", what, bad);
+	return 0;
+}
+
+/* A base64 string value written in pieces straight into the body. */
+static void conv_b64_value(struct jw *w, const uint8_t *p, size_t n)
+{
+	char enc[CONV_B64_PIECE / 3 * 4 + 1];
+
+	jw_str_begin(w);
+	while (n) {
+		size_t k = n < CONV_B64_PIECE ? n : CONV_B64_PIECE;
+		size_t m = base64_encode(enc, p, k);
+
+		jw_str_piece(w, enc, m);
+		p += k;
+		n -= k;
+	}
+	jw_str_end(w);
+}
+
+static void conv_attachment_block(struct jw *w, const struct conv_attachment *a)
+{
+	jw_obj_begin(w);
+	jw_key(w, a->kind == CONV_IMAGE ? "image" : "document");
+	jw_obj_begin(w);
+	jw_kstr(w, "format", a->format);
+	if (a->kind == CONV_DOCUMENT)
+		jw_kstr(w, "name", a->name);
+	jw_key(w, "source");
+	jw_obj_begin(w);
+	jw_key(w, "bytes");
+	conv_b64_value(w, a->data, a->n);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+static int conv_check_request(const struct conv_request *rq, struct err *e)
+{
+	size_t i;
+	int has_doc = 0;
+
+	if (conv_utf8_check(rq->text, rq->text_len, "the prompt", e) < 0)
+		return -1;
+	if (rq->system && conv_utf8_check(rq->system, strlen(rq->system), "the system prompt", e) < 0)
+		return -1;
+	for (i = 0; i < rq->nstop; i++)
+		if (conv_utf8_check(rq->stop[i], strlen(rq->stop[i]), "a stop sequence", e) < 0)
+			return -1;
+	for (i = 0; i < rq->natt; i++) {
+		const struct conv_attachment *a = &rq->att[i];
+
+		if ((a->kind != CONV_IMAGE && a->kind != CONV_DOCUMENT) || !a->format)
+			return err_set(e, ERR_OTHER, "converse: bad attachment");
+		has_doc |= a->kind == CONV_DOCUMENT;
+	}
+	if (has_doc && rq->text_len == 0)
+		return err_set(e, ERR_USAGE, "a document needs a prompt to go with it");
+	if (rq->text_len == 0 && rq->natt == 0)
+		return err_set(e, ERR_USAGE, "the prompt is empty");
+	if (rq->thinking > 0 && !conv_model_is_anthropic(rq->model_id) &&
+	    strncmp(rq->model_id ? rq->model_id : "", "arn:", 4) != 0)
+		return err_set(e, ERR_USAGE,
+			       "--thinking is sent as Anthropic's extended-thinking field; "
+			       "'%.200s' is not an Anthropic model",
+			       rq->model_id ? rq->model_id : "");
+	return 0;
+}
+
+int conv_build_body(const struct conv_request *rq, struct buf *out, struct err *e)
+{
+	struct jw w;
+	size_t i;
+
+	if (conv_check_request(rq, e) < 0)
+		return -1;
+	jw_init(&w, out);
+	jw_obj_begin(&w);
+	jw_key(&w, "messages");
+	jw_arr_begin(&w);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "role", "user");
+	jw_key(&w, "content");
+	jw_arr_begin(&w);
+	/* attachments first: the models read them before the question */
+	for (i = 0; i < rq->natt; i++)
+		conv_attachment_block(&w, &rq->att[i]);
+	if (rq->text_len) {
+		jw_obj_begin(&w);
+		jw_key(&w, "text");
+		jw_str_begin(&w);
+		jw_str_piece(&w, rq->text, rq->text_len);
+		jw_str_end(&w);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_arr_end(&w);
+	if (rq->system) {
+		jw_key(&w, "system");
+		jw_arr_begin(&w);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "text", rq->system);
+		jw_obj_end(&w);
+		jw_arr_end(&w);
+	}
+	if (rq->max_tokens > 0 || rq->has_temperature || rq->has_top_p || rq->nstop) {
+		jw_key(&w, "inferenceConfig");
+		jw_obj_begin(&w);
+		if (rq->max_tokens > 0)
+			jw_kint(&w, "maxTokens", rq->max_tokens);
+		if (rq->has_temperature) {
+			jw_key(&w, "temperature");
+			jw_double(&w, rq->temperature);
+		}
+		if (rq->has_top_p) {
+			jw_key(&w, "topP");
+			jw_double(&w, rq->top_p);
+		}
+		if (rq->nstop) {
+			jw_key(&w, "stopSequences");
+			jw_arr_begin(&w);
+			for (i = 0; i < rq->nstop; i++)
+				jw_str(&w, rq->stop[i]);
+			jw_arr_end(&w);
+		}
+		jw_obj_end(&w);
+	}
+	if (rq->thinking > 0) {
+		jw_key(&w, "additionalModelRequestFields");
+		jw_obj_begin(&w);
+		jw_key(&w, "thinking");
+		jw_obj_begin(&w);
+		jw_kstr(&w, "type", "enabled");
+		jw_kint(&w, "budget_tokens", rq->thinking);
+		jw_obj_end(&w);
+		jw_obj_end(&w);
+	}
+	jw_obj_end(&w);
+	if (jw_finish(&w, e) < 0) {
+		if (w.error == JW_E_NOMEM)
+			return err_set(e, ERR_USAGE, "request body larger than %zu bytes", out->max);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Stream */
+
+void conv_stream_init(struct conv_stream *s, const struct conv_handler *h, int json_mode)
+{
+	memset(s, 0, sizeof *s);
+	if (h)
+		s->h = *h;
+	s->json_mode = json_mode;
+	evs_init(&s->dec, 0);
+	buf_init(&s->scratch, EVS_MAX_MESSAGE);
+	buf_init(&s->scratch2, EVS_MAX_MESSAGE);
+	buf_init(&s->line, 2u * EVS_MAX_MESSAGE);
+}
+
+void conv_stream_free(struct conv_stream *s)
+{
+	evs_free(&s->dec);
+	free(s->tok);
+	s->tok = NULL;
+	s->tok_cap = 0;
+	buf_free(&s->scratch);
+	buf_free(&s->scratch2);
+	buf_free(&s->line);
+}
+
+static int conv_grow_tokens(struct json_tok **tok, int *cap, int need, struct err *e)
+{
+	struct json_tok *t;
+
+	if (need <= *cap)
+		return 0;
+	if (need > CONV_MAX_TOKENS)
+		return err_set(e, ERR_PROTO, "event payload has too many JSON tokens (%d)", need);
+	t = realloc(*tok, (size_t)need * sizeof *t);
+	if (!t)
+		return err_set(e, ERR_OTHER, "out of memory");
+	*tok = t;
+	*cap = need;
+	return 0;
+}
+
+/* Parses a payload into the stream's growing token array. */
+static int conv_parse(struct json_tok **tok, int *cap, struct json_doc *d, const uint8_t *p,
+		      size_t n, struct err *e)
+{
+	int need = 0;
+
+	if (n == 0) {
+		p = (const uint8_t *)"{}";
+		n = 2;
+	}
+	if (*cap < 64 && conv_grow_tokens(tok, cap, 64, e) < 0)
+		return -1;
+	if (json_parse(d, (const char *)p, n, *tok, *cap, e) == 0)
+		return 0;
+	if (json_validate((const char *)p, n, &need, NULL, e) < 0)
+		return -1;
+	if (conv_grow_tokens(tok, cap, need, e) < 0)
+		return -1;
+	return json_parse(d, (const char *)p, n, *tok, *cap, e);
+}
+
+static int conv_str(struct json_doc *d, int t, struct buf *scratch, struct slice *out,
+		    struct err *e)
+{
+	out->p = (const uint8_t *)"";
+	out->n = 0;
+	if (t < 0)
+		return 0;
+	if (json_type(d, t) != JSON_STRING)
+		return err_set(e, ERR_PROTO, "event payload: expected a string");
+	return json_str(d, t, scratch, out, e);
+}
+
+static int conv_int(const struct json_doc *d, int t, int64_t *out)
+{
+	struct err e;
+	double v;
+
+	if (t < 0)
+		return 0;
+	if (json_int64(d, t, out, &e) == 0)
+		return 1;
+	if (json_double(d, t, &v, &e) == 0 && v >= -9.2e18 && v <= 9.2e18) {
+		*out = (int64_t)v;
+		return 1;
+	}
+	return 0;
+}
+
+static int conv_index(const struct json_doc *d)
+{
+	int64_t v = 0;
+
+	if (conv_int(d, json_get(d, 0, "contentBlockIndex"), &v) && v >= 0 && v <= 1000000)
+		return (int)v;
+	return 0;
+}
+
+static void conv_read_usage(const struct json_doc *d, int usage, int metrics,
+			    struct conv_usage *u)
+{
+	if (usage >= 0) {
+		u->has_usage = 1;
+		conv_int(d, json_get(d, usage, "inputTokens"), &u->input_tokens);
+		conv_int(d, json_get(d, usage, "outputTokens"), &u->output_tokens);
+		conv_int(d, json_get(d, usage, "cacheReadInputTokens"), &u->cache_read);
+		conv_int(d, json_get(d, usage, "cacheWriteInputTokens"), &u->cache_write);
+	}
+	if (metrics >= 0 && conv_int(d, json_get(d, metrics, "latencyMs"), &u->latency_ms))
+		u->has_latency = 1;
+}
+
+/* Appends the compact form of p to out (p is valid JSON). */
+int conv_json_compact(struct buf *out, const uint8_t *p, size_t n)
+{
+	size_t i, run = 0;
+	int in_str = 0, esc = 0;
+
+	for (i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				in_str = 0;
+			continue;
+		}
+		if (c == '"') {
+			in_str = 1;
+		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			if (buf_append(out, p + run, i - run) < 0)
+				return -1;
+			run = i + 1;
+		}
+	}
+	return buf_append(out, p + run, n - run);
+}
+
+/* JSON mode: {"<name>": <payload without "p">} and a newline. */
+static int conv_emit_json(struct conv_stream *s, struct slice name, struct json_doc *d,
+			  struct err *e)
+{
+	struct jw w;
+	struct slice line;
+
+	if (!s->json_mode || !s->h.json_line)
+		return 0;
+	buf_reset(&s->line);
+	jw_init(&w, &s->line);
+	jw_obj_begin(&w);
+	jw_keyn(&w, (const char *)name.p, name.n);
+	if (json_type(d, 0) == JSON_OBJECT) {
+		int k;
+
+		jw_obj_begin(&w);
+		for (k = json_child(d, 0); k >= 0; k = json_next(d, k)) {
+			struct slice key;
+
+			if (json_str_eq(d, k, "p"))
+				continue; /* padding, never content */
+			if (json_str(d, k, &s->scratch2, &key, e) < 0)
+				return -1;
+			jw_keyn(&w, (const char *)key.p, key.n);
+			jw_tok(&w, d, k + 1);
+		}
+		jw_obj_end(&w);
+	} else {
+		jw_tok(&w, d, 0);
+	}
+	jw_obj_end(&w);
+	if (jw_finish(&w, e) < 0)
+		return err_set(e, ERR_PROTO, "event stream: cannot re-emit event as JSON");
+	if (memchr(s->line.p, '\n', s->line.len) || memchr(s->line.p, '\r', s->line.len)) {
+		/* pretty-printed payloads still make one line */
+		buf_reset(&s->scratch2);
+		if (conv_json_compact(&s->scratch2, s->line.p, s->line.len) < 0)
+			return err_set(e, ERR_OTHER, "out of memory");
+		buf_reset(&s->line);
+		if (buf_append(&s->line, s->scratch2.p, s->scratch2.len) < 0)
+			return err_set(e, ERR_OTHER, "out of memory");
+	}
+	if (buf_append_byte(&s->line, '\n') < 0)
+		return err_set(e, ERR_OTHER, "out of memory");
+	line = buf_slice(&s->line);
+	return s->h.json_line(s->h.user, line, e);
+}
+
+static int conv_on_delta(struct conv_stream *s, struct json_doc *d, struct err *e)
+{
+	const struct conv_handler *h = &s->h;
+	int idx = conv_index(d), delta = json_get(d, 0, "delta"), t, r;
+	struct slice v;
+
+	if ((t = json_get(d, delta, "text")) >= 0) {
+		if (conv_str(d, t, &s->scratch, &v, e) < 0)
+			return -1;
+		return h->text && v.n ? h->text(h->user, idx, v, e) : 0;
+	}
+	if ((t = json_get(d, delta, "toolUse")) >= 0) {
+		if (conv_str(d, json_get(d, t, "input"), &s->scratch, &v, e) < 0)
+			return -1;
+		return h->tool_input && v.n ? h->tool_input(h->user, idx, v, e) : 0;
+	}
+	if ((r = json_get(d, delta, "reasoningContent")) >= 0) {
+		if ((t = json_get(d, r, "text")) >= 0) {
+			if (conv_str(d, t, &s->scratch, &v, e) < 0)
+				return -1;
+			if (h->reasoning_text && v.n && h->reasoning_text(h->user, idx, v, e) < 0)
+				return -1;
+		}
+		if ((t = json_get(d, r, "signature")) >= 0) {
+			if (conv_str(d, t, &s->scratch, &v, e) < 0)
+				return -1;
+			if (h->reasoning_signature && h->reasoning_signature(h->user, idx, v, e) < 0)
+				return -1;
+		}
+		if ((t = json_get(d, r, "redactedContent")) >= 0) {
+			if (conv_str(d, t, &s->scratch, &v, e) < 0)
+				return -1;
+			if (h->reasoning_redacted && h->reasoning_redacted(h->user, idx, v, e) < 0)
+				return -1;
+		}
+	}
+	return 0; /* a delta kind we do not know: ignored */
+}
+
+static int conv_on_event(struct conv_stream *s, struct slice et, struct json_doc *d,
+			 struct err *e)
+{
+	const struct conv_handler *h = &s->h;
+	struct slice v, v2;
+	int t;
+
+	if (slice_eq_str(et, "contentBlockDelta"))
+		return conv_on_delta(s, d, e);
+	if (slice_eq_str(et, "messageStart")) {
+		s->got_start = 1;
+		if (conv_str(d, json_get(d, 0, "role"), &s->scratch, &v, e) < 0)
+			return -1;
+		return h->message_start ? h->message_start(h->user, v, e) : 0;
+	}
+	if (slice_eq_str(et, "contentBlockStart")) {
+		t = json_path(d, 0, "start.toolUse");
+		if (t < 0)
+			return 0;
+		if (conv_str(d, json_get(d, t, "toolUseId"), &s->scratch, &v, e) < 0 ||
+		    conv_str(d, json_get(d, t, "name"), &s->scratch2, &v2, e) < 0)
+			return -1;
+		return h->tool_start ? h->tool_start(h->user, conv_index(d), v, v2, e) : 0;
+	}
+	if (slice_eq_str(et, "contentBlockStop"))
+		return h->block_stop ? h->block_stop(h->user, conv_index(d), e) : 0;
+	if (slice_eq_str(et, "messageStop")) {
+		s->got_stop = 1;
+		if (conv_str(d, json_get(d, 0, "stopReason"), &s->scratch, &v, e) < 0)
+			return -1;
+		{
+			size_t k = v.n < sizeof s->stop_reason - 1 ? v.n : sizeof s->stop_reason - 1;
+
+			memcpy(s->stop_reason, v.p, k);
+			s->stop_reason[k] = '\0';
+		}
+		return h->message_stop ? h->message_stop(h->user, v, e) : 0;
+	}
+	if (slice_eq_str(et, "metadata")) {
+		s->got_metadata = 1;
+		conv_read_usage(d, json_get(d, 0, "usage"), json_get(d, 0, "metrics"), &s->usage);
+		return h->metadata ? h->metadata(h->user, &s->usage, e) : 0;
+	}
+	return 0; /* an event type from the future: ignored */
+}
+
+static int conv_is_event_name(struct slice et)
+{
+	static const char *const known[] = {"messageStart", "contentBlockStart",
+					    "contentBlockDelta", "contentBlockStop",
+					    "messageStop", "metadata", NULL};
+	size_t i;
+
+	for (i = 0; known[i]; i++)
+		if (slice_eq_str(et, known[i]))
+			return 1;
+	return 0;
+}
+
+/* One line of a header value for messages: printable, bounded. */
+static void conv_clean(char *dst, size_t cap, struct slice v)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < v.n && o + 1 < cap; i++)
+		dst[o++] = v.p[i] < 0x20 || v.p[i] == 0x7f ? ' ' : (char)v.p[i];
+	dst[o] = '\0';
+}
+
+static int conv_on_exception(struct conv_stream *s, const struct evs_msg *m, struct err *e)
+{
+	struct slice type = evs_msg_str(m, ":exception-type"), msg = {NULL, 0};
+	struct json_doc d;
+	char t[128], mm[400];
+
+	if (!type.n)
+		type = SLICE_LIT("exception");
+	if (conv_parse(&s->tok, &s->tok_cap, &d, m->payload.p, m->payload.n, e) == 0) {
+		int k = json_get(&d, 0, "message");
+
+		if (k < 0)
+			k = json_get(&d, 0, "Message");
+		if (json_type(&d, k) == JSON_STRING && json_str(&d, k, &s->scratch, &msg, e) < 0)
+			msg.n = 0;
+		if (conv_emit_json(s, type, &d, e) < 0)
+			return -1;
+	} else if (m->payload.n) {
+		msg = m->payload; /* not JSON: show what came */
+	}
+	conv_clean(t, sizeof t, type);
+	conv_clean(mm, sizeof mm, msg);
+	if (mm[0])
+		return err_set(e, ERR_SERVICE, "%s: %s", t, mm);
+	return err_set(e, ERR_SERVICE, "%s (in the stream)", t);
+}
+
+static int conv_on_error_frame(const struct evs_msg *m, struct err *e)
+{
+	char c[128], mm[400];
+
+	conv_clean(c, sizeof c, evs_msg_str(m, ":error-code"));
+	conv_clean(mm, sizeof mm, evs_msg_str(m, ":error-message"));
+	if (!c[0])
+		memcpy(c, "error", sizeof "error");
+	if (mm[0])
+		return err_set(e, ERR_SERVICE, "%s: %s", c, mm);
+	return err_set(e, ERR_SERVICE, "%s (in the stream)", c);
+}
+
+int conv_stream_message(struct conv_stream *s, const struct evs_msg *m, struct err *e)
+{
+	struct slice mt = evs_msg_str(m, ":message-type"), et;
+	struct json_doc d;
+
+	s->events++;
+	if (slice_eq_str(mt, "exception"))
+		return conv_on_exception(s, m, e);
+	if (slice_eq_str(mt, "error"))
+		return conv_on_error_frame(m, e);
+	if (!slice_eq_str(mt, "event"))
+		return 0; /* a message type from the future */
+	et = evs_msg_str(m, ":event-type");
+	if (!conv_is_event_name(et))
+		return 0;
+	if (conv_parse(&s->tok, &s->tok_cap, &d, m->payload.p, m->payload.n, e) < 0)
+		return err_wrap(e, "%.*s event", (int)(et.n > 64 ? 64 : et.n), (const char *)et.p);
+	if (json_type(&d, 0) != JSON_OBJECT)
+		return err_set(e, ERR_PROTO, "%.*s event: payload is not a JSON object",
+			       (int)(et.n > 64 ? 64 : et.n), (const char *)et.p);
+	if (conv_emit_json(s, et, &d, e) < 0)
+		return -1;
+	return conv_on_event(s, et, &d, e);
+}
+
+int conv_stream_feed(struct conv_stream *s, const uint8_t *p, size_t n, struct err *e)
+{
+	while (n) {
+		struct evs_msg m;
+		size_t used = 0;
+		int r = evs_feed(&s->dec, p, n, &used, &m);
+
+		if (r < 0)
+			return evs_err(e, r);
+		p += used;
+		n -= used;
+		if (r == 1 && conv_stream_message(s, &m, e) < 0)
+			return -1;
+		if (r == 0)
+			break;
+	}
+	return 0;
+}
+
+int conv_stream_finish(struct conv_stream *s, struct err *e)
+{
+	int r = evs_finish(&s->dec);
+
+	if (r < 0)
+		return evs_err(e, r);
+	if (!s->got_stop)
+		return err_set(e, ERR_NET, "the reply stream ended before messageStop "
+			       "(connection closed early)");
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Converse (non-stream) */
+
+static int conv_response_block(const struct conv_handler *h, struct json_doc *d, int b, int idx,
+			       struct buf *s1, struct buf *s2, struct err *e)
+{
+	struct slice v, v2;
+	int t, r;
+
+	if ((t = json_get(d, b, "text")) >= 0) {
+		if (conv_str(d, t, s1, &v, e) < 0)
+			return -1;
+		if (h->text && v.n && h->text(h->user, idx, v, e) < 0)
+			return -1;
+	} else if ((r = json_get(d, b, "reasoningContent")) >= 0) {
+		int rt = json_get(d, r, "reasoningText");
+
+		if ((t = json_get(d, rt, "text")) >= 0) {
+			if (conv_str(d, t, s1, &v, e) < 0)
+				return -1;
+			if (h->reasoning_text && v.n && h->reasoning_text(h->user, idx, v, e) < 0)
+				return -1;
+		}
+		if ((t = json_get(d, rt, "signature")) >= 0) {
+			if (conv_str(d, t, s1, &v, e) < 0)
+				return -1;
+			if (h->reasoning_signature && h->reasoning_signature(h->user, idx, v, e) < 0)
+				return -1;
+		}
+		if ((t = json_get(d, r, "redactedContent")) >= 0) {
+			if (conv_str(d, t, s1, &v, e) < 0)
+				return -1;
+			if (h->reasoning_redacted && h->reasoning_redacted(h->user, idx, v, e) < 0)
+				return -1;
+		}
+	} else if ((t = json_get(d, b, "toolUse")) >= 0) {
+		if (conv_str(d, json_get(d, t, "toolUseId"), s1, &v, e) < 0 ||
+		    conv_str(d, json_get(d, t, "name"), s2, &v2, e) < 0)
+			return -1;
+		if (h->tool_start && h->tool_start(h->user, idx, v, v2, e) < 0)
+			return -1;
+		v = json_raw_value(d, json_get(d, t, "input"));
+		buf_reset(s1);
+		if (v.n && conv_json_compact(s1, v.p, v.n) < 0)
+			return err_set(e, ERR_OTHER, "out of memory");
+		if (h->tool_input && s1->len &&
+		    h->tool_input(h->user, idx, buf_slice(s1), e) < 0)
+			return -1;
+	} else {
+		return 0;
+	}
+	return h->block_stop ? h->block_stop(h->user, idx, e) : 0;
+}
+
+static int conv_response_walk(const struct conv_handler *h, int json_mode, struct json_doc *d,
+			      const uint8_t *body, size_t n, struct buf *s1, struct buf *s2,
+			      struct err *e)
+{
+	struct conv_usage u;
+	struct slice v;
+	int content, b, idx = 0;
+
+	if (json_type(d, 0) != JSON_OBJECT)
+		return err_set(e, ERR_PROTO, "Converse answer is not a JSON object");
+	content = json_path(d, 0, "output.message.content");
+	if (content < 0) {
+		char t[128] = "", mm[400] = "";
+		int k = json_get(d, 0, "__type");
+
+		if (k < 0)
+			k = json_get(d, 0, "code");
+		if (k >= 0 && conv_str(d, k, s1, &v, e) == 0) {
+			const uint8_t *hash = v.n ? memchr(v.p, '#', v.n) : NULL;
+
+			if (hash) {
+				v.n -= (size_t)(hash + 1 - v.p);
+				v.p = hash + 1;
+			}
+			conv_clean(t, sizeof t, v);
+			k = json_get(d, 0, "message");
+			if (k < 0)
+				k = json_get(d, 0, "Message");
+			if (k >= 0 && conv_str(d, k, s1, &v, e) == 0)
+				conv_clean(mm, sizeof mm, v);
+			return err_set(e, ERR_SERVICE, "%s%s%s", t, mm[0] ? ": " : "", mm);
+		}
+		return err_set(e, ERR_PROTO, "Converse answer without output.message.content");
+	}
+	if (json_mode && h->json_line) {
+		buf_reset(s1);
+		if (conv_json_compact(s1, body, n) < 0 || buf_append_byte(s1, '\n') < 0)
+			return err_set(e, ERR_OTHER, "out of memory");
+		if (h->json_line(h->user, buf_slice(s1), e) < 0)
+			return -1;
+	}
+	if (h->message_start && h->message_start(h->user, SLICE_LIT("assistant"), e) < 0)
+		return -1;
+	for (b = json_child(d, content); b >= 0; b = json_next(d, b), idx++)
+		if (conv_response_block(h, d, b, idx, s1, s2, e) < 0)
+			return -1;
+	if (conv_str(d, json_get(d, 0, "stopReason"), s1, &v, e) < 0)
+		return -1;
+	if (h->message_stop && h->message_stop(h->user, v, e) < 0)
+		return -1;
+	memset(&u, 0, sizeof u);
+	conv_read_usage(d, json_get(d, 0, "usage"), json_get(d, 0, "metrics"), &u);
+	return h->metadata ? h->metadata(h->user, &u, e) : 0;
+}
+
+int conv_parse_response(const struct conv_handler *h, int json_mode, const uint8_t *body,
+			size_t n, struct err *e)
+{
+	struct json_tok *tok = NULL;
+	struct json_doc d;
+	struct buf s1, s2;
+	int cap = 0, rc;
+
+	if (conv_parse(&tok, &cap, &d, body, n, e) < 0) {
+		free(tok);
+		return err_wrap(e, "Converse answer");
+	}
+	buf_init(&s1, n + 64);
+	buf_init(&s2, n + 64);
+	rc = conv_response_walk(h, json_mode, &d, body, n, &s1, &s2, e);
+	buf_free(&s1);
+	buf_free(&s2);
+	free(tok);
+	return rc;
+}
