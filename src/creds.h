@@ -17,6 +17,7 @@
 #include "err.h"
 
 #define CREDS_REFRESH_BEFORE_S 300
+#define CREDS_PROCESS_TIMEOUT_MS 60000 /* credential_process may run this long */
 
 struct creds_chain {
 	const struct env *env;
@@ -30,6 +31,7 @@ struct creds_chain {
 	char imds_token[128];
 	time_t imds_token_expires;
 	int imds_unreachable;
+	int process_timeout_ms; /* CREDS_PROCESS_TIMEOUT_MS; tests may lower it */
 };
 
 void creds_init(struct creds_chain *c, const struct env *env, struct aws *aws, const char *profile);
