@@ -5,6 +5,7 @@
 #   make cross      build/aarch64/brock, build/armhf/brock
 #   make check-cross  unit tests under qemu-user
 #   make fuzz-smoke every libFuzzer target for a bounded time
+#   make lint       banned functions, cppcheck, include guards, symbol prefixes
 #   make demo       brock chat + brock models list against the local emulator
 #   make bench      throughput numbers
 #   make deps       install build tools (Debian, idempotent)
@@ -125,6 +126,9 @@ fuzz-build: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZERS))
 fuzz-smoke: fuzz-build
 	@sh fuzz/smoke.sh $(BUILD)/fuzz/bin $(FUZZ_SECONDS) $(FUZZERS)
 
+lint:
+	@sh tests/lint.sh
+
 demo: deps $(BUILD)/brock
 	@sh tests/emulator/demo.sh $(BUILD)/brock
 
@@ -138,5 +142,5 @@ clean:
 distclean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps deps-cross demo release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench clean distclean
+.PHONY: all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench clean distclean
 .SECONDARY:

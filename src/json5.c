@@ -528,6 +528,8 @@ static int parse_value(struct j5p *p, uint32_t parent, uint32_t *out)
 
 int j5_parse(struct j5_doc *d, const char *src, size_t n, struct err *e)
 {
+	/* storing the out-parameters is not reading them (callers pass fresh ones) */
+	/* cppcheck-suppress ctuuninitvar */
 	struct j5p p = {d, (const uint8_t *)src, n, 0, 0, e};
 	uint32_t root;
 

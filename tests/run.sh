@@ -52,6 +52,10 @@ if [ -z "${BROCK_UNIT_ONLY:-}" ]; then
 		echo "fuzz corpus replay (ASan+UBSan):"
 		run_replay "$b/asan"
 	fi
+	echo "lint (tests/lint.sh):"
+	sh tests/lint.sh >"$log" 2>&1; rc=$?
+	[ $rc = 0 ] || cat "$log" >&2
+	count lint "$log" $rc
 	if [ -f tests/integration/run.py ]; then
 		echo "integration tests ($b/brock against tests/emulator):"
 		python3 tests/integration/run.py --brock "$b/brock" >"$log" 2>&1; rc=$?

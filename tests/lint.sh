@@ -1,0 +1,129 @@
+#!/bin/sh
+# Code-quality gates over src/. Prints one line per check and "lint: N passed, M failed".
+#   banned     no sprintf/strcpy/atoi/gmtime/system/... (comments and strings ignored)
+#   cppcheck   cppcheck --enable=warning,portability (skipped, not failed, if not installed;
+#              set BROCK_LINT_STRICT=1 to fail instead, as CI does after `make deps`)
+#   guards     every src/*.h has the include guard BROCK_<NAME>_H
+#   prefixes   every non-static function in src/<m>.c carries its module's prefix
+# Run from the repository root: sh tests/lint.sh
+set -u
+cd "$(dirname "$0")/.." || exit 2
+pass=0 fail=0
+out=$(mktemp); trap 'rm -f "$out"' EXIT
+
+result() { # name ok(0/1) [detail file]
+	if [ "$2" = 0 ]; then
+		pass=$((pass + 1)); echo "  ok   $1"
+	else
+		fail=$((fail + 1)); echo "  FAIL $1"
+		[ -n "${3:-}" ] && sed 's/^/       /' "$3"
+	fi
+	return 0
+}
+
+# Source text with comments, string and character literals blanked and line numbers
+# kept, as "file:line:text" (so a word inside a comment or a message is never flagged).
+strip_c() {
+	awk '
+	FNR == 1 { inc = 0 }
+	{
+		s = $0; o = ""; i = 1; n = length(s)
+		while (i <= n) {
+			c = substr(s, i, 1); d = substr(s, i, 2)
+			if (inc) {
+				if (d == "*/") { inc = 0; i += 2 } else i++
+				continue
+			}
+			if (d == "/*") { inc = 1; i += 2; o = o " "; continue }
+			if (d == "//") break
+			if (c == "\"" || c == "\047") {
+				q = c; i++
+				while (i <= n && substr(s, i, 1) != q) i += (substr(s, i, 1) == "\\") ? 2 : 1
+				i++; o = o q q; continue
+			}
+			o = o c; i++
+		}
+		print FILENAME ":" FNR ":" o
+	}' "$@"
+}
+
+# (a) banned functions. credential_process runs /bin/sh through fork/exec, never system().
+banned='sprintf|vsprintf|strcpy|stpcpy|strcat|strncpy|strncat|strtok|strtok_r|atoi|atol|atoll|atof|sscanf|vsscanf|gmtime|localtime|asctime|ctime|gets|rand|srand|random|system|popen|alloca|tmpnam|tempnam|mktemp'
+strip_c src/*.c |
+	grep -E "^[^:]+:[0-9]+:(.*[^A-Za-z0-9_.>])?($banned)[ 	]*\\(" |
+	sed -E 's/^([^:]+:[0-9]+):.*/\1/' >"$out"
+# name the offending function on each line of the report
+if [ -s "$out" ]; then
+	while IFS=: read -r f l; do
+		w=$(sed -n "${l}p" "$f" | grep -oE "(^|[^A-Za-z0-9_.>])($banned)[ 	]*\\(" | head -n 1 |
+			sed -E 's/^[^A-Za-z]*//; s/[ 	(]*$//')
+		echo "$f:$l: banned function $w()"
+	done <"$out" >"$out.r"
+	mv "$out.r" "$out"
+fi
+result "banned functions" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
+
+# (b) cppcheck
+if command -v cppcheck >/dev/null 2>&1; then
+	cppcheck --enable=warning,portability --error-exitcode=1 --inline-suppr -q \
+		--std=c11 -Isrc src/*.c >"$out" 2>&1
+	result "cppcheck" $? "$out"
+elif [ -n "${BROCK_LINT_STRICT:-}" ]; then
+	echo "cppcheck not installed (make deps)" >"$out"
+	result "cppcheck" 1 "$out"
+else
+	echo "  skip cppcheck (not installed; make deps)"
+fi
+
+# (c) include guards: #ifndef BROCK_<NAME>_H / #define BROCK_<NAME>_H first, #endif last
+: >"$out"
+for h in src/*.h; do
+	g=BROCK_$(basename "$h" .h | tr 'a-z' 'A-Z')_H
+	first=$(grep -E '^[ 	]*#' "$h" | head -n 2 | tr -s ' \t' ' ' | tr '\n' '|')
+	last=$(grep -E '^[ 	]*#' "$h" | tail -n 1 | tr -s ' \t' ' ')
+	[ "$first" = "#ifndef $g|#define $g|" ] || echo "$h: include guard is not $g" >>"$out"
+	case $last in "#endif"*) ;; *) echo "$h: does not end with #endif" >>"$out" ;; esac
+done
+result "include guards" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
+
+# (d) module prefixes on external functions. A definition starts at column 0 with a name
+# followed by '(' and reaches a '{' before any ';'; static ones are skipped. Modules whose
+# prefix is not "<module>_" are listed here; buf.h also owns slice_* and secure_zero.
+prefixes() {
+	case $1 in
+	base64) echo 'base64_|hex_' ;;
+	buf) echo 'buf_|slice_|secure_zero$' ;;
+	cmd_*) echo 'cmd_' ;;
+	converse) echo 'conv_' ;;
+	discovery) echo 'disc_' ;;
+	evstream) echo 'evs_' ;;
+	json) echo 'json_|jw_' ;;
+	json5) echo 'j5_' ;;
+	main) echo 'main$' ;;
+	pctenc) echo 'pct_' ;;
+	*) echo "$1_" ;;
+	esac
+}
+: >"$out"
+for c in src/*.c; do
+	m=$(basename "$c" .c)
+	strip_c "$c" | awk '
+	{
+		at = $0; sub(/:[^:]*$/, "", at); t = $0; sub(/^[^:]*:[^:]*:/, "", t)
+	}
+	!cand && t ~ /^[A-Za-z_][A-Za-z0-9_ \t*]*\(/ && t !~ /^(static|extern|typedef)[ \t]/ {
+		cand = 1; where = at; name = t
+		sub(/[ \t]*\(.*/, "", name); sub(/.*[ \t*]/, "", name)
+	}
+	cand && t ~ /;/ && t !~ /^\{/ { cand = 0; next }
+	cand && t ~ /^\{/ { print where " " name; cand = 0; next }
+	cand && t ~ /\{[ \t]*$/ { print where " " name; cand = 0 }
+	' | while read -r at name; do
+		echo "$name" | grep -qE "^($(prefixes "$m"))" ||
+			echo "$at: external function $name() lacks the prefix of module $m"
+	done >>"$out"
+done
+result "module prefixes" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
+
+echo "lint: $pass passed, $fail failed"
+[ "$fail" = 0 ]
