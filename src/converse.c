@@ -306,7 +306,7 @@ void conv_stream_init(struct conv_stream *s, const struct conv_handler *h, int j
 	s->json_mode = json_mode;
 	evs_init(&s->dec, 0);
 	buf_init(&s->scratch, EVS_MAX_MESSAGE);
-	buf_init(&s->scratch2, EVS_MAX_MESSAGE);
+	buf_init(&s->scratch2, 2u * EVS_MAX_MESSAGE + 1);
 	buf_init(&s->line, 2u * EVS_MAX_MESSAGE);
 }
 
@@ -472,18 +472,12 @@ static int conv_emit_json(struct conv_stream *s, struct slice name, struct json_
 	jw_obj_end(&w);
 	if (jw_finish(&w, e) < 0)
 		return err_set(e, ERR_PROTO, "event stream: cannot re-emit event as JSON");
-	if (memchr(s->line.p, '\n', s->line.len) || memchr(s->line.p, '\r', s->line.len)) {
-		/* pretty-printed payloads still make one line */
-		buf_reset(&s->scratch2);
-		if (conv_json_compact(&s->scratch2, s->line.p, s->line.len) < 0)
-			return err_set(e, ERR_OTHER, "out of memory");
-		buf_reset(&s->line);
-		if (buf_append(&s->line, s->scratch2.p, s->scratch2.len) < 0)
-			return err_set(e, ERR_OTHER, "out of memory");
-	}
-	if (buf_append_byte(&s->line, '\n') < 0)
+	/* one compact line whatever whitespace the service put in payloads */
+	buf_reset(&s->scratch2);
+	if (conv_json_compact(&s->scratch2, s->line.p, s->line.len) < 0 ||
+	    buf_append_byte(&s->scratch2, '\n') < 0)
 		return err_set(e, ERR_OTHER, "out of memory");
-	line = buf_slice(&s->line);
+	line = buf_slice(&s->scratch2);
 	return s->h.json_line(s->h.user, line, e);
 }
 
