@@ -412,7 +412,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                       "raw_query": raw_query, "query": urllib.parse.parse_qs(raw_query, keep_blank_values=True),
                       "headers": {}, "header_list": [], "route": "unknown", "status": None,
                       "tls": getattr(self.server, "ssl_context", None) is not None,
-                      "port": self.server.server_address[1], "request_id": self.request_id}
+                      "port": self.server.server_address[1], "request_id": self.request_id,
+                      "peer": "%s:%s" % tuple(self.client_address[:2])}  # one TCP connection
         for k, v in self.headers.items():
             self.entry["header_list"].append([k, v])
             lk = k.lower()
