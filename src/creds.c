@@ -238,8 +238,8 @@ static int src_bearer(struct creds_chain *c, struct aws_creds *out, struct buf *
 	return 0;
 }
 
-static int src_env(struct creds_chain *c, struct aws_creds *out, struct buf *tried,
-		   struct err *e)
+static int env_keys(struct creds_chain *c, struct aws_creds *out, struct buf *tried,
+		    struct err *e)
 {
 	int na = env_get_buf(c->env, "AWS_ACCESS_KEY_ID", out->akid, sizeof out->akid);
 	int ns = env_get_buf(c->env, "AWS_SECRET_ACCESS_KEY", out->secret, sizeof out->secret);
@@ -259,6 +259,18 @@ static int src_env(struct creds_chain *c, struct aws_creds *out, struct buf *tri
 			       na ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
 	snprintf(out->source, sizeof out->source, "env");
 	return 0;
+}
+
+/* Like the AWS CLI, an explicit --profile wins over keys in the environment
+ * (AWS_PROFILE does not: it only names the profile). */
+static int src_env(struct creds_chain *c, struct aws_creds *out, struct buf *tried,
+		   struct err *e)
+{
+	if (c->profile && c->profile[0]) {
+		tried_add(tried, "environment: skipped (--profile given)");
+		return SRC_SKIP;
+	}
+	return env_keys(c, out, tried, e);
 }
 
 /* Static keys of one profile: 1 when the profile has them, 0 when not. */
@@ -464,7 +476,7 @@ static int run_process(const struct creds_chain *c, const char *cmd, struct buf 
 {
 	char *const argv[] = {"sh", "-c", (char *)cmd, NULL};
 	char *const noenv[] = {NULL};
-	int fds[2], st = 0, dr;
+	int fds[2], st = 0, dr, tty;
 	pid_t pid;
 
 	if (pipe(fds) != 0)
@@ -472,6 +484,13 @@ static int run_process(const struct creds_chain *c, const char *cmd, struct buf 
 	/* Not inherited by anything else this process may start. */
 	(void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
 	(void)fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	/* Without a terminal the helper gets its own process group, so a
+	 * timeout kills everything it started (a grandchild would otherwise
+	 * keep our stderr open). With one it stays in ours: helpers prompt for
+	 * MFA codes on /dev/tty, which a background group may not read. */
+	tty = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (tty >= 0)
+		close(tty);
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
@@ -482,6 +501,8 @@ static int run_process(const struct creds_chain *c, const char *cmd, struct buf 
 		/* Only async-signal-safe calls here (serve mode has threads). */
 		int nul = open("/dev/null", O_RDONLY);
 
+		if (tty < 0)
+			setpgid(0, 0);
 		if (nul >= 0)
 			dup2(nul, 0);
 		dup2(fds[1], 1);
@@ -491,8 +512,11 @@ static int run_process(const struct creds_chain *c, const char *cmd, struct buf 
 	close(fds[1]);
 	dr = drain(fds[0], out, c->process_timeout_ms, e);
 	close(fds[0]);
-	if (dr != 0)
+	if (dr != 0) {
+		if (tty < 0)
+			kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
+	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (dr == 1)
@@ -1123,7 +1147,7 @@ static int sso_cache_write(const struct sso_params *p, const struct buf *old,
 {
 	static const char *const mine[] = {"accessToken", "expiresAt", "refreshToken", NULL};
 	struct json_doc d;
-	struct buf out;
+	struct buf out, key;
 	struct jw w;
 	char iso[TIMEFMT_ISO_LEN + 1], tmp[1300];
 	int fd, r = -1;
@@ -1134,16 +1158,24 @@ static int sso_cache_write(const struct sso_params *p, const struct buf *old,
 	buf_init(&out, SSO_CACHE_MAX * 2);
 	jw_init(&w, &out);
 	jw_obj_begin(&w);
+	buf_init(&key, 4096);
 	for (int k = json_child(&d, 0); k >= 0; k = json_next(&d, k)) {
+		struct slice kv;
 		int skip = 0;
 
 		for (size_t i = 0; mine[i]; i++)
 			skip |= json_str_eq(&d, k, mine[i]);
 		if (skip)
 			continue;
-		jw_tok(&w, &d, k);
+		if (json_str(&d, k, &key, &kv, e) != 0) {
+			buf_free(&key);
+			json_doc_free(&d);
+			goto out;
+		}
+		jw_keyn(&w, (const char *)kv.p, kv.n);
 		jw_tok(&w, &d, k + 1);
 	}
+	buf_free(&key);
 	timefmt_iso8601(iso, t->expires);
 	jw_kstr(&w, "accessToken", t->access);
 	jw_kstr(&w, "expiresAt", iso);
@@ -1398,7 +1430,7 @@ static int credential_source(struct creds_chain *c, const char *name, const char
 
 	if (strcmp(src, "Environment") == 0) {
 		buf_init(&t, 256);
-		r = src_env(c, out, &t, e);
+		r = env_keys(c, out, &t, e);
 		buf_free(&t);
 		if (r == SRC_SKIP)
 			return err_set(e, ERR_CREDS, "profile %s: credential_source Environment but "
@@ -1661,6 +1693,16 @@ void creds_init(struct creds_chain *c, const struct env *env, struct aws *aws, c
 	c->aws = aws;
 	c->profile = profile;
 	c->process_timeout_ms = CREDS_PROCESS_TIMEOUT_MS;
+	/* BROCK_CREDENTIAL_PROCESS_TIMEOUT: seconds (1..3600) instead of 60. */
+	if (env) {
+		const char *t = env_get(env, "BROCK_CREDENTIAL_PROCESS_TIMEOUT");
+		char *end;
+		long v = t ? strtol(t, &end, 10) : 0;
+
+		if (t && end != t && (*end == '\0' || isspace((unsigned char)*end)) && v >= 1 &&
+		    v <= 3600)
+			c->process_timeout_ms = (int)v * 1000;
+	}
 	pthread_mutex_init(&c->mu, NULL);
 }
 

@@ -73,6 +73,7 @@ DEFAULTS = {
     "imds_token_status": None,
     "imds_down": None,
     "imds_token_ttl_max": 21600,
+    "imds_reject_tokens": 0,  # the next N GETs carrying a valid token answer 401 (token expired)
     # reply shape
     "reply_text": None,
     "reply_chunks": None,
@@ -976,7 +977,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if tok is not None:
             with STATE.lock:
                 exp = STATE.imds_tokens.get(tok)
-            if exp is None or time.monotonic() >= exp:
+            reject = False
+            with STATE.lock:
+                if exp is not None and int(cfg.get("imds_reject_tokens") or 0) > 0:
+                    cfg["imds_reject_tokens"] = int(cfg["imds_reject_tokens"]) - 1
+                    STATE.imds_tokens.pop(tok, None)
+                    reject = True
+            if reject or exp is None or time.monotonic() >= exp:
                 self.entry["auth"] = {"verdict": "imds-token-expired" if exp else "imds-token-invalid"}
                 return self.send_raw(401, b"", "text/plain")
             self.entry["auth"] = {"verdict": "imds-v2"}
