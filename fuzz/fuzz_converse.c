@@ -1,0 +1,174 @@
+/* fuzz_converse: stream-event payload handling (converse.c) on arbitrary
+ * payloads. Input: byte 0 = flags (bit 0: JSON mode; bits 1-7: feed piece
+ * size, 0 = all at once), then records [kind:1][len:2 BE][payload:len]; each
+ * record becomes one well-framed event-stream message (kind picks the event
+ * type, an exception, an error frame or an unknown type) so the fuzzer spends
+ * its time in the dispatcher and the JSON walk, not on CRCs. The payload is
+ * also given to conv_parse_response as a Converse answer.
+ * Oracles: no crash or leak; every JSON-mode line is one valid JSON object
+ * ending in its only newline, with one key whose value has no "p" member;
+ * text handed to callbacks is valid UTF-8; errors carry a class. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "converse.h"
+#include "evstream.h"
+#include "json.h"
+
+static const char *const kinds[] = {"messageStart",    "contentBlockStart", "contentBlockDelta",
+				    "contentBlockStop", "messageStop",       "metadata",
+				    "futureEvent",      "!exception",        "!error",
+				    "!future"};
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+
+static void check_line(struct slice line, int event)
+{
+	struct json_tok tok[4096];
+	struct json_doc d;
+	struct err e;
+	int k;
+
+	if (line.n < 2 || line.p[line.n - 1] != '\n' || memchr(line.p, '\n', line.n - 1))
+		abort();
+	if (json_parse(&d, (const char *)line.p, line.n - 1, tok, 4096, &e) < 0) {
+		/* too many tokens for our check array is fine; invalid JSON is not */
+		if (json_validate((const char *)line.p, line.n - 1, NULL, NULL, &e) < 0)
+			abort();
+		return;
+	}
+	if (json_type(&d, 0) != JSON_OBJECT)
+		abort();
+	if (!event)
+		return; /* a Converse answer: the object as it came */
+	if (json_size(&d, 0) != 1)
+		abort();
+	k = json_child(&d, 0);
+	if (json_type(&d, k + 1) == JSON_OBJECT && json_get(&d, k + 1, "p") >= 0)
+		abort();
+}
+
+static int on_json(void *u, struct slice line, struct err *e)
+{
+	(void)u;
+	(void)e;
+	check_line(line, 1);
+	return 0;
+}
+
+static int on_json_answer(void *u, struct slice line, struct err *e)
+{
+	(void)u;
+	(void)e;
+	check_line(line, 0);
+	return 0;
+}
+
+static int on_text(void *u, int i, struct slice t, struct err *e)
+{
+	(void)u;
+	(void)i;
+	(void)e;
+	if (!t.n || !json_utf8_valid(t.p, t.n, NULL))
+		abort();
+	return 0;
+}
+
+static int on_tool(void *u, int i, struct slice id, struct slice name, struct err *e)
+{
+	(void)u;
+	(void)i;
+	(void)e;
+	if (!json_utf8_valid(id.p, id.n, NULL) || !json_utf8_valid(name.p, name.n, NULL))
+		abort();
+	return 0;
+}
+
+static int on_stop(void *u, struct slice r, struct err *e)
+{
+	(void)u;
+	(void)e;
+	if (!json_utf8_valid(r.p, r.n, NULL))
+		abort();
+	return 0;
+}
+
+static void encode(struct buf *out, size_t kind, const uint8_t *p, size_t n)
+{
+	struct evs_header h[3];
+	const char *k = kinds[kind];
+
+	if (strcmp(k, "!exception") == 0) {
+		h[0] = evs_hdr_string(":message-type", "exception");
+		h[1] = evs_hdr_string(":exception-type", "throttlingException");
+		evs_encode(out, h, 2, p, n);
+	} else if (strcmp(k, "!error") == 0) {
+		h[0] = evs_hdr_string(":message-type", "error");
+		h[1] = evs_hdr_bytes(":error-code", EVS_STRING, p, n > 200 ? 200 : n);
+		h[2] = evs_hdr_string(":error-message", "m");
+		evs_encode(out, h, 3, "", 0);
+	} else if (strcmp(k, "!future") == 0) {
+		h[0] = evs_hdr_string(":message-type", "future");
+		evs_encode(out, h, 1, p, n);
+	} else {
+		h[0] = evs_hdr_string(":message-type", "event");
+		h[1] = evs_hdr_string(":event-type", k);
+		evs_encode(out, h, 2, p, n);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct conv_handler h, ha;
+	struct conv_stream cs;
+	struct buf stream;
+	struct err e;
+	size_t off = 1, piece;
+	int json, rc = 0;
+
+	if (size < 1)
+		return 0;
+	json = data[0] & 1;
+	piece = data[0] >> 1;
+	memset(&h, 0, sizeof h);
+	h.json_line = on_json;
+	h.text = on_text;
+	h.reasoning_text = on_text;
+	h.tool_start = on_tool;
+	h.tool_input = on_text;
+	h.message_stop = on_stop;
+	ha = h;
+	ha.json_line = on_json_answer;
+	buf_init(&stream, 1u << 22);
+	while (off + 3 <= size) {
+		size_t kind = data[off] % NKINDS, n = ((size_t)data[off + 1] << 8) | data[off + 2];
+
+		off += 3;
+		if (n > size - off)
+			n = size - off;
+		encode(&stream, kind, data + off, n);
+		/* each payload is also a candidate Converse answer */
+		memset(&e, 0, sizeof e);
+		if (conv_parse_response(&ha, json, data + off, n, &e) < 0 && !e.cls)
+			abort();
+		off += n;
+	}
+	conv_stream_init(&cs, &h, json);
+	memset(&e, 0, sizeof e);
+	if (!piece) {
+		rc = conv_stream_feed(&cs, stream.p, stream.len, &e);
+	} else {
+		size_t i;
+
+		for (i = 0; i < stream.len && rc == 0; i += piece)
+			rc = conv_stream_feed(&cs, stream.p + i,
+					      stream.len - i < piece ? stream.len - i : piece, &e);
+	}
+	if (rc == 0)
+		rc = conv_stream_finish(&cs, &e);
+	if (rc < 0 && !e.cls)
+		abort();
+	conv_stream_free(&cs);
+	buf_free(&stream);
+	return 0;
+}
