@@ -146,6 +146,10 @@ int base64_decode_buf(struct buf *out, const char *src, size_t n, unsigned flags
 {
 	size_t max = base64_decoded_max(n), got;
 
+	/* the estimate counts padding and white space as data: reserve no more
+	 * than the limit allows and let the decoder say whether it fits */
+	if (out->len <= out->max && max > out->max - out->len)
+		max = out->max - out->len;
 	if (buf_reserve(out, max))
 		return -1;
 	if (base64_decode(out->p + out->len, max, src, n, flags, &got)) {

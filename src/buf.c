@@ -64,7 +64,8 @@ int buf_reserve(struct buf *b, size_t extra)
 	size_t need, ncap;
 	uint8_t *np;
 
-	if (extra > b->max || b->len > b->max - extra)
+	/* the NUL after len + extra must be addressable too (max may be SIZE_MAX) */
+	if (extra > b->max || b->len > b->max - extra || b->len + extra == SIZE_MAX)
 		return -1;
 	need = b->len + extra + 1; /* room for the NUL */
 	if (need <= b->cap) {
@@ -74,7 +75,7 @@ int buf_reserve(struct buf *b, size_t extra)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-	if (ncap > b->max + 1)
+	if (b->max < SIZE_MAX && ncap > b->max + 1)
 		ncap = b->max + 1;
 	/* realloc would leave a copy of secrets behind: move by hand */
 	np = malloc(ncap);

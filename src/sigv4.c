@@ -5,22 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "pctenc.h"
 
 #define SV_ALGO "AWS4-HMAC-SHA256"
 
 /* ---------------------------------------------------------------- helpers */
-
-static void sv_hex(char *out, const uint8_t *p, size_t n)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
 
 static void sv_sha256(const void *p, size_t n, uint8_t out[32])
 {
@@ -458,7 +448,7 @@ static int sv_payload_hash(const struct sigv4_request *req, char out[129], struc
 		return 0;
 	}
 	sv_sha256(req->body.n ? req->body.p : (const uint8_t *)"", req->body.n, d);
-	sv_hex(out, d, 32);
+	hex_encode(out, d, 32);
 	return 0;
 }
 
@@ -706,7 +696,7 @@ static int sv_string_to_sign(struct sigv4_result *r, const char *scope)
 	char hx[65];
 
 	sv_sha256(r->canonical.p, r->canonical.len, d);
-	sv_hex(hx, d, 32);
+	hex_encode(hx, d, 32);
 	return buf_appendf(&r->string_to_sign, SV_ALGO "\n%s\n%s\n%s", r->amz_date, scope, hx);
 }
 
@@ -773,7 +763,7 @@ int sigv4_sign(struct sigv4_ctx *ctx, const struct sigv4_request *req,
 	sv_signing_key(ctx, p->creds->secret, date, p->region, p->service, p->creds->akid, key);
 	sv_hmac(key, 32, out->string_to_sign.p, out->string_to_sign.len, sig);
 	secure_zero(key, sizeof(key));
-	sv_hex(out->signature, sig, 32);
+	hex_encode(out->signature, sig, 32);
 
 	if (!presign) {
 		rc = buf_appendf(&out->authorization,

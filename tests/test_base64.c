@@ -137,6 +137,27 @@ static void test_buf(void)
 	buf_free(&b);
 }
 
+/* A decoded result that fits the buffer's limit must be accepted even when
+ * the worst-case estimate for the input length (padding counted as data)
+ * does not: "Zm9vYg==" is 4 bytes, not the 6 its 8 characters could be. */
+static void test_buf_tight(void)
+{
+	struct buf b;
+
+	buf_init(&b, 4);
+	CHECK(base64_decode_buf(&b, "Zm9vYg==", 8, 0) == 0);
+	CHECK(b.len == 4 && memcmp(b.p, "foob", 4) == 0 && b.p[4] == 0);
+	CHECK(base64_decode_buf(&b, "QQ==", 4, 0) == -1); /* 5 > 4: still refused */
+	CHECK(b.len == 4 && b.p[4] == 0);
+	CHECK(base64_decode_buf(&b, " \n", 2, BASE64_WS) == 0); /* full, but nothing to add */
+	CHECK(b.len == 4);
+	buf_free(&b);
+	buf_init(&b, 1);
+	CHECK(base64_decode_buf(&b, "QQ", 2, BASE64_NOPAD) == 0);
+	CHECK(b.len == 1 && b.p[0] == 'A');
+	buf_free(&b);
+}
+
 static void test_hex(void)
 {
 	char enc[64];
@@ -173,6 +194,7 @@ int main(int argc, char **argv)
 	T_RUN(test_flags);
 	T_RUN(test_capacity);
 	T_RUN(test_buf);
+	T_RUN(test_buf_tight);
 	T_RUN(test_hex);
 	return t_done(argv[0]);
 }

@@ -31,6 +31,23 @@ static void test_grow(void)
 	buf_free(&b);
 }
 
+/* "No limit" spelt SIZE_MAX must not wrap the capacity arithmetic (max + 1,
+ * len + extra + 1) into a tiny allocation. */
+static void test_max_size_max(void)
+{
+	struct buf b;
+
+	buf_init(&b, SIZE_MAX);
+	CHECK(buf_append(&b, "hello", 5) == 0);
+	CHECK(b.cap > 5 && b.len == 5 && b.p[5] == 0);
+	for (int i = 0; i < 1000; i++)
+		CHECK(buf_append(&b, "0123456789", 10) == 0);
+	CHECK(b.len == 10005 && b.cap > b.len && b.p[b.len] == 0);
+	CHECK(buf_reserve(&b, SIZE_MAX - b.len) == -1); /* no room for the NUL */
+	CHECK(buf_reserve(&b, SIZE_MAX) == -1);
+	buf_free(&b);
+}
+
 static void test_slices(void)
 {
 	struct slice s = SLICE_LIT("Content-Type");
@@ -58,6 +75,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	T_RUN(test_limit);
 	T_RUN(test_grow);
+	T_RUN(test_max_size_max);
 	T_RUN(test_slices);
 	T_RUN(test_err);
 	return t_done(argv[0]);
