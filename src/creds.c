@@ -1756,9 +1756,10 @@ int creds_get(struct creds_chain *c, struct aws_creds *out, struct err *e)
 	}
 	r = resolve(c, &got, e);
 	if (r == 0) {
-		/* Only temporary credentials are cached: long-term keys are
-		 * re-read every time, so rotated files and variables count. */
-		if (got.expires != 0) {
+		/* Temporary credentials are cached, and those of a
+		 * credential_process (it may prompt, and it is slow); long-term
+		 * keys are read again every time, so rotated files count. */
+		if (got.expires != 0 || strncmp(got.source, "process:", 8) == 0) {
 			c->cached = got;
 			c->have = 1;
 		}

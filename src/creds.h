@@ -31,7 +31,8 @@ struct creds_chain {
 	char imds_token[128];
 	time_t imds_token_expires;
 	int imds_unreachable;
-	int process_timeout_ms; /* CREDS_PROCESS_TIMEOUT_MS; tests may lower it */
+	int process_timeout_ms; /* CREDS_PROCESS_TIMEOUT_MS, or
+				 * BROCK_CREDENTIAL_PROCESS_TIMEOUT seconds */
 };
 
 void creds_init(struct creds_chain *c, const struct env *env, struct aws *aws, const char *profile);

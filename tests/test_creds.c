@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- fixture: a temp HOME, an env array, the chain ---- */
@@ -285,6 +286,388 @@ static void test_profile_broken(void)
 	fx_end();
 }
 
+
+/* ---- credential_process ---- */
+
+/* A helper script under HOME; its invocations are counted in HOME/count. */
+static void fx_script(const char *name, const char *body)
+{
+	char rel[128], path[512];
+
+	snprintf(rel, sizeof rel, "%s", name);
+	fx_write(rel, "#!/bin/sh\necho x >> \"$HOME/count\"\n%s", body);
+	snprintf(path, sizeof path, "%s/%s", t_home, name);
+	chmod(path, 0700);
+}
+
+static int fx_count(void)
+{
+	char path[512], line[16];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/count", t_home);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+static void test_process_ok(void)
+{
+	struct aws_creds cr;
+	struct err e;
+
+	fx_begin();
+	fx_script("p.sh", "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", "
+			  "\"SecretAccessKey\": \"psecret\", \"SessionToken\": \"ptok\", "
+			  "\"Expiration\": \"2030-01-01T00:00:00Z\"}'\n");
+	fx_write(".aws/config", "[profile p]\ncredential_process = %s/p.sh\n", t_home);
+	CHECK(get_once("p", &cr, &e) == 0);
+	CHECK_STR(cr.source, "process:p");
+	CHECK_STR(cr.akid, "AKIAPROC");
+	CHECK_STR(cr.secret, "psecret");
+	CHECK_STR(cr.token, "ptok");
+	CHECK(cr.expires == 1893456000);
+	CHECK(fx_count() == 1);
+	fx_end();
+}
+
+static void test_process_failures(void)
+{
+	static const struct {
+		const char *body, *want;
+	} cases[] = {
+		{"exit 3\n", "exited with status 3"},
+		{"kill -9 $PPID\n", "killed by signal 9"}, /* the sh -c */
+		{"echo 'not json'\n", "not valid JSON"},
+		{"echo '[1,2]'\n", "not a JSON object"},
+		{"echo '{\"Version\":2,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"B\"}'\n", "Version"},
+		{"echo '{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"B\"}'\n", "Version"},
+		{"echo '{\"Version\":\"1\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"B\"}'\n",
+		 "Version"},
+		{"echo '{\"Version\":1,\"SecretAccessKey\":\"B\"}'\n", "AccessKeyId"},
+		{"echo '{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"\"}'\n",
+		 "SecretAccessKey"},
+		{"echo '{\"Version\":1,\"AccessKeyId\":7,\"SecretAccessKey\":\"B\"}'\n", "not a string"},
+		{"echo '{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"B\",\"Expiration\":"
+		 "\"tomorrow\"}'\n",
+		 "Expiration"},
+		{"echo '{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"B\"} trailing'\n",
+		 "not valid JSON"},
+		{"true\n", "not valid JSON"},
+		{"head -c 70000 /dev/zero | tr '\\0' ' '\n", "larger than"},
+	};
+	struct aws_creds cr;
+	struct err e;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int ok;
+
+		fx_begin();
+		fx_script("p.sh", cases[i].body);
+		fx_write(".aws/config", "[default]\ncredential_process = %s/p.sh\n", t_home);
+		ok = get_once(NULL, &cr, &e) < 0 && e.cls == ERR_CREDS &&
+		     strstr(e.msg, cases[i].want) != NULL && strstr(e.msg, "profile default") != NULL;
+		if (!ok)
+			fprintf(stderr, "  case %zu: %s\n", i, e.msg);
+		t_case(cases[i].body, ok);
+		fx_end();
+	}
+}
+
+static void test_process_timeout(void)
+{
+	struct fx_chain x;
+	struct aws_creds cr;
+	struct err e;
+	struct timespec t0, t1;
+
+	fx_begin();
+	fx_script("p.sh", "sleep 20\n");
+	fx_write(".aws/config", "[default]\ncredential_process = %s/p.sh\n", t_home);
+	chain_open(&x, NULL);
+	x.c.process_timeout_ms = 300;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(creds_get(&x.c, &cr, &e) < 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(strstr(e.msg, "timed out after 1 s") != NULL);
+	CHECK(t1.tv_sec - t0.tv_sec < 3);
+	chain_close(&x);
+	fx_end();
+}
+
+static void test_process_timeout_env(void)
+{
+	struct fx_chain x;
+
+	fx_begin();
+	env_put("BROCK_CREDENTIAL_PROCESS_TIMEOUT", " 5 ");
+	chain_open(&x, NULL);
+	CHECK(x.c.process_timeout_ms == 5000);
+	chain_close(&x);
+	fx_end();
+	fx_begin();
+	env_put("BROCK_CREDENTIAL_PROCESS_TIMEOUT", "0");
+	chain_open(&x, NULL);
+	CHECK(x.c.process_timeout_ms == CREDS_PROCESS_TIMEOUT_MS);
+	chain_close(&x);
+	fx_end();
+}
+
+/* The chain's cache: temporary credentials are kept until 5 minutes before
+ * they expire, then fetched again; a failed refresh keeps the old ones while
+ * they are still valid. */
+static void test_cache_and_refresh(void)
+{
+	const time_t exp = 1893456000; /* 2030-01-01T00:00:00Z */
+	struct fx_chain x;
+	struct aws_creds cr;
+	struct err e;
+
+	fx_begin();
+	fx_script("p.sh", "n=$(wc -l < \"$HOME/count\")\n"
+			  "[ \"$n\" -gt 2 ] && exit 9\n"
+			  "echo \"{\\\"Version\\\":1,\\\"AccessKeyId\\\":\\\"AKIA$n\\\","
+			  "\\\"SecretAccessKey\\\":\\\"s\\\",\\\"Expiration\\\":"
+			  "\\\"2030-01-01T00:00:00Z\\\"}\"\n");
+	fx_write(".aws/config", "[default]\ncredential_process = %s/p.sh\n", t_home);
+	t_clock = exp - 3600;
+	chain_open(&x, NULL);
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIA1");
+	t_clock = exp - 301;
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIA1");
+	CHECK(fx_count() == 1);
+	t_clock = exp - 300; /* inside the window: refreshed */
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIA2");
+	CHECK(fx_count() == 2);
+	t_clock = exp - 100; /* the helper now fails: the old ones still work */
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIA2");
+	CHECK(fx_count() == 3);
+	t_clock = exp; /* expired and the refresh fails: an error */
+	CHECK(creds_get(&x.c, &cr, &e) < 0);
+	CHECK(strstr(e.msg, "exited with status 9") != NULL);
+	chain_close(&x);
+	t_clock = 0;
+	fx_end();
+}
+
+static void test_cache_long_term(void)
+{
+	struct fx_chain x;
+	struct aws_creds cr;
+	struct err e;
+
+	/* credential_process without Expiration: run once per chain */
+	fx_begin();
+	fx_script("p.sh", "echo '{\"Version\":1,\"AccessKeyId\":\"AKIAP\",\"SecretAccessKey\":\"s\"}'\n");
+	fx_write(".aws/config", "[default]\ncredential_process = %s/p.sh\n", t_home);
+	chain_open(&x, NULL);
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK(cr.expires == 0);
+	CHECK(fx_count() == 1);
+	chain_close(&x);
+	fx_end();
+
+	/* static keys in the files: read again each time (rotation) */
+	fx_begin();
+	fx_write(".aws/credentials", "[default]\naws_access_key_id = AKIAOLD\n"
+				     "aws_secret_access_key = s\n");
+	chain_open(&x, NULL);
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIAOLD");
+	fx_write(".aws/credentials", "[default]\naws_access_key_id = AKIANEW\n"
+				     "aws_secret_access_key = s\n");
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIANEW");
+	chain_close(&x);
+	fx_end();
+}
+
+/* ---- profile forms that fail before any network call ---- */
+
+static void test_profile_errors(void)
+{
+	static const struct {
+		const char *config, *profile, *want;
+	} cases[] = {
+		{"[profile a]\nrole_arn = r\nsource_profile = b\n[profile b]\nrole_arn = r\n"
+		 "source_profile = a\n",
+		 "a", "source_profile cycle: a -> b -> a"},
+		{"[profile a]\nrole_arn = r\nsource_profile = b\n[profile b]\nrole_arn = r\n"
+		 "source_profile = c\n[profile c]\nrole_arn = r\nsource_profile = b\n",
+		 "a", "source_profile cycle: a -> b -> c -> b"},
+		{"[profile a]\nrole_arn = r\nsource_profile = a\n", "a",
+		 "source_profile is itself but it has no static keys"},
+		{"[profile a]\nrole_arn = r\nsource_profile = ghost\n", "a", "profile ghost not found"},
+		{"[profile a]\nrole_arn = r\nsource_profile = b\n[profile b]\nregion = x\n", "a",
+		 "source profile b has no credentials"},
+		{"[profile a]\nrole_arn = r\n", "a", "role_arn needs source_profile"},
+		{"[profile a]\nrole_arn = r\nsource_profile = b\ncredential_source = Environment\n",
+		 "a", "mutually exclusive"},
+		{"[profile a]\nrole_arn = r\ncredential_source = Moon\n", "a",
+		 "unknown credential_source"},
+		{"[profile a]\nrole_arn = r\ncredential_source = Environment\n", "a",
+		 "AWS_ACCESS_KEY_ID is not set"},
+		{"[profile a]\nrole_arn = r\ncredential_source = Ec2InstanceMetadata\n", "a",
+		 "AWS_EC2_METADATA_DISABLED"},
+		{"[profile a]\nrole_arn = r\ncredential_source = EcsContainer\n", "a",
+		 "AWS_CONTAINER_CREDENTIALS"},
+		{"[profile a]\nrole_arn = r\nsource_profile = a\naws_access_key_id = A\n"
+		 "aws_secret_access_key = B\nduration_seconds = 60\n",
+		 "a", "duration_seconds"},
+		{"[profile a]\nrole_arn = r\nweb_identity_token_file = /nonexistent/tok\n", "a",
+		 "does not exist"},
+		{"[profile a]\nsso_session = s\nsso_account_id = 1\nsso_role_name = r\n", "a",
+		 "no [sso-session s] section"},
+		{"[profile a]\nsso_session = s\nsso_account_id = 1\nsso_role_name = r\n"
+		 "[sso-session s]\nsso_region = us-east-1\n",
+		 "a", "sso_start_url and sso_region are required"},
+		{"[profile a]\nsso_session = s\nsso_role_name = r\n[sso-session s]\n"
+		 "sso_region = us-east-1\nsso_start_url = https://x\n",
+		 "a", "sso_account_id and sso_role_name are required"},
+		{"[profile a]\nsso_start_url = https://x\nsso_account_id = 1\nsso_role_name = r\n",
+		 "a", "sso_start_url without sso_region"},
+		{"[profile a]\nsso_session = s\nsso_account_id = 1\nsso_role_name = r\n"
+		 "[sso-session s]\nsso_region = us-east-1\nsso_start_url = https://x\n",
+		 "a", "run 'aws sso login --profile a'"},
+		{"[profile a]\nsso_start_url = https://x\nsso_region = us-east-1\n"
+		 "sso_account_id = 1\nsso_role_name = r\n",
+		 "a", "no SSO login found"},
+		{"[profile a]\naws_secret_access_key = B\n", "a", "aws_secret_access_key without"},
+	};
+	struct aws_creds cr;
+	struct err e;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int ok;
+
+		fx_begin();
+		fx_write(".aws/config", "%s", cases[i].config);
+		ok = get_once(cases[i].profile, &cr, &e) < 0 && e.cls == ERR_CREDS &&
+		     strstr(e.msg, cases[i].want) != NULL;
+		if (!ok)
+			fprintf(stderr, "  case %zu: %s\n", i, e.msg);
+		t_case(cases[i].want, ok);
+		fx_end();
+	}
+}
+
+/* An expired SSO token without a refresh token: the login hint, no network. */
+static void test_sso_expired(void)
+{
+	struct aws_creds cr;
+	struct err e;
+
+	fx_begin();
+	fx_write(".aws/config", "[profile a]\nsso_session = my-sso\nsso_account_id = 1\n"
+				"sso_role_name = r\n[sso-session my-sso]\nsso_region = us-east-1\n"
+				"sso_start_url = https://x\n");
+	/* sha1("my-sso") */
+	fx_write(".aws/sso/cache/0ad374308c5a4e22f723adf10145eafad7c4031c.json",
+		 "{\"accessToken\":\"t\",\"expiresAt\":\"2020-01-01T00:00:00Z\"}");
+	CHECK(get_once("a", &cr, &e) < 0);
+	CHECK(e.cls == ERR_CREDS);
+	CHECK(strstr(e.msg, "the SSO session expired; run 'aws sso login --profile a'") != NULL);
+	fx_write(".aws/sso/cache/0ad374308c5a4e22f723adf10145eafad7c4031c.json", "{\"x\":1}");
+	CHECK(get_once("a", &cr, &e) < 0);
+	CHECK(strstr(e.msg, "accessToken") != NULL);
+	fx_end();
+}
+
+/* ---- web identity, container, IMDS: configuration errors ---- */
+
+static void test_env_sources_errors(void)
+{
+	struct aws_creds cr;
+	struct err e;
+
+	fx_begin();
+	env_put("AWS_WEB_IDENTITY_TOKEN_FILE", "/tmp/x");
+	CHECK(get_once(NULL, &cr, &e) < 0);
+	CHECK(strstr(e.msg, "AWS_ROLE_ARN") != NULL);
+	fx_end();
+
+	fx_begin();
+	env_put("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.0.0.1/creds");
+	CHECK(get_once(NULL, &cr, &e) < 0);
+	CHECK(strstr(e.msg, "only allowed to loopback") != NULL);
+	fx_end();
+
+	fx_begin();
+	env_put("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1.evil.com/creds");
+	CHECK(get_once(NULL, &cr, &e) < 0);
+	CHECK(strstr(e.msg, "only allowed to loopback") != NULL);
+	fx_end();
+
+	fx_begin();
+	env_put("AWS_CONTAINER_CREDENTIALS_FULL_URI", "ftp://127.0.0.1/creds");
+	CHECK(get_once(NULL, &cr, &e) < 0);
+	CHECK(strstr(e.msg, "AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL);
+	fx_end();
+
+	fx_begin();
+	env_put("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "creds");
+	CHECK(get_once(NULL, &cr, &e) < 0);
+	CHECK(strstr(e.msg, "must start with '/'") != NULL);
+	fx_end();
+
+	fx_begin();
+	env_put("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/creds");
+	env_put("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/nonexistent/token");
+	CHECK(get_once(NULL, &cr, &e) < 0);
+	CHECK(strstr(e.msg, "container authorization token file") != NULL);
+	fx_end();
+}
+
+/* IMDS on a closed loopback port: listed as tried, and asked once per chain. */
+static void test_imds_unreachable_memo(void)
+{
+	struct fx_chain x;
+	struct aws_creds cr;
+	struct err e;
+
+	fx_begin();
+	env_reset();
+	env_put("HOME", t_home);
+	env_put("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1/");
+	chain_open(&x, NULL);
+	CHECK(creds_get(&x.c, &cr, &e) < 0);
+	CHECK(e.cls == ERR_CREDS);
+	CHECK(strstr(e.msg, "IMDS unreachable at http://127.0.0.1:1:") != NULL);
+	CHECK(x.c.imds_unreachable == 1);
+	CHECK(creds_get(&x.c, &cr, &e) < 0);
+	CHECK(strstr(e.msg, "IMDS: unreachable (not on EC2?)") != NULL);
+	chain_close(&x);
+	fx_end();
+}
+
+/* --profile skips the environment keys; AWS_PROFILE does not. */
+static void test_explicit_profile(void)
+{
+	struct aws_creds cr;
+	struct err e;
+
+	fx_begin();
+	env_put("AWS_ACCESS_KEY_ID", "AKIAENV");
+	env_put("AWS_SECRET_ACCESS_KEY", "s");
+	fx_write(".aws/credentials", "[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = s\n");
+	CHECK(get_once("dev", &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIADEV");
+	env_put("AWS_PROFILE", "dev");
+	CHECK(get_once(NULL, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIAENV");
+	fx_end();
+}
+
 /* ---- region ---- */
 
 static int region(const char *flag, const char *profile, const char *disc, const char *base,
@@ -354,6 +737,17 @@ int main(int argc, char **argv)
 	T_RUN(test_profile_missing);
 	T_RUN(test_profile_files_env);
 	T_RUN(test_profile_broken);
+	T_RUN(test_process_ok);
+	T_RUN(test_process_failures);
+	T_RUN(test_process_timeout);
+	T_RUN(test_process_timeout_env);
+	T_RUN(test_cache_and_refresh);
+	T_RUN(test_cache_long_term);
+	T_RUN(test_profile_errors);
+	T_RUN(test_sso_expired);
+	T_RUN(test_env_sources_errors);
+	T_RUN(test_imds_unreachable_memo);
+	T_RUN(test_explicit_profile);
 	T_RUN(test_region_chain);
 	return t_done(argv[0]);
 }
