@@ -7,6 +7,7 @@
 
 #include "base64.h"
 #include "pctenc.h"
+#include "timefmt.h"
 
 #define SV_ALGO "AWS4-HMAC-SHA256"
 
@@ -104,31 +105,10 @@ static int sv_cmp_nocase(struct slice a, struct slice b)
 	return a.n < b.n ? -1 : a.n > b.n;
 }
 
-static char *sv_digits(char *p, int v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v /= 10)
-		p[i] = (char)('0' + v % 10);
-	return p + n;
-}
-
+/* One date formatter for the program: timefmt's. */
 int sigv4_amz_date(time_t t, char out[17])
 {
-	struct tm tm;
-	char *p = out;
-
-	out[0] = 0;
-	if (!gmtime_r(&t, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
-		return -1;
-	p = sv_digits(p, tm.tm_year + 1900, 4);
-	p = sv_digits(p, tm.tm_mon + 1, 2);
-	p = sv_digits(p, tm.tm_mday, 2);
-	*p++ = 'T';
-	p = sv_digits(p, tm.tm_hour, 2);
-	p = sv_digits(p, tm.tm_min, 2);
-	p = sv_digits(p, tm.tm_sec, 2);
-	*p++ = 'Z';
-	*p = 0;
-	return 0;
+	return timefmt_amz(out, t) == TIMEFMT_AMZ_LEN ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ canonical URI */
