@@ -498,3 +498,28 @@ def test_chat_no_credentials_exit_3(h):
     r = h.brock(["chat", "-m", MODEL, "ping"], env=env())
     assert r.rc == 3 and "no AWS credentials found" in r.stderr, r
     assert h.emu.log() == [], h.emu.log()
+
+
+def test_verbose_never_prints_secrets(h):
+    """-v on every networked source: the harness's secret scan checks all of this output
+    (issued keys and session tokens, IMDS tokens, SSO access/refresh tokens, container token)."""
+    h.aws_config(base_profile(h) + "[profile r]\nrole_arn = %s\nsource_profile = base\n" % ROLE + SSO_CONFIG)
+    path = h.sso_token_cache("corp", expires_in=-60)
+    tokf = h.write("ctoken", h.emu.defaults["container_token"])
+    runs = [
+        (["--profile", "r"], env()),
+        (["--profile", "dev"], env()),
+        ([], env(AWS_CONTAINER_CREDENTIALS_FULL_URI=h.emu.http + "/creds/",
+                 AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=tokf)),
+        ([], imds_env(h)),
+        ([], {"AWS_BEARER_TOKEN_BEDROCK": h.emu.bearer_token}),
+    ]
+    for args, e in runs:
+        r = h.brock(["-v"] + args + ["auth"], env=e)
+        assert r.rc == 0, r
+        assert "credentials from" in r.stderr, r
+        r = h.brock(["-v"] + args + ["chat", "-m", MODEL, "ping"], env=e)
+        assert r.rc == 0, r
+    doc = json.load(open(path))
+    h.secret(doc["accessToken"])
+    h.secret(doc.get("refreshToken"))
