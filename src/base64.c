@@ -182,7 +182,7 @@ int hex_encode_buf(struct buf *out, const void *src, size_t n)
 	return 0;
 }
 
-static int hex_value(unsigned char c)
+int hex_digit(uint8_t c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -198,7 +198,7 @@ int hex_decode(uint8_t *dst, size_t cap, const char *src, size_t n, size_t *outl
 	if (n % 2 || n / 2 > cap)
 		return -1;
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = hex_value((unsigned char)src[i]), lo = hex_value((unsigned char)src[i + 1]);
+		int hi = hex_digit((uint8_t)src[i]), lo = hex_digit((uint8_t)src[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		dst[i / 2] = (uint8_t)(hi << 4 | lo);

@@ -38,5 +38,7 @@ int hex_encode_buf(struct buf *out, const void *src, size_t n);
 /* Decodes an even number of hex digits (either case) into dst (cap bytes);
  * 0 and *outlen, or -1 for odd length, a non-hex character or a short dst. */
 int hex_decode(uint8_t *dst, size_t cap, const char *src, size_t n, size_t *outlen);
+/* The value of one hex digit (either case), or -1: the program's only copy. */
+int hex_digit(uint8_t c);
 
 #endif

@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "base64.h"
+
 enum {
 	ST_HEAD = 0,      /* collecting the header section */
 	ST_BODY_LEN,      /* remain bytes of body left (also: no body, remain 0) */
@@ -100,17 +102,6 @@ static int is_field_char(uint8_t c)
 static int is_digit(uint8_t c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static int hex_val(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static struct slice trim_ows(struct slice s)
@@ -659,7 +650,7 @@ static int feed_chunk_framing(struct http_parser *p, const uint8_t *in, size_t n
 		*k = off;
 		switch (p->state) {
 		case ST_CHUNK_SIZE:
-			h = hex_val(c);
+			h = hex_digit(c);
 			if (h >= 0) {
 				if (++p->ndigits > CHUNK_DIGITS_MAX || p->remain > (CHUNK_SIZE_MAX >> 4))
 					return FAIL(HTTP_E_CHUNK_TOO_BIG, "chunk size too large");

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "err.h"
 
 #define JSMN_STATIC
@@ -111,17 +112,6 @@ static int is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A byte a string can hold as is (the fast path of every string loop). */
 static int str_plain(uint8_t c)
 {
@@ -159,7 +149,7 @@ static int scan_string(const uint8_t *p, size_t len, size_t *pi, const char **wh
 				continue;
 			case 'u':
 				for (k = 2; k < 6; k++) {
-					if (i + k >= len || hexval(p[i + k]) < 0) {
+					if (i + k >= len || hex_digit(p[i + k]) < 0) {
 						*why = "invalid \\u escape";
 						*pi = i;
 						return -1;
@@ -715,7 +705,7 @@ static int hex4(const uint8_t *p, const uint8_t *end)
 	if (end - p < 4)
 		return -1;
 	for (k = 0; k < 4; k++) {
-		h = hexval(p[k]);
+		h = hex_digit(p[k]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

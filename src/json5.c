@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
+
 struct j5p {
 	struct j5_doc *d;
 	const uint8_t *s;
@@ -100,24 +102,13 @@ static int is_id_part(uint32_t cp)
 	return is_id_start(cp) || (cp >= '0' && cp <= '9');
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int hex_n(const uint8_t *s, size_t n, size_t i, size_t k, uint32_t *v)
 {
 	*v = 0;
 	if (n - i < k)
 		return -1;
 	for (size_t j = 0; j < k; j++) {
-		int h = hexval(s[i + j]);
+		int h = hex_digit(s[i + j]);
 		if (h < 0)
 			return -1;
 		*v = (*v << 4) | (uint32_t)h;
@@ -350,7 +341,7 @@ static int scan_number(struct j5p *p)
 		p->i += 3;
 	} else if (p->n - p->i >= 2 && p->s[p->i] == '0' && (p->s[p->i + 1] | 0x20) == 'x') {
 		p->i += 2;
-		while (p->i < p->n && hexval(p->s[p->i]) >= 0)
+		while (p->i < p->n && hex_digit(p->s[p->i]) >= 0)
 			p->i++, digits++;
 		if (!digits)
 			return fail_at(p, at, "bad hex number");
@@ -730,7 +721,7 @@ int j5_number(const struct j5_doc *d, uint32_t i, double *out)
 	}
 	if (n - k > 2 && s[k] == '0' && (s[k + 1] | 0x20) == 'x') {
 		for (k += 2; k < n; k++)
-			v = v * 16 + hexval((uint8_t)s[k]);
+			v = v * 16 + hex_digit((uint8_t)s[k]);
 		*out = sign * v;
 		return 0;
 	}

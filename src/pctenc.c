@@ -1,5 +1,7 @@
 #include "pctenc.h"
 
+#include "base64.h"
+
 static const char pct_hex[] = "0123456789ABCDEF";
 
 int pct_is_unreserved(uint8_t c)
@@ -45,17 +47,6 @@ limit:
 	return PCT_ERR_LIMIT;
 }
 
-static int pct_hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int pct_decode(struct buf *out, const uint8_t *p, size_t n, unsigned flags)
 {
 	size_t start = out->len, room;
@@ -72,8 +63,8 @@ int pct_decode(struct buf *out, const uint8_t *p, size_t n, unsigned flags)
 		uint8_t c = p[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? pct_hexval(p[i + 1]) : -1;
-			int lo = i + 2 < n ? pct_hexval(p[i + 2]) : -1;
+			int hi = i + 2 < n ? hex_digit(p[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(p[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {
 				if (!(flags & PCT_LENIENT)) {

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "base64.h"
+
 static int perr(struct xml_reader *r, struct err *e, const char *what)
 {
 	r->state = 3;
@@ -109,17 +111,6 @@ static int put_utf8(struct buf *out, uint32_t c)
 	return out ? buf_append(out, u, n) : 0;
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes the reference starting at s[0] == '&'; returns its length or 0. */
 static size_t decode_ref(const uint8_t *s, size_t n, uint32_t *cp)
 {
@@ -144,7 +135,7 @@ static size_t decode_ref(const uint8_t *s, size_t n, uint32_t *cp)
 	if (hex)
 		i = 3;
 	for (; i < n && s[i] != ';'; i++, digits++) {
-		int d = hex ? hexval(s[i]) : (s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1);
+		int d = hex ? hex_digit(s[i]) : (s[i] >= '0' && s[i] <= '9' ? s[i] - '0' : -1);
 		if (d < 0 || digits >= 8)
 			return 0; /* 8 digits cover every valid code point, with zeros */
 		v = v * (hex ? 16u : 10u) + (uint32_t)d;

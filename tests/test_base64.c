@@ -158,6 +158,26 @@ static void test_buf_tight(void)
 	buf_free(&b);
 }
 
+static void test_hex_digit(void)
+{
+	const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+	int valid = 0;
+
+	for (int c = 0; c < 256; c++) {
+		int v = hex_digit((uint8_t)c);
+		const char *d = c ? strchr(digits, c) : NULL;
+		const char *u = c ? strchr(upper, c) : NULL;
+		if (d)
+			CHECK(v == (int)(d - digits));
+		else if (u)
+			CHECK(v == 10 + (int)(u - upper));
+		else
+			CHECK(v == -1);
+		valid += v >= 0;
+	}
+	CHECK(valid == 22);
+}
+
 static void test_hex(void)
 {
 	char enc[64];
@@ -196,5 +216,6 @@ int main(int argc, char **argv)
 	T_RUN(test_buf);
 	T_RUN(test_buf_tight);
 	T_RUN(test_hex);
+	T_RUN(test_hex_digit);
 	return t_done(argv[0]);
 }
