@@ -121,12 +121,16 @@ static int add_configured(struct catalog *cat, const struct config *cfg,
 
 		if (!cm->id[0] || find_id(cat, cm->id) >= 0)
 			continue;
-		m = add(cat, cm->id, cm->name ? cm->name : dm ? dm->name : NULL,
+		m = add(cat, cm->id,
+			cm->name ? cm->name
+			: dm     ? dm->name
+				 : NULL,
 			dm ? dm->provider : NULL);
 		if (!m)
 			return -1;
 		m->input = cm->n_input ? config_input(cm) : dm ? dm->input : DISC_IN_TEXT;
-		m->context_window = cm->context_window > 0 ? cm->context_window : dc->default_context_window;
+		m->context_window =
+			cm->context_window > 0 ? cm->context_window : dc->default_context_window;
 		m->max_tokens = cm->max_tokens > 0 ? cm->max_tokens : dc->default_max_tokens;
 		m->reasoning = cm->reasoning == 1;
 		m->has_cost = cm->has_cost;
@@ -309,10 +313,14 @@ void catalog_fmt_tokens(long long n, char *out, size_t outn)
 const char *catalog_input_str(unsigned input)
 {
 	switch (input & (DISC_IN_TEXT | DISC_IN_IMAGE)) {
-	case DISC_IN_TEXT: return "text";
-	case DISC_IN_IMAGE: return "image";
-	case DISC_IN_TEXT | DISC_IN_IMAGE: return "text+image";
-	default: return "-";
+	case DISC_IN_TEXT:
+		return "text";
+	case DISC_IN_IMAGE:
+		return "image";
+	case DISC_IN_TEXT | DISC_IN_IMAGE:
+		return "text+image";
+	default:
+		return "-";
 	}
 }
 
@@ -343,7 +351,8 @@ static size_t max_sz(size_t a, size_t b)
 
 int catalog_table(const struct catalog *cat, struct buf *out)
 {
-	size_t wm = strlen("Model"), wi = strlen("Input"), wc = strlen("Ctx"), wo = strlen("MaxOut");
+	size_t wm = strlen("Model"), wi = strlen("Input"), wc = strlen("Ctx"),
+	       wo = strlen("MaxOut");
 	char c[32], o[32];
 	struct buf tags;
 	int rc = 0;

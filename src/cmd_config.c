@@ -32,7 +32,8 @@ static int do_get(const char *file, const char *path, struct err *e)
 
 	buf_init(&out, 64u << 20);
 	rc = config_get_json(file, path, &out, e);
-	if (rc == 0 && (buf_append_byte(&out, '\n') < 0 || fwrite(out.p, 1, out.len, stdout) != out.len))
+	if (rc == 0 &&
+	    (buf_append_byte(&out, '\n') < 0 || fwrite(out.p, 1, out.len, stdout) != out.len))
 		rc = err_set(e, ERR_OTHER, "writing to stdout failed");
 	buf_free(&out);
 	return rc;
@@ -44,7 +45,9 @@ int cmd_config(const struct globals *g, int argc, char **argv, struct err *e)
 	const char *sub = argc > 1 ? argv[1] : NULL;
 
 	if (!sub)
-		return err_set(e, ERR_USAGE, "config needs a command: get, set, unset or file (try 'brock config --help')");
+		return err_set(
+			e, ERR_USAGE,
+			"config needs a command: get, set, unset or file (try 'brock config --help')");
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 || strcmp(sub, "help") == 0) {
 		fputs(config_usage, stdout);
 		return 0;
@@ -54,7 +57,8 @@ int cmd_config(const struct globals *g, int argc, char **argv, struct err *e)
 		return 0;
 	}
 	if (strcmp(sub, "get") && strcmp(sub, "set") && strcmp(sub, "unset") && strcmp(sub, "file"))
-		return err_set(e, ERR_USAGE, "unknown config command '%s' (try 'brock config --help')", sub);
+		return err_set(e, ERR_USAGE,
+			       "unknown config command '%s' (try 'brock config --help')", sub);
 	if (config_path(&g->env, g->config, file, sizeof file, e) < 0)
 		return -1;
 	if (strcmp(sub, "file") == 0) {
@@ -66,7 +70,8 @@ int cmd_config(const struct globals *g, int argc, char **argv, struct err *e)
 	if (strcmp(sub, "get") == 0)
 		return want_args(argc, 3, sub, "get PATH", e) < 0 ? -1 : do_get(file, argv[2], e);
 	if (strcmp(sub, "set") == 0)
-		return want_args(argc, 4, sub, "set PATH VALUE", e) < 0 ? -1
-									: config_set(file, argv[2], argv[3], e);
+		return want_args(argc, 4, sub, "set PATH VALUE", e) < 0
+			       ? -1
+			       : config_set(file, argv[2], argv[3], e);
 	return want_args(argc, 3, sub, "unset PATH", e) < 0 ? -1 : config_unset(file, argv[2], e);
 }

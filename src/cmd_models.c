@@ -35,8 +35,8 @@ static int parse_args(int argc, char **argv, struct models_args *a, struct err *
 	if (i < argc && strcmp(argv[i], "list") == 0)
 		i++;
 	else if (i < argc && argv[i][0] != '-')
-		return err_set(e, ERR_USAGE, "unknown models command '%s' (try 'brock models --help')",
-			       argv[i]);
+		return err_set(e, ERR_USAGE,
+			       "unknown models command '%s' (try 'brock models --help')", argv[i]);
 	for (; i < argc; i++) {
 		const char *s = argv[i];
 
@@ -55,7 +55,9 @@ static int parse_args(int argc, char **argv, struct models_args *a, struct err *
 		} else if (strncmp(s, "--provider=", 11) == 0 && s[11])
 			a->provider = s + 11;
 		else
-			return err_set(e, ERR_USAGE, "models list: unknown option '%s' (try 'brock models --help')", s);
+			return err_set(
+				e, ERR_USAGE,
+				"models list: unknown option '%s' (try 'brock models --help')", s);
 	}
 	if (a->json && a->plain)
 		return err_set(e, ERR_USAGE, "models list: --json and --plain exclude each other");
@@ -86,11 +88,16 @@ static int render(const struct catalog *cat, const struct models_args *a, struct
 static const char *source_name(int s)
 {
 	switch (s) {
-	case DISC_FETCHED: return "fetched";
-	case DISC_CACHED: return "from the cache";
-	case DISC_STALE: return "from a stale cache";
-	case DISC_SKIPPED: return "skipped";
-	default: return "off";
+	case DISC_FETCHED:
+		return "fetched";
+	case DISC_CACHED:
+		return "from the cache";
+	case DISC_STALE:
+		return "from a stale cache";
+	case DISC_SKIPPED:
+		return "skipped";
+	default:
+		return "off";
 	}
 }
 

@@ -39,9 +39,8 @@ static char *dup_n(const char *s, size_t n)
 	return p;
 }
 
-int disc_list_add(struct disc_list *l, const char *id, size_t idn, const char *name,
-		  size_t namen, const char *provider, size_t provn, unsigned input, int profile,
-		  struct err *e)
+int disc_list_add(struct disc_list *l, const char *id, size_t idn, const char *name, size_t namen,
+		  const char *provider, size_t provn, unsigned input, int profile, struct err *e)
 {
 	struct disc_model *m;
 
@@ -161,8 +160,8 @@ static int eq_nocase(const char *a, size_t an, const char *b, size_t bn)
 
 int disc_id_maker(const char *id, const char **p, size_t *n)
 {
-	static const char *const geo[] = {"us", "us-gov", "eu", "apac", "ap", "ca",
-					  "jp", "au", "global", NULL};
+	static const char *const geo[] = {"us", "us-gov", "eu", "apac",   "ap",
+					  "ca", "jp",     "au", "global", NULL};
 	const char *s = strrchr(id, '/');
 	const char *dot;
 	int geo_prefix = 0;
@@ -223,22 +222,22 @@ static int arr_has(const struct json_doc *d, int arr, const char *s)
 static int shape_error(const struct json_doc *d, const char *what, struct err *e)
 {
 	int t = json_get(d, 0, "__type");
-	char type[128] = "", msg[256] = "";
+	char type[128], msg[256];
+	const char *h;
 	struct err ig;
 
 	if (t < 0)
 		t = json_get(d, 0, "code");
-	if (json_type(d, t) == JSON_STRING) {
-		const char *h;
-
-		json_strz(d, t, type, sizeof type, &ig);
-		if ((h = strchr(type, '#')) != NULL)
-			memmove(type, h + 1, strlen(h + 1) + 1);
-		if (json_strz(d, json_get(d, 0, "message"), msg, sizeof msg, &ig) < 0)
-			json_strz(d, json_get(d, 0, "Message"), msg, sizeof msg, &ig);
-		return err_set(e, ERR_SERVICE, "%s: %s%s%s", what, type, msg[0] ? ": " : "", msg);
-	}
-	return err_set(e, ERR_PROTO, "%s: unexpected answer (no list in the JSON)", what);
+	if (json_type(d, t) != JSON_STRING)
+		return err_set(e, ERR_PROTO, "%s: unexpected answer (no list in the JSON)", what);
+	if (json_strz(d, t, type, sizeof type, &ig) < 0)
+		snprintf(type, sizeof type, "(unreadable error type)");
+	if ((h = strchr(type, '#')) != NULL)
+		memmove(type, h + 1, strlen(h + 1) + 1);
+	if (json_strz(d, json_get(d, 0, "message"), msg, sizeof msg, &ig) < 0 &&
+	    json_strz(d, json_get(d, 0, "Message"), msg, sizeof msg, &ig) < 0)
+		msg[0] = 0;
+	return err_set(e, ERR_SERVICE, "%s: %s%s%s", what, type, msg[0] ? ": " : "", msg);
 }
 
 /* Decodes a string member into scratch as a C string (NUL bytes become
@@ -263,7 +262,8 @@ static unsigned inputs_of(const struct json_doc *d, int m)
 {
 	int a = json_get(d, m, "inputModalities");
 
-	return (arr_has(d, a, "TEXT") ? DISC_IN_TEXT : 0) | (arr_has(d, a, "IMAGE") ? DISC_IN_IMAGE : 0);
+	return (arr_has(d, a, "TEXT") ? DISC_IN_TEXT : 0) |
+	       (arr_has(d, a, "IMAGE") ? DISC_IN_IMAGE : 0);
 }
 
 static int parse_doc(struct json_doc *d, const char *body, size_t n, const char *what,
@@ -320,15 +320,16 @@ static int take_model(const struct json_doc *d, int m, const char *norm_filter,
 		return 0;
 	nn = get_str(d, m, "modelName", nb);
 	if (disc_list_add(fms, (const char *)idb->p, (size_t)idn, (const char *)nb->p,
-			  nn < 0 ? 0 : (size_t)nn, (const char *)pb->p, (size_t)pn, inputs_of(d, m), 0,
-			  e) < 0)
+			  nn < 0 ? 0 : (size_t)nn, (const char *)pb->p, (size_t)pn, inputs_of(d, m),
+			  0, e) < 0)
 		return -1;
-	fms->v[fms->n - 1].on_demand = arr_has(d, json_get(d, m, "inferenceTypesSupported"), "ON_DEMAND");
+	fms->v[fms->n - 1].on_demand =
+		arr_has(d, json_get(d, m, "inferenceTypesSupported"), "ON_DEMAND");
 	return 0;
 }
 
-int disc_parse_models(const char *body, size_t n, const char *norm_filter,
-		      struct disc_list *fms, struct err *e)
+int disc_parse_models(const char *body, size_t n, const char *norm_filter, struct disc_list *fms,
+		      struct err *e)
 {
 	static const char what[] = "ListFoundationModels";
 	struct json_doc d;
@@ -536,11 +537,20 @@ static int put_field(struct buf *b, const char *s)
 		const char *esc = NULL;
 
 		switch (*s) {
-		case '\\': esc = "\\\\"; break;
-		case '\t': esc = "\\t"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		default: break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		default:
+			break;
 		}
 		if (esc ? buf_append_str(b, esc) < 0 : buf_append_byte(b, (uint8_t)*s) < 0)
 			return -1;
@@ -551,17 +561,22 @@ static int put_field(struct buf *b, const char *s)
 static const char *input_name(unsigned in)
 {
 	switch (in & (DISC_IN_TEXT | DISC_IN_IMAGE)) {
-	case DISC_IN_TEXT: return "text";
-	case DISC_IN_IMAGE: return "image";
-	case DISC_IN_TEXT | DISC_IN_IMAGE: return "text+image";
-	default: return "none";
+	case DISC_IN_TEXT:
+		return "text";
+	case DISC_IN_IMAGE:
+		return "image";
+	case DISC_IN_TEXT | DISC_IN_IMAGE:
+		return "text+image";
+	default:
+		return "none";
 	}
 }
 
 int disc_cache_format(const struct disc_list *l, const char *region, const char *norm_filter,
 		      struct buf *out)
 {
-	if (buf_appendf(out, "%s\t%lld\t%zu\t", DISC_CACHE_MAGIC, (long long)l->fetched, l->n) < 0 ||
+	if (buf_appendf(out, "%s\t%lld\t%zu\t", DISC_CACHE_MAGIC, (long long)l->fetched, l->n) <
+		    0 ||
 	    put_field(out, region) < 0 || buf_append_byte(out, '\t') < 0 ||
 	    put_field(out, norm_filter ? norm_filter : "") < 0 || buf_append_byte(out, '\n') < 0)
 		return -1;
@@ -599,11 +614,20 @@ static int next_field(struct line *ln, struct buf *b, int *last)
 			if (ln->p >= ln->end)
 				return -1;
 			switch (*ln->p++) {
-			case '\\': c = '\\'; break;
-			case 't': c = '\t'; break;
-			case 'n': c = '\n'; break;
-			case 'r': c = '\r'; break;
-			default: return -1;
+			case '\\':
+				c = '\\';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			default:
+				return -1;
 			}
 		}
 		if (b->len >= DISC_MAX_FIELD || buf_append_byte(b, (uint8_t)c) < 0)
@@ -905,7 +929,8 @@ static int fetch_profiles(struct aws *a, const struct aws_creds *creds, const ch
 	buf_init(&prev, 8192);
 	for (int page = 0;; page++) {
 		if (page >= DISC_MAX_PAGES) {
-			err_set(e, ERR_PROTO, "ListInferenceProfiles: more than %d pages", DISC_MAX_PAGES);
+			err_set(e, ERR_PROTO, "ListInferenceProfiles: more than %d pages",
+				DISC_MAX_PAGES);
 			break;
 		}
 		/* parameters in canonical (sorted) order */
@@ -984,10 +1009,10 @@ void disc_result_free(struct disc_result *r)
 	disc_list_free(&r->list);
 }
 
-#define LOG(a, ...)                                                                                \
-	do {                                                                                       \
-		if ((a)->log)                                                                      \
-			(a)->log((a)->log_user, __VA_ARGS__);                                      \
+#define LOG(a, ...)                                           \
+	do {                                                  \
+		if ((a)->log)                                 \
+			(a)->log((a)->log_user, __VA_ARGS__); \
 	} while (0)
 
 static void age_text(long long s, char *out, size_t n)
@@ -1010,8 +1035,7 @@ struct run_state {
 	int have_cache, fresh;
 };
 
-static void cache_lookup(struct aws *a, const struct disc_opts *o, struct run_state *s,
-			 time_t now)
+static void cache_lookup(struct aws *a, const struct disc_opts *o, struct run_state *s, time_t now)
 {
 	struct err ce = {0, ""};
 	long long interval = o->cfg->refresh_interval;
@@ -1026,7 +1050,8 @@ static void cache_lookup(struct aws *a, const struct disc_opts *o, struct run_st
 		return;
 	}
 	snprintf(s->path, sizeof s->path, "%s/%s", s->dir, s->name);
-	s->have_cache = disc_cache_load(s->path, a->region, (const char *)s->filter.p, &s->cached, &ce);
+	s->have_cache =
+		disc_cache_load(s->path, a->region, (const char *)s->filter.p, &s->cached, &ce);
 	if (!s->have_cache) {
 		LOG(a, "discovery: cache not used: %s", ce.msg);
 		return;
@@ -1034,7 +1059,9 @@ static void cache_lookup(struct aws *a, const struct disc_opts *o, struct run_st
 	s->fresh = !o->refresh && now >= s->cached.fetched && now - s->cached.fetched < interval;
 	LOG(a, "discovery: cache %s (%zu models, age %llds)%s", s->path, s->cached.n,
 	    (long long)(now - s->cached.fetched),
-	    o->refresh ? ", --refresh" : s->fresh ? ", fresh" : ", stale");
+	    o->refresh ? ", --refresh"
+	    : s->fresh ? ", fresh"
+		       : ", stale");
 }
 
 static void take_list(struct disc_result *r, struct disc_list *l)
@@ -1083,9 +1110,10 @@ static int run(struct aws *a, struct creds_chain *cc, const struct disc_opts *o,
 	if (creds_get(cc, &creds, &ce) < 0) {
 		aws_creds_wipe(&creds);
 		if (cfg->enabled == -1) {
-			snprintf(r->warning, sizeof r->warning,
-				 "model discovery skipped (no AWS credentials: %s); showing configured models only",
-				 ce.msg);
+			snprintf(
+				r->warning, sizeof r->warning,
+				"model discovery skipped (no AWS credentials: %s); showing configured models only",
+				ce.msg);
 			r->source = DISC_SKIPPED;
 			return 0;
 		}
@@ -1106,9 +1134,8 @@ static int run(struct aws *a, struct creds_chain *cc, const struct disc_opts *o,
 	aws_creds_wipe(&creds);
 	fresh_list.fetched = now;
 	LOG(a, "discovery: %zu models fetched", fresh_list.n);
-	if (s->use_cache &&
-	    disc_cache_store(s->dir, s->name, &fresh_list, a->region, (const char *)s->filter.p,
-			     &ce) < 0)
+	if (s->use_cache && disc_cache_store(s->dir, s->name, &fresh_list, a->region,
+					     (const char *)s->filter.p, &ce) < 0)
 		LOG(a, "discovery: cache not written: %s", ce.msg);
 	take_list(r, &fresh_list);
 	r->source = DISC_FETCHED;

@@ -74,9 +74,8 @@ struct disc_list {
 void disc_list_free(struct disc_list *l);
 /* Appends a copy (lengths are byte counts; name/provider may be NULL = "").
  * -1 with ERR_OTHER at DISC_MAX_MODELS or out of memory. */
-int disc_list_add(struct disc_list *l, const char *id, size_t idn, const char *name,
-		  size_t namen, const char *provider, size_t provn, unsigned input, int profile,
-		  struct err *e);
+int disc_list_add(struct disc_list *l, const char *id, size_t idn, const char *name, size_t namen,
+		  const char *provider, size_t provn, unsigned input, int profile, struct err *e);
 /* Index of id in l, or -1. */
 long disc_list_find(const struct disc_list *l, const char *id, size_t idn);
 
@@ -97,8 +96,8 @@ int disc_id_maker(const char *id, const char **p, size_t *n);
 /* ListFoundationModels: appends every candidate (filters above) to fms,
  * with on_demand set. ERR_PROTO for malformed JSON or a missing
  * modelSummaries array, ERR_SERVICE for a 200 carrying an error type. */
-int disc_parse_models(const char *body, size_t n, const char *norm_filter,
-		      struct disc_list *fms, struct err *e);
+int disc_parse_models(const char *body, size_t n, const char *norm_filter, struct disc_list *fms,
+		      struct err *e);
 /* One ListInferenceProfiles page: appends the ACTIVE profiles whose
  * foundation model is in fms to out (skipping ids already there); the page's
  * nextToken (decoded) replaces next (left empty on the last page). */
@@ -139,16 +138,16 @@ int disc_fetch(struct aws *a, const struct aws_creds *creds, const char *norm_fi
 struct disc_opts {
 	const struct config_discovery *cfg;
 	const struct env *env;
-	int refresh;       /* --refresh: do not read the cache */
-	time_t now;        /* 0: the real clock */
+	int refresh; /* --refresh: do not read the cache */
+	time_t now;  /* 0: the real clock */
 };
 
 enum disc_source { DISC_OFF = 0, DISC_FETCHED, DISC_CACHED, DISC_STALE, DISC_SKIPPED };
 
 struct disc_result {
 	struct disc_list list;
-	int source;          /* enum disc_source */
-	char warning[768];   /* "" or a line for stderr (main prints it unless -q) */
+	int source;        /* enum disc_source */
+	char warning[768]; /* "" or a line for stderr (main prints it unless -q) */
 };
 
 /* Discovery as SPEC 5 runs it: off when enabled is false; with enabled
