@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "json.h"
 #include "json5.h"
 
@@ -411,49 +412,14 @@ void config_free(struct config *c)
 
 /* ---- file I/O ----------------------------------------------------------------- */
 
-/* Reads a whole regular file (<= CFG_TEXT_MAX) into out; *exists = 0 and
- * success when it is missing. */
+/* The config text (<= CFG_TEXT_MAX) into out; *exists = 0 and success when
+ * it is missing. */
 static int read_text(const char *file, struct buf *out, int *exists, struct err *e)
 {
-	struct stat st;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int r = file_read(file, CFG_TEXT_MAX, out, e);
 
-	*exists = 0;
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return buf_reserve(out, 0) < 0 ? err_set(e, ERR_OTHER, "out of memory") : 0;
-		return err_set(e, ERR_OTHER, "%s: %s", file, strerror(errno));
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set(e, ERR_USAGE, "%s: not a regular file", file);
-	}
-	if (st.st_size > (off_t)CFG_TEXT_MAX) {
-		close(fd);
-		return err_set(e, ERR_USAGE, "%s: larger than 4 MiB", file);
-	}
-	*exists = 1;
-	for (;;) {
-		ssize_t r;
-		if (buf_reserve(out, 65536) < 0) {
-			close(fd);
-			return err_set(e, ERR_USAGE, "%s: larger than 4 MiB", file);
-		}
-		r = read(fd, out->p + out->len, 65536);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int er = errno;
-			close(fd);
-			return err_set(e, ERR_OTHER, "%s: %s", file, strerror(er));
-		}
-		if (r == 0)
-			break;
-		out->len += (size_t)r;
-		out->p[out->len] = 0;
-	}
-	close(fd);
-	return 0;
+	*exists = r == 1;
+	return r < 0 ? -1 : 0;
 }
 
 int config_load_file(const char *file, struct config *c, struct err *e)
@@ -505,75 +471,6 @@ static void split_path(const char *file, char *dir, size_t dn, const char **base
 	}
 }
 
-/* mkdir -p with mode 0700 for the directories it creates. */
-static int make_dirs(const char *dir, struct err *e)
-{
-	char p[CONFIG_PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n >= sizeof p)
-		return err_set(e, ERR_USAGE, "config path too long");
-	memcpy(p, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		char save = p[i];
-		p[i] = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return err_set(e, ERR_OTHER, "cannot create %s: %s", p, strerror(errno));
-		p[i] = save;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w, n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Temp file in the same directory, fsync, rename over, fsync the directory. */
-static int atomic_write(const char *file, const uint8_t *p, size_t n, struct err *e)
-{
-	char dir[CONFIG_PATH_MAX], tmp[CONFIG_PATH_MAX + 32];
-	const char *base;
-	int fd, dfd, r;
-
-	split_path(file, dir, sizeof dir, &base);
-	r = snprintf(tmp, sizeof tmp, "%s/.%s.tmpXXXXXX", dir, base);
-	if (r < 0 || (size_t)r >= sizeof tmp)
-		return err_set(e, ERR_USAGE, "config path too long");
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return err_set(e, ERR_OTHER, "cannot create a temp file in %s: %s", dir,
-			       strerror(errno));
-	if (fchmod(fd, 0600) < 0 || write_all(fd, p, n) < 0 || fsync(fd) < 0) {
-		int er = errno;
-		close(fd);
-		unlink(tmp);
-		return err_set(e, ERR_OTHER, "cannot write %s: %s", tmp, strerror(er));
-	}
-	if (close(fd) < 0 || rename(tmp, file) < 0) {
-		int er = errno;
-		unlink(tmp);
-		return err_set(e, ERR_OTHER, "cannot replace %s: %s", file, strerror(er));
-	}
-	/* the rename itself must survive a crash */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-}
-
 /* Exclusive lock on "<file>.lock": the config file itself is replaced by
  * rename, so a lock on it would guard a file nobody opens any more. */
 static int lock_config(const char *file, struct err *e)
@@ -610,7 +507,7 @@ static int modify(const char *file, edit_fn fn, const void *arg, struct err *e)
 	int lfd, exists, rc = -1;
 
 	split_path(file, dir, sizeof dir, &base);
-	if (make_dirs(dir, e) < 0)
+	if (file_mkdirs(dir, 0700, e) < 0)
 		return -1;
 	if ((lfd = lock_config(file, e)) < 0)
 		return -1;
@@ -624,7 +521,7 @@ static int modify(const char *file, edit_fn fn, const void *arg, struct err *e)
 		if (out.len == in.len && (in.len == 0 || memcmp(out.p, in.p, in.len) == 0))
 			rc = 0; /* nothing changed: leave the file alone */
 		else
-			rc = atomic_write(target, out.p, out.len, e);
+			rc = file_write_atomic(target, out.p, out.len, 0600, e);
 	}
 	buf_free(&in);
 	buf_free(&out);
