@@ -2,15 +2,12 @@
  * filters, and the flat-file cache. See discovery.h. */
 #include "discovery.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "file.h"
 #include "json.h"
 #include "pctenc.h"
 
@@ -765,48 +762,14 @@ int disc_cache_parse(const char *text, size_t n, const char *region, const char 
 
 /* ------------------------------------------------------------------ cache: files */
 
-static int read_file(const char *path, struct buf *b, struct err *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : err_set(e, ERR_OTHER, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)DISC_CACHE_MAX) {
-		close(fd);
-		return err_set(e, ERR_OTHER, "%s: not a regular file of at most 4 MiB", path);
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (buf_reserve(b, 65536) < 0) {
-			close(fd);
-			return err_set(e, ERR_OTHER, "%s: too large", path);
-		}
-		r = read(fd, b->p + b->len, b->cap - b->len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			close(fd);
-			return err_set(e, ERR_OTHER, "%s: %s", path, strerror(errno));
-		}
-		if (r == 0)
-			break;
-		b->len += (size_t)r;
-		b->p[b->len] = 0;
-	}
-	close(fd);
-	return 1;
-}
-
 int disc_cache_load(const char *path, const char *region, const char *norm_filter,
 		    struct disc_list *out, struct err *e)
 {
 	struct buf b;
 	int rc;
 
-	buf_init(&b, DISC_CACHE_MAX + 65536);
-	rc = read_file(path, &b, e);
+	buf_init(&b, DISC_CACHE_MAX);
+	rc = file_read(path, DISC_CACHE_MAX, &b, e);
 	if (rc == 1 && disc_cache_parse((const char *)b.p, b.len, region, norm_filter, out, e) < 0)
 		rc = -1;
 	buf_free(&b);
@@ -815,83 +778,26 @@ int disc_cache_load(const char *path, const char *region, const char *norm_filte
 	return rc == 1 ? 1 : 0;
 }
 
-/* mkdir -p with mode 0700 for the parts that are created. */
-static int make_dirs(const char *dir, struct err *e)
-{
-	char tmp[CONFIG_PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof tmp)
-		return err_set(e, ERR_OTHER, "bad cache directory");
-	memcpy(tmp, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != 0)
-			continue;
-		tmp[i] = 0;
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return err_set(e, ERR_OTHER, "%s: %s", tmp, strerror(errno));
-		tmp[i] = dir[i];
-	}
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int disc_cache_store(const char *dir, const char *name, const struct disc_list *l,
 		     const char *region, const char *norm_filter, struct err *e)
 {
-	char tmp[CONFIG_PATH_MAX], path[CONFIG_PATH_MAX];
+	char path[CONFIG_PATH_MAX];
 	struct buf b;
-	int fd, dfd, w;
+	int w, rc;
 
 	w = snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (w < 0 || (size_t)w >= sizeof path ||
-	    snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name) >= (int)sizeof tmp)
+	if (w < 0 || (size_t)w >= sizeof path)
 		return err_set(e, ERR_OTHER, "cache path too long");
-	if (make_dirs(dir, e) < 0)
+	if (file_mkdirs(dir, 0700, e) < 0)
 		return -1;
 	buf_init(&b, DISC_CACHE_MAX);
 	if (disc_cache_format(l, region, norm_filter, &b) < 0) {
 		buf_free(&b);
 		return err_set(e, ERR_OTHER, "cache too large");
 	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		buf_free(&b);
-		return err_set(e, ERR_OTHER, "%s: %s", dir, strerror(errno));
-	}
-	if (fchmod(fd, 0600) < 0 || write_all(fd, b.p, b.len) < 0 || fsync(fd) < 0) {
-		err_set(e, ERR_OTHER, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		buf_free(&b);
-		return -1;
-	}
+	rc = file_write_atomic(path, b.p, b.len, 0600, e);
 	buf_free(&b);
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		err_set(e, ERR_OTHER, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ fetching */
