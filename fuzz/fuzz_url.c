@@ -20,7 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	np = strchr(s, '\n');
 	if (np)
 		*np++ = 0;
-	buf_init(&b, 4096);
+	/* room for everything appended below, so a failed append is a bug: two
+	 * authorities (host <= 255), the target (<= size) and the path again
+	 * %-encoded as one segment (<= 3 * size) */
+	buf_init(&b, 4 * size + 1024);
 	if (url_parse(&u, s, &e) == 0) {
 		if (strlen(u.host) == 0 || strlen(u.host) > URL_HOST_MAX || u.port == 0)
 			abort();
