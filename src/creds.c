@@ -16,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base64.h"
 #include "buf.h"
+#include "file.h"
 #include "httpc.h"
 #include "json.h"
 #include "pctenc.h"
@@ -110,44 +110,6 @@ static int aws_file_path(const struct env *env, const char *var, const char *dfl
 	return 0;
 }
 
-/* Reads a whole file up to max bytes into b. A missing file is empty
- * (returns 0 with *exists = 0). */
-static int read_file(const char *path, size_t max, struct buf *b, int *exists, struct err *e)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint8_t tmp[4096];
-
-	*exists = 0;
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return err_set(e, ERR_OTHER, "%s: %s", path, strerror(errno));
-	}
-	*exists = 1;
-	for (;;) {
-		ssize_t r = read(fd, tmp, sizeof tmp);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err_set(e, ERR_OTHER, "%s: %s", path, strerror(errno));
-			break;
-		}
-		if (r == 0) {
-			close(fd);
-			secure_zero(tmp, sizeof tmp);
-			return 0;
-		}
-		if (b->len + (size_t)r > max || buf_append(b, tmp, (size_t)r) != 0) {
-			err_set(e, ERR_OTHER, "%s: larger than %zu bytes", path, max);
-			break;
-		}
-	}
-	close(fd);
-	secure_zero(tmp, sizeof tmp);
-	return -1;
-}
-
 /* Both shared files, read fresh (rotated files are picked up) and parsed. */
 struct aws_files {
 	char config_path[1024], creds_path[1024];
@@ -175,9 +137,12 @@ static void files_free(struct aws_files *f)
 static int load_one(const char *path, enum profile_kind kind, struct buf *text,
 		    struct profile_file **pf, int *exists, struct err *e)
 {
+	int r;
+
 	buf_init(text, PROFILE_MAX_TEXT);
-	if (read_file(path, PROFILE_MAX_TEXT, text, exists, e) != 0)
+	if ((r = file_read(path, PROFILE_MAX_TEXT, text, e)) < 0)
 		return -1;
+	*exists = r;
 	*pf = malloc(sizeof **pf);
 	if (!*pf)
 		return err_set(e, ERR_OTHER, "out of memory");
@@ -678,17 +643,17 @@ static int sts_web_identity(struct creds_chain *c, const char *arn, const char *
 			    const char *token_file, struct aws_creds *out, struct err *e)
 {
 	struct buf tok, form;
-	int exists = 0, r = -1;
+	int got, r = -1;
 	size_t a = 0, z;
 
 	buf_init(&tok, 64u << 10);
 	buf_init(&form, 128u << 10);
-	if (read_file(token_file, tok.max, &tok, &exists, e) != 0) {
+	if ((got = file_read(token_file, tok.max, &tok, e)) < 0) {
 		e->cls = ERR_CREDS;
 		err_wrap(e, "web identity token file");
 		goto out;
 	}
-	if (!exists) {
+	if (!got) {
 		err_set(e, ERR_CREDS, "web identity token file %s does not exist", token_file);
 		goto out;
 	}
@@ -750,13 +715,13 @@ static int container_auth(const struct creds_chain *c, char *dst, size_t cap, st
 		return err_set(e, ERR_CREDS, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE is too long");
 	if (n > 0) {
 		struct buf b;
-		int exists = 0;
+		int got;
 		size_t a = 0, z;
 
 		buf_init(&b, cap);
-		if (read_file(path, cap - 1, &b, &exists, e) != 0 || !exists) {
+		if ((got = file_read(path, cap - 1, &b, e)) != 1) {
 			buf_free(&b);
-			if (!exists)
+			if (got == 0)
 				err_set(e, ERR_CREDS, "%s does not exist", path);
 			e->cls = ERR_CREDS;
 			return err_wrap(e, "container authorization token file");
@@ -1107,14 +1072,14 @@ static int sso_cache_read(const struct sso_params *p, struct buf *text, struct s
 {
 	struct json_doc d;
 	char when[64];
-	int exists = 0, r = -1;
+	int got, r = -1;
 
 	memset(t, 0, sizeof *t);
-	if (read_file(p->cache_path, SSO_CACHE_MAX, text, &exists, e) != 0) {
+	if ((got = file_read(p->cache_path, SSO_CACHE_MAX, text, e)) < 0) {
 		e->cls = ERR_CREDS;
 		return err_wrap(e, "SSO token cache");
 	}
-	if (!exists)
+	if (!got)
 		return err_set(e, ERR_CREDS, "profile %s: no SSO login found (%s); run 'aws sso "
 			       "login --profile %s'", name, p->cache_path, name);
 	if (json_open(&d, text, "SSO token cache", e) != 0)
@@ -1149,9 +1114,8 @@ static int sso_cache_write(const struct sso_params *p, const struct buf *old,
 	struct json_doc d;
 	struct buf out, key;
 	struct jw w;
-	char iso[TIMEFMT_ISO_LEN + 1], tmp[1300];
-	int fd, r = -1;
-	size_t off = 0;
+	char iso[TIMEFMT_ISO_LEN + 1];
+	int r = -1;
 
 	if (json_open(&d, old, "SSO token cache", e) != 0)
 		return -1;
@@ -1185,33 +1149,9 @@ static int sso_cache_write(const struct sso_params *p, const struct buf *old,
 	json_doc_free(&d);
 	if (jw_finish(&w, e) != 0)
 		goto out;
-	snprintf(tmp, sizeof tmp, "%s.XXXXXX", p->cache_path);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err_set(e, ERR_CREDS, "SSO token cache: %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	(void)fchmod(fd, 0600);
-	while (off < out.len) {
-		ssize_t n = write(fd, out.p + off, out.len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	if (off != out.len || fsync(fd) != 0) {
-		err_set(e, ERR_CREDS, "SSO token cache: writing %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, p->cache_path) != 0) {
-		err_set(e, ERR_CREDS, "SSO token cache: rename to %s: %s", p->cache_path,
-			strerror(errno));
-		unlink(tmp);
+	if (file_write_atomic(p->cache_path, out.p, out.len, 0600, e) != 0) {
+		e->cls = ERR_CREDS;
+		err_wrap(e, "SSO token cache");
 		goto out;
 	}
 	r = 0;
