@@ -7,7 +7,10 @@
  * also given to conv_parse_response as a Converse answer.
  * Oracles: no crash or leak; every JSON-mode line is one valid JSON object
  * ending in its only newline, with one key whose value has no "p" member;
- * text handed to callbacks is valid UTF-8; errors carry a class. */
+ * text handed to callbacks is valid UTF-8; errors carry a class; and the
+ * stream decoded with the text-delta fast path gives exactly the callbacks,
+ * lines and error of the same stream through the full JSON reader
+ * (conv_stream.no_fast). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,11 +51,22 @@ static void check_line(struct slice line, int event)
 		abort();
 }
 
+/* Appends one callback to the transcript (user), tagged. */
+static void note(void *u, char tag, int i, struct slice v)
+{
+	struct buf *t = u;
+
+	if (!t)
+		return;
+	buf_appendf(t, "%c%d:%zu:", tag, i, v.n);
+	buf_append(t, v.p, v.n);
+}
+
 static int on_json(void *u, struct slice line, struct err *e)
 {
-	(void)u;
 	(void)e;
 	check_line(line, 1);
+	note(u, 'J', 0, line);
 	return 0;
 }
 
@@ -66,31 +80,78 @@ static int on_json_answer(void *u, struct slice line, struct err *e)
 
 static int on_text(void *u, int i, struct slice t, struct err *e)
 {
-	(void)u;
-	(void)i;
 	(void)e;
 	if (!t.n || !json_utf8_valid(t.p, t.n, NULL))
 		abort();
+	note(u, 'T', i, t);
 	return 0;
+}
+
+static int on_reasoning(void *u, int i, struct slice t, struct err *e)
+{
+	note(u, 'R', i, t);
+	return on_text(NULL, i, t, e);
+}
+
+static int on_input(void *u, int i, struct slice t, struct err *e)
+{
+	note(u, 'I', i, t);
+	return on_text(NULL, i, t, e);
 }
 
 static int on_tool(void *u, int i, struct slice id, struct slice name, struct err *e)
 {
-	(void)u;
-	(void)i;
 	(void)e;
 	if (!json_utf8_valid(id.p, id.n, NULL) || !json_utf8_valid(name.p, name.n, NULL))
 		abort();
+	note(u, 'U', i, id);
+	note(u, 'N', i, name);
 	return 0;
 }
 
 static int on_stop(void *u, struct slice r, struct err *e)
 {
-	(void)u;
 	(void)e;
 	if (!json_utf8_valid(r.p, r.n, NULL))
 		abort();
+	note(u, 'S', 0, r);
 	return 0;
+}
+
+static int on_block_stop(void *u, int i, struct err *e)
+{
+	(void)e;
+	note(u, 'B', i, SLICE_LIT(""));
+	return 0;
+}
+
+/* Decodes the stream in pieces (0: at once); the transcript goes to tr. */
+static int run(const struct conv_handler *h, int json, int no_fast, const struct buf *stream,
+	       size_t piece, struct buf *tr, struct err *e)
+{
+	struct conv_handler hh = *h;
+	struct conv_stream cs;
+	int rc = 0;
+
+	hh.user = tr;
+	conv_stream_init(&cs, &hh, json);
+	cs.no_fast = no_fast;
+	memset(e, 0, sizeof *e);
+	if (!piece) {
+		rc = conv_stream_feed(&cs, stream->p, stream->len, e);
+	} else {
+		size_t i;
+
+		for (i = 0; i < stream->len && rc == 0; i += piece)
+			rc = conv_stream_feed(&cs, stream->p + i,
+					      stream->len - i < piece ? stream->len - i : piece, e);
+	}
+	if (rc == 0)
+		rc = conv_stream_finish(&cs, e);
+	if (rc < 0 && !e->cls)
+		abort();
+	conv_stream_free(&cs);
+	return rc;
 }
 
 static void encode(struct buf *out, size_t kind, const uint8_t *p, size_t n)
@@ -120,11 +181,10 @@ static void encode(struct buf *out, size_t kind, const uint8_t *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct conv_handler h, ha;
-	struct conv_stream cs;
-	struct buf stream;
-	struct err e;
+	struct buf stream, tr_fast, tr_full;
+	struct err e, e_full;
 	size_t off = 1, piece;
-	int json, rc = 0;
+	int json, rc, rc_full;
 
 	if (size < 1)
 		return 0;
@@ -133,9 +193,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&h, 0, sizeof h);
 	h.json_line = on_json;
 	h.text = on_text;
-	h.reasoning_text = on_text;
+	h.reasoning_text = on_reasoning;
 	h.tool_start = on_tool;
-	h.tool_input = on_text;
+	h.tool_input = on_input;
+	h.block_stop = on_block_stop;
 	h.message_stop = on_stop;
 	ha = h;
 	ha.json_line = on_json_answer;
@@ -153,22 +214,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		off += n;
 	}
-	conv_stream_init(&cs, &h, json);
-	memset(&e, 0, sizeof e);
-	if (!piece) {
-		rc = conv_stream_feed(&cs, stream.p, stream.len, &e);
-	} else {
-		size_t i;
-
-		for (i = 0; i < stream.len && rc == 0; i += piece)
-			rc = conv_stream_feed(&cs, stream.p + i,
-					      stream.len - i < piece ? stream.len - i : piece, &e);
-	}
-	if (rc == 0)
-		rc = conv_stream_finish(&cs, &e);
-	if (rc < 0 && !e.cls)
+	buf_init(&tr_fast, 1u << 24);
+	buf_init(&tr_full, 1u << 24);
+	rc = run(&h, json, 0, &stream, piece, &tr_fast, &e);
+	rc_full = run(&h, json, 1, &stream, piece, &tr_full, &e_full);
+	/* the fast path is an optimisation, never a behaviour */
+	if (rc != rc_full || tr_fast.len != tr_full.len ||
+	    (tr_fast.len && memcmp(tr_fast.p, tr_full.p, tr_fast.len) != 0) ||
+	    (rc < 0 && (e.cls != e_full.cls || strcmp(e.msg, e_full.msg) != 0)))
 		abort();
-	conv_stream_free(&cs);
+	buf_free(&tr_fast);
+	buf_free(&tr_full);
 	buf_free(&stream);
 	return 0;
 }

@@ -117,6 +117,8 @@ struct conv_stream {
 	char stop_reason[64];
 	struct conv_usage usage;
 	unsigned long events; /* messages dispatched */
+	int no_fast;          /* 1: every payload through the full JSON reader
+			       * (the fuzzer's differential check; tests) */
 };
 
 void conv_stream_init(struct conv_stream *s, const struct conv_handler *h, int json_mode);

@@ -794,6 +794,263 @@ static void test_many_tokens(void)
 	buf_free(&p);
 }
 
+/* ---- the text-delta fast path against the full reader ---- */
+
+/* Everything the handlers see, index included, plus the result. */
+static int dl_text(void *u, int i, struct slice t, struct err *e)
+{
+	(void)e;
+	buf_appendf(u, "text %d [%.*s]\n", i, (int)t.n, (const char *)t.p);
+	return 0;
+}
+
+static int dl_json(void *u, struct slice line, struct err *e)
+{
+	(void)e;
+	buf_append_str(u, "json ");
+	buf_append(u, line.p, line.n);
+	return 0;
+}
+
+static int dl_other(void *u, int i, struct slice t, struct err *e)
+{
+	(void)e;
+	buf_appendf(u, "other %d [%.*s]\n", i, (int)t.n, (const char *)t.p);
+	return 0;
+}
+
+/* Feeds one contentBlockDelta payload with the fast path on or off; the
+ * transcript goes to out. Returns 1 when the full reader never ran (its
+ * token array was never allocated): the fast path answered. */
+static int delta_run(const uint8_t *payload, size_t n, int json, int no_fast, struct buf *out)
+{
+	struct evs_header hd[3];
+	struct conv_stream cs;
+	struct conv_handler h;
+	struct err e = {0, ""};
+	struct buf s;
+	int rc, fast;
+
+	buf_init(&s, 1u << 16);
+	hd[0] = evs_hdr_string(":event-type", "contentBlockDelta");
+	hd[1] = evs_hdr_string(":content-type", "application/json");
+	hd[2] = evs_hdr_string(":message-type", "event");
+	CHECK(evs_encode(&s, hd, 3, payload, n) == 0);
+	memset(&h, 0, sizeof h);
+	h.user = out;
+	h.text = dl_text;
+	h.reasoning_text = dl_other;
+	h.tool_input = dl_other;
+	h.json_line = dl_json;
+	conv_stream_init(&cs, &h, json);
+	cs.no_fast = no_fast;
+	rc = conv_stream_feed(&cs, s.p, s.len, &e);
+	buf_appendf(out, "rc %d cls %d %s\n", rc, rc < 0 ? e.cls : 0, rc < 0 ? e.msg : "");
+	fast = cs.tok == NULL;
+	conv_stream_free(&cs);
+	buf_free(&s);
+	return fast;
+}
+
+/* Same transcript both ways, in both modes; returns 1 if the fast path took it. */
+static int delta_same(const uint8_t *p, size_t n)
+{
+	struct buf a, b;
+	int json, fast = 0, f;
+
+	for (json = 0; json < 2; json++) {
+		buf_init(&a, 1u << 16);
+		buf_init(&b, 1u << 16);
+		f = delta_run(p, n, json, 0, &a);
+		CHECK(delta_run(p, n, json, 1, &b) == 0);
+		if (a.len != b.len || memcmp(a.p, b.p, a.len) != 0) {
+			fprintf(stderr, "  payload: %.*s\n  fast: %s  full: %s", (int)n,
+				(const char *)p, (const char *)a.p, (const char *)b.p);
+			CHECK(!"fast path and full path disagree");
+		}
+		fast |= f;
+		buf_free(&a);
+		buf_free(&b);
+	}
+	return fast;
+}
+
+static int delta_same_str(const char *p)
+{
+	return delta_same((const uint8_t *)p, strlen(p));
+}
+
+static void test_fast_path_taken(void)
+{
+	/* the shapes the service and the emulator send */
+	CHECK(delta_same_str("{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hello\"},\"p\":\"abcdefghij\"}"));
+	CHECK(delta_same_str("{\"contentBlockIndex\": 3, \"delta\": {\"text\": \"Hi there\"}, \"p\": \"ab\"}"));
+	CHECK(delta_same_str(" {\n \"delta\" : {\r\t\"text\" : \"x\" } , \"contentBlockIndex\" : 12 } \n"));
+	CHECK(delta_same_str("{\"p\":\"\",\"delta\":{\"text\":\"\"}}"));
+	CHECK(delta_same_str("{\"delta\":{\"text\":\"no index, no padding\"}}"));
+	CHECK(delta_same_str("{\"contentBlockIndex\":1000000,\"delta\":{\"text\":\"max\"}}"));
+	/* escapes are decoded by the real reader */
+	CHECK(delta_same_str("{\"contentBlockIndex\":0,\"delta\":{\"text\":\"a\\nb\\\"c\\\\d\\/e\\bf\\fg\\rh\\ti\"}}"));
+	CHECK(delta_same_str("{\"delta\":{\"text\":\"\\u4e16\\ud83d\\ude00\\u0000\\u00e9\\u2028\"},\"p\":\"\\u0041\"}"));
+	/* raw UTF-8 of every length */
+	CHECK(delta_same_str("{\"delta\":{\"text\":\"\x7f is plain\"}}"));
+	CHECK(delta_same_str("{\"delta\":{\"text\":\"caf\xc3\xa9 \xe4\xb8\x96 \xf0\x9f\x98\x80 \xef\xbf\xbf\xf4\x8f\xbf\xbf\"}}"));
+}
+
+static void test_fast_path_falls_back(void)
+{
+	/* each is left to the full reader (callbacks or errors as before) */
+	static const char *const v[] = {
+		"{\"contentBlockIndex\":1000001,\"delta\":{\"text\":\"x\"}}",
+		"{\"contentBlockIndex\":12345678,\"delta\":{\"text\":\"x\"}}",
+		"{\"contentBlockIndex\":-1,\"delta\":{\"text\":\"x\"}}",
+		"{\"contentBlockIndex\":1.0,\"delta\":{\"text\":\"x\"}}",
+		"{\"contentBlockIndex\":1e2,\"delta\":{\"text\":\"x\"}}",
+		"{\"contentBlockIndex\":01,\"delta\":{\"text\":\"x\"}}",
+		"{\"contentBlockIndex\":\"1\",\"delta\":{\"text\":\"x\"}}",
+		"{\"contentBlockIndex\":null,\"delta\":{\"text\":\"x\"}}",
+		"{\"contentBlockIndex\":1,\"contentBlockIndex\":2,\"delta\":{\"text\":\"x\"}}",
+		"{\"delta\":{\"text\":\"x\"},\"delta\":{\"text\":\"y\"}}",
+		"{\"delta\":{\"text\":\"x\",\"text\":\"y\"}}",
+		"{\"p\":\"a\",\"p\":\"b\",\"delta\":{\"text\":\"x\"}}",
+		"{\"\\u0070\":\"a\",\"delta\":{\"text\":\"x\"}}",
+		"{\"d\\u0065lta\":{\"text\":\"x\"}}",
+		"{\"delta\":{\"t\\u0065xt\":\"x\"}}",
+		"{\"delta\":{\"text\":\"x\"},\"p\":1}",
+		"{\"delta\":{\"text\":\"x\"},\"p\":{}}",
+		"{\"delta\":{\"text\":\"x\"},\"extra\":true}",
+		"{\"delta\":{\"text\":\"x\",\"more\":1}}",
+		"{\"delta\":{\"text\":7}}",
+		"{\"delta\":{\"text\":null}}",
+		"{\"delta\":{}}",
+		"{\"delta\":[]}",
+		"{\"delta\":{\"toolUse\":{\"input\":\"{}\"}}}",
+		"{\"delta\":{\"reasoningContent\":{\"text\":\"hm\"}}}",
+		"{\"contentBlockIndex\":0}",
+		"{}",
+		"",
+		"[]",
+		"{\"delta\":{\"text\":\"\\ud800\"}}",
+		"{\"delta\":{\"text\":\"\\udc00x\"}}",
+		"{\"delta\":{\"text\":\"\\ud83d\\u0041\"}}",
+		"{\"delta\":{\"text\":\"\\x\"}}",
+		"{\"delta\":{\"text\":\"\\u12\"}}",
+		"{\"delta\":{\"text\":\"\\u12G4\"}}",
+		"{\"delta\":{\"text\":\"tab\there\"}}",
+		"{\"delta\":{\"text\":\"\x01\"}}",
+		"{\"delta\":{\"text\":\"\xc0\xaf\"}}",
+		"{\"delta\":{\"text\":\"\xe0\x80\xaf\"}}",
+		"{\"delta\":{\"text\":\"\xed\xa0\x80\"}}",
+		"{\"delta\":{\"text\":\"\xf4\x90\x80\x80\"}}",
+		"{\"delta\":{\"text\":\"\xf5\x80\x80\x80\"}}",
+		"{\"delta\":{\"text\":\"\xc3\"}}",
+		"{\"delta\":{\"text\":\"\xe4\xb8\"}}",
+		"{\"delta\":{\"text\":\"\x80\"}}",
+		"{\"delta\":{\"text\":\"x\"}} x",
+		"{\"delta\":{\"text\":\"x\"}}{}",
+		"{\"delta\":{\"text\":\"x\"},}",
+		"{\"delta\":{\"text\":\"x\"}",
+		"{\"delta\":{\"text\":\"x\"}}\x0b",
+		"{\"delta\" {\"text\":\"x\"}}",
+		"{\"delta\":{\"text\" \"x\"}}",
+		"{,\"delta\":{\"text\":\"x\"}}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++)
+		CHECK(!delta_same_str(v[i]));
+}
+
+/* Every prefix and every one-byte change of typical payloads: whatever the
+ * fast path does must be what the full reader does. */
+static void test_fast_path_mutations(void)
+{
+	static const char *const base[] = {
+		"{\"contentBlockIndex\":7,\"delta\":{\"text\":\"Hello, w\\u00f6rld \xc3\xa9!\\n\"},\"p\":\"abcdefghijklmnopq\"}",
+		"{\"contentBlockIndex\": 0, \"delta\": {\"text\": \"0123456789abcdef\"}, \"p\": \"ab\"}",
+	};
+	static const uint8_t subst[] = {'"', '\\', ' ', '\n', 0x01, 0x1f, 0x7f, 0x80, 0xbf, 0xc3,
+					0xe0, 0xed, 0xf0, 0xf4, 0xff, 'x', 'u', '0', '9', '{',
+					'}', '[', ',', ':', '-', '.', 'e'};
+	size_t b, i, k;
+	int fast = 0;
+
+	for (b = 0; b < sizeof base / sizeof base[0]; b++) {
+		size_t n = strlen(base[b]);
+		uint8_t *m = malloc(n);
+
+		for (i = 0; i <= n; i++)
+			delta_same((const uint8_t *)base[b], i);
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < sizeof subst; k++) {
+				memcpy(m, base[b], n);
+				m[i] = subst[k];
+				fast += delta_same(m, n);
+			}
+		}
+		free(m);
+	}
+	CHECK(fast > 100); /* a good share of the mutants still take the fast path */
+}
+
+/* Special bytes at every offset of a long text: the 8-byte scan must not
+ * step over any of them. */
+static void test_fast_path_word_scan(void)
+{
+	static const char *const specials[] = {"\\n", "\\\"", "\\u00e9", "\xc3\xa9", "\x01",
+					       "\xc3", "\x80", "\"", "\\"};
+	struct buf p;
+	size_t at, k;
+
+	buf_init(&p, 1u << 12);
+	for (k = 0; k < sizeof specials / sizeof specials[0]; k++) {
+		for (at = 0; at <= 40; at++) {
+			buf_reset(&p);
+			buf_append_str(&p, "{\"delta\":{\"text\":\"");
+			buf_appendf(&p, "%.*s", (int)at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+			buf_append_str(&p, specials[k]);
+			buf_append_str(&p, "0123456789012345678901234567890\"},\"p\":\"");
+			buf_appendf(&p, "%.*s", (int)at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+			buf_append_str(&p, specials[k]);
+			buf_append_str(&p, "\"}");
+			delta_same(p.p, p.len);
+		}
+	}
+	buf_free(&p);
+}
+
+static void test_fast_path_stream_unchanged(void)
+{
+	/* the whole conversation and JSON mode, fast path off: same as on */
+	struct buf s;
+	int json;
+
+	full_stream(&s);
+	for (json = 0; json < 2; json++) {
+		struct conv_stream cs;
+		struct conv_handler h;
+		struct rec r[2];
+		struct err e = {0, ""};
+		int nf;
+
+		for (nf = 0; nf < 2; nf++) {
+			memset(&r[nf], 0, sizeof r[nf]);
+			buf_init(&r[nf].log, 1u << 16);
+			h = handler(&r[nf]);
+			h.json_line = cb_json;
+			conv_stream_init(&cs, &h, json);
+			cs.no_fast = nf;
+			CHECK(conv_stream_feed(&cs, s.p, s.len, &e) == 0);
+			CHECK(conv_stream_finish(&cs, &e) == 0);
+			conv_stream_free(&cs);
+		}
+		CHECK_STR((const char *)r[0].log.p, (const char *)r[1].log.p);
+		buf_free(&r[0].log);
+		buf_free(&r[1].log);
+	}
+	buf_free(&s);
+}
+
 /* ---- Converse answers ---- */
 
 static void test_converse_answer(void)
@@ -899,6 +1156,11 @@ int main(int argc, char **argv)
 	T_RUN(test_unknown_message_types_and_empty_payload);
 	T_RUN(test_callback_error_stops);
 	T_RUN(test_many_tokens);
+	T_RUN(test_fast_path_taken);
+	T_RUN(test_fast_path_falls_back);
+	T_RUN(test_fast_path_mutations);
+	T_RUN(test_fast_path_word_scan);
+	T_RUN(test_fast_path_stream_unchanged);
 	T_RUN(test_converse_answer);
 	T_RUN(test_converse_answer_errors);
 	T_RUN(test_json_compact);
