@@ -3,19 +3,17 @@
  * stdout with write(2) the moment each delta is decoded; reasoning and tool
  * use go to stderr; the usage line goes to stderr after the reply. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "aws.h"
 #include "cmd.h"
 #include "converse.h"
 #include "creds.h"
 #include "ctx.h"
+#include "file.h"
 #include "url.h"
 
 #define CHAT_STDIN_MAX (64u * 1024u * 1024u) /* prompt read from stdin */
@@ -25,7 +23,6 @@
 #define CHAT_ERRBODY_MAX (1024u * 1024u)     /* a 2xx body that is not an event stream */
 #define CHAT_MAX_ATT 25
 #define CHAT_MAX_STOP 64
-#define CHAT_READ_CHUNK 65536
 
 static const char chat_usage[] =
 	"usage: brock chat [OPTIONS] [PROMPT...]\n"
@@ -241,67 +238,15 @@ static int chat_model_id(const char *ref, const char **id, struct err *e)
 /* ------------------------------------------------------------------------ */
 /* Local input */
 
-static int chat_read_fd(int fd, struct buf *out, size_t max, const char *what, struct err *e)
-{
-	for (;;) {
-		ssize_t r;
-
-		if (out->len >= max) {
-			uint8_t probe;
-
-			r = read(fd, &probe, 1);
-			if (r == 0)
-				return 0;
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				return err_set(e, ERR_OTHER, "reading %s: %s", what, strerror(errno));
-			return err_set(e, ERR_USAGE, "%s is larger than %zu MiB", what, max >> 20);
-		}
-		if (buf_reserve(out, CHAT_READ_CHUNK) < 0 &&
-		    buf_reserve(out, max - out->len) < 0)
-			return err_set(e, ERR_OTHER, "out of memory reading %s", what);
-		{
-			size_t room = out->cap - out->len - 1;
-
-			if (room > max - out->len)
-				room = max - out->len;
-			if (room > CHAT_READ_CHUNK)
-				room = CHAT_READ_CHUNK;
-			r = read(fd, out->p + out->len, room);
-		}
-		if (r == 0)
-			return 0;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_set(e, ERR_OTHER, "reading %s: %s", what, strerror(errno));
-		}
-		out->len += (size_t)r;
-		out->p[out->len] = 0;
-	}
-}
-
 static int chat_read_file(const char *path, struct buf *out, struct err *e)
 {
-	struct stat st;
-	int fd, rc;
+	int got;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set(e, ERR_OTHER, "cannot open %.300s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return err_set(e, ERR_OTHER, "%.300s is a directory", path);
-	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size > CHAT_FILE_MAX) {
-		close(fd);
-		return err_set(e, ERR_USAGE, "%.300s is larger than %u MiB", path, CHAT_FILE_MAX >> 20);
-	}
 	buf_init(out, CHAT_FILE_MAX);
-	rc = chat_read_fd(fd, out, CHAT_FILE_MAX, path, e);
-	close(fd);
-	return rc;
+	got = file_read(path, CHAT_FILE_MAX, out, e);
+	if (got == 0)
+		return err_set(e, ERR_OTHER, "cannot open %.300s: %s", path, strerror(ENOENT));
+	return got < 0 ? -1 : 0;
 }
 
 /* The prompt: the words joined with spaces, or stdin. */
@@ -311,7 +256,7 @@ static int chat_prompt(const struct chat_opts *o, struct buf *out, struct err *e
 
 	buf_init(out, CHAT_STDIN_MAX);
 	if (o->nwords == 0 || (o->nwords == 1 && strcmp(o->words[0], "-") == 0))
-		return chat_read_fd(0, out, CHAT_STDIN_MAX, "the prompt on stdin", e);
+		return file_read_fd(0, CHAT_STDIN_MAX, out, "the prompt on stdin", e);
 	for (i = 0; i < o->nwords; i++)
 		if ((i && buf_append_byte(out, ' ') < 0) || buf_append_str(out, o->words[i]) < 0)
 			return err_set(e, ERR_USAGE, "the prompt is too long");
@@ -364,19 +309,9 @@ static int chat_attachments(const struct chat_opts *o, struct buf *data,
 
 static int chat_write(int fd, const void *p, size_t n, struct err *e)
 {
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = write(fd, b, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return err_set(e, ERR_OTHER, "writing to %s failed: %s",
-				       fd == 1 ? "stdout" : "stderr", strerror(errno));
-		b += r;
-		n -= (size_t)r;
-	}
+	if (file_write_all(fd, p, n) < 0)
+		return err_set(e, ERR_OTHER, "writing to %s failed: %s",
+			       fd == 1 ? "stdout" : "stderr", strerror(errno));
 	return 0;
 }
 

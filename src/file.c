@@ -74,7 +74,7 @@ int file_read(const char *path, size_t max, struct buf *out, struct err *e)
 	if (fstat(fd, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			close(fd);
-			return err_set(e, ERR_USAGE, "%.300s: is a directory", path);
+			return err_set(e, ERR_OTHER, "%.300s: is a directory", path);
 		}
 		/* refuse early rather than read megabytes to find out */
 		if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > (uintmax_t)max) {

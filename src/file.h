@@ -12,8 +12,8 @@
 /* Appends the whole file at path to out, at most max bytes of it.
  * Returns 1 when read, 0 when the file does not exist (ENOENT or ENOTDIR:
  * callers treat that as empty or skip it), -1 with e set: ERR_USAGE for a
- * directory or a file larger than max ("<path>: larger than 4 MiB"), ERR_OTHER
- * for I/O errors and out of memory. Any file but a directory is read (pipes,
+ * file larger than max ("<path>: larger than 4 MiB"), ERR_OTHER for a
+ * directory, I/O errors and out of memory (SPEC 1: local I/O is exit 1). Any file but a directory is read (pipes,
  * /dev/stdin), the limit counted on the bytes read. On 0 and 1 out->p is
  * allocated and NUL-terminated; the buffer's own max must allow len + max. */
 int file_read(const char *path, size_t max, struct buf *out, struct err *e);

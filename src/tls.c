@@ -4,13 +4,13 @@
 
 #include <bearssl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "file.h"
 
 /* The generated roots are one long literal (C11 only promises 4095 bytes;
  * gcc and clang take any length). */
@@ -297,56 +297,29 @@ int tls_trust_add_pem(struct tls_trust *t, const void *pem, size_t n, size_t *ad
 	return rc;
 }
 
-/* Reads a whole file up to TLS_BUNDLE_MAX. Returns 0, or -1 with errno. */
-static int tls_slurp(const char *path, struct buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	for (;;) {
-		ssize_t r;
-		size_t room = out->max - out->len;
-
-		if (room == 0 || buf_reserve(out, room < 65536 ? room : 65536) < 0) {
-			close(fd);
-			errno = EFBIG;
-			return -1;
-		}
-		r = read(fd, out->p + out->len, out->cap - out->len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int sv = errno;
-			close(fd);
-			errno = sv;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		out->len += (size_t)r;
-	}
-	close(fd);
-	out->p[out->len] = 0;
-	return 0;
-}
-
 /* Loads a bundle named by a variable (var != NULL) or a system path. */
 static int tls_trust_load_file(struct tls_trust *t, const char *var, const char *path,
 			       struct err *e)
 {
 	struct buf b;
 	size_t added = 0;
-	int rc;
+	int got, rc;
 
-	buf_init(&b, TLS_BUNDLE_MAX + 1);
-	if (tls_slurp(path, &b) < 0) {
-		int sv = errno;
+	buf_init(&b, TLS_BUNDLE_MAX);
+	got = file_read(path, TLS_BUNDLE_MAX, &b, e);
+	if (got != 1)
 		buf_free(&b);
-		if (var)
-			return err_set(e, ERR_USAGE, "%s=%s: cannot read CA bundle: %s", var, path,
-				       strerror(sv));
-		return err_set(e, ERR_OTHER, "%s: cannot read CA bundle: %s", path, strerror(sv));
+	if (got == 0 && var)
+		return err_set(e, ERR_USAGE, "%s=%s: cannot read CA bundle: %s", var, path,
+			       strerror(ENOENT));
+	if (got == 0)
+		return err_set(e, ERR_OTHER, "%s: cannot read CA bundle: %s", path, strerror(ENOENT));
+	if (got < 0) {
+		err_wrap(e, "cannot read CA bundle");
+		if (!var)
+			return -1;
+		e->cls = ERR_USAGE; /* the user named it */
+		return err_wrap(e, "%s", var);
 	}
 	rc = tls_trust_add_pem(t, b.p, b.len, &added, e);
 	buf_free(&b);
