@@ -460,28 +460,7 @@ void aws_response_free(struct aws_response *r)
 
 int aws_response_header(const struct aws_response *r, const char *name, struct slice *val)
 {
-	const uint8_t *p = r->headers.p, *end = p + r->headers.len;
-	size_t nl = strlen(name);
-
-	val->p = (const uint8_t *)"";
-	val->n = 0;
-	while (p && p < end) {
-		const uint8_t *eol = memchr(p, '\n', (size_t)(end - p));
-		struct slice line;
-
-		if (!eol)
-			eol = end;
-		line.p = p;
-		line.n = (size_t)(eol - p);
-		if (line.n >= nl + 2 && line.p[nl] == ':' &&
-		    slice_eq_nocase((struct slice){line.p, nl}, name)) {
-			val->p = line.p + nl + 2;
-			val->n = line.n - nl - 2;
-			return 1;
-		}
-		p = eol + 1;
-	}
-	return 0;
+	return httpc_lines_header(buf_slice(&r->headers), name, val);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -503,24 +482,14 @@ static int aws_on_headers(void *user, const struct http_parser *p, struct err *e
 	struct aws_att *at = user;
 	struct aws_response *r = at->r;
 	struct slice v;
-	size_t i;
 
 	at->status = p->status;
 	r->status = p->status;
 	buf_reset(&r->headers);
 	buf_reset(&r->body);
 	r->request_id[0] = '\0';
-	for (i = 0; i < p->nhdr; i++) {
-		const struct http_header *h = &p->hdr[i];
-
-		/* a header section too large for the copy is cut, not fatal */
-		if (r->headers.len + h->name.n + h->value.n + 3 > r->headers.max)
-			break;
-		buf_append(&r->headers, h->name.p, h->name.n);
-		buf_append(&r->headers, ": ", 2);
-		buf_append(&r->headers, h->value.p, h->value.n);
-		buf_append_byte(&r->headers, '\n');
-	}
+	/* a header section too large for the copy is cut, not fatal */
+	(void)httpc_header_lines(p, &r->headers);
 	if (http_header(p, "x-amzn-RequestId", &v) || http_header(p, "x-amz-request-id", &v))
 		aws_copy_clean(r->request_id, sizeof r->request_id, v.p, v.n);
 	/* a 2xx that names an error type is an error answer (SPEC 3.3) */

@@ -206,20 +206,58 @@ int httpc_request(struct conn_pool *pool, const struct httpc_request *req,
 /* ------------------------------------------------------------------------ */
 /* Collected responses */
 
+int httpc_header_lines(const struct http_parser *p, struct buf *out)
+{
+	for (size_t i = 0; i < p->nhdr; i++) {
+		const struct http_header *h = &p->hdr[i];
+		size_t need = h->name.n + h->value.n + 3;
+
+		/* whole lines only: a cut one would read as a different value */
+		if (need > out->max - out->len || buf_reserve(out, need) < 0)
+			return -1;
+		buf_append(out, h->name.p, h->name.n);
+		buf_append(out, ": ", 2);
+		buf_append(out, h->value.p, h->value.n);
+		buf_append_byte(out, '\n');
+	}
+	return 0;
+}
+
+int httpc_lines_header(struct slice lines, const char *name, struct slice *val)
+{
+	const uint8_t *p = lines.p, *end;
+	size_t nl = strlen(name);
+
+	val->p = (const uint8_t *)"";
+	val->n = 0;
+	if (!lines.n)
+		return 0; /* p may be NULL: an unused buffer */
+	for (end = p + lines.n; p < end;) {
+		const uint8_t *eol = memchr(p, '\n', (size_t)(end - p));
+		struct slice line;
+
+		if (!eol)
+			eol = end;
+		line.p = p;
+		line.n = (size_t)(eol - p);
+		if (line.n >= nl + 2 && line.p[nl] == ':' &&
+		    slice_eq_nocase((struct slice){line.p, nl}, name)) {
+			val->p = line.p + nl + 2;
+			val->n = line.n - nl - 2;
+			return 1;
+		}
+		p = eol + 1;
+	}
+	return 0;
+}
+
 static int httpc_fetch_headers(void *user, const struct http_parser *p, struct err *e)
 {
 	struct httpc_result *res = user;
-	size_t i;
 
 	res->status = p->status;
-	for (i = 0; i < p->nhdr; i++) {
-		const struct http_header *h = &p->hdr[i];
-		if (buf_append(&res->headers, h->name.p, h->name.n) < 0 ||
-		    buf_append(&res->headers, ": ", 2) < 0 ||
-		    buf_append(&res->headers, h->value.p, h->value.n) < 0 ||
-		    buf_append_byte(&res->headers, '\n') < 0)
-			return err_set(e, ERR_PROTO, "response headers too large");
-	}
+	if (httpc_header_lines(p, &res->headers) < 0)
+		return err_set(e, ERR_PROTO, "response headers too large");
 	return 0;
 }
 
@@ -245,24 +283,7 @@ int httpc_fetch(struct conn_pool *pool, const struct httpc_request *req,
 
 int httpc_result_header(const struct httpc_result *res, const char *name, struct slice *val)
 {
-	const uint8_t *p = res->headers.p, *end = p + res->headers.len;
-	size_t nl = strlen(name);
-
-	val->p = (const uint8_t *)"";
-	val->n = 0;
-	while (p && p < end) {
-		const uint8_t *eol = memchr(p, '\n', (size_t)(end - p));
-		struct slice line = {p, (size_t)(eol - p)};
-
-		if (line.n >= nl + 2 && line.p[nl] == ':' &&
-		    slice_eq_nocase((struct slice){line.p, nl}, name)) {
-			val->p = line.p + nl + 2;
-			val->n = line.n - nl - 2;
-			return 1;
-		}
-		p = eol + 1;
-	}
-	return 0;
+	return httpc_lines_header(buf_slice(&res->headers), name, val);
 }
 
 void httpc_result_free(struct httpc_result *res)

@@ -69,4 +69,12 @@ int httpc_fetch(struct conn_pool *pool, const struct httpc_request *req,
 int httpc_result_header(const struct httpc_result *res, const char *name, struct slice *val);
 void httpc_result_free(struct httpc_result *res);
 
+/* The header section kept as "name: value\n" lines (httpc_result.headers,
+ * aws_response.headers): httpc_header_lines appends p's headers to out and
+ * returns -1 at the first line that does not fit (whole lines only, the rest
+ * left out); httpc_lines_header finds the first value of name in such lines
+ * (ASCII case-insensitive): 1 found, 0 not (val empty). */
+int httpc_header_lines(const struct http_parser *p, struct buf *out);
+int httpc_lines_header(struct slice lines, const char *name, struct slice *val);
+
 #endif

@@ -427,11 +427,47 @@ static int start_all(void)
 	return 0;
 }
 
+/* The "name: value\n" lines kept for lookups: written whole or not at all. */
+static void test_header_lines(void)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Type: a/b\r\nX-Amz-Id: 12\r\n"
+				   "X-Empty:\r\nx-amz-id: second\r\nContent-Length: 0\r\n\r\n";
+	struct http_parser p;
+	struct slice v, body;
+	struct buf out;
+	struct err e;
+	size_t used = 0;
+
+	http_parser_init(&p, HTTP_RESPONSE);
+	CHECK(http_parse(&p, (const uint8_t *)resp, sizeof resp - 1, &used, &body, &e) ==
+	      HTTP_EV_HEAD);
+	buf_init(&out, 4096);
+	CHECK(httpc_header_lines(&p, &out) == 0);
+	CHECK_STR((char *)out.p, "Content-Type: a/b\nX-Amz-Id: 12\nX-Empty: \nx-amz-id: second\n"
+				 "Content-Length: 0\n");
+	CHECK(httpc_lines_header(buf_slice(&out), "x-amz-id", &v) == 1 && slice_eq_str(v, "12"));
+	CHECK(httpc_lines_header(buf_slice(&out), "x-empty", &v) == 1 && v.n == 0);
+	CHECK(httpc_lines_header(buf_slice(&out), "x-amz", &v) == 0 && v.n == 0);
+	CHECK(httpc_lines_header(buf_slice(&out), "content-length", &v) == 1 &&
+	      slice_eq_str(v, "0"));
+	buf_free(&out);
+	/* room for two lines and 9 of the third 10 bytes: it is left out whole */
+	buf_init(&out, 31 + 9); /* "X-Empty: \n" is 10 */
+	CHECK(httpc_header_lines(&p, &out) == -1);
+	CHECK_STR((char *)out.p, "Content-Type: a/b\nX-Amz-Id: 12\n");
+	buf_free(&out);
+	http_parser_free(&p);
+	/* a last line without its newline, and no lines at all */
+	CHECK(httpc_lines_header(SLICE_LIT("a: 1\nb: 22"), "B", &v) == 1 && slice_eq_str(v, "22"));
+	CHECK(httpc_lines_header((struct slice){NULL, 0}, "a", &v) == 0 && v.n == 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cross = getenv("BROCK_CROSS");
 
 	(void)argc;
+	T_RUN(test_header_lines);
 	if (cross && *cross) {
 		printf("skipped: local server tests (BROCK_CROSS)\n");
 		return t_done(argv[0]);
