@@ -3,6 +3,8 @@
  *   crc32      our slice-by-8 against zlib's crc32, same buffers, same run
  *   evstream   a realistic ~1 MB ConverseStream capture fed in 1-4 KiB reads,
  *              and a stream of ~100-byte frames (messages/s)
+ *   converse   the same capture through conv_stream_feed (framing, JSON,
+ *              text callbacks), with the text-delta fast path and without
  *   sigv4      signatures/s for a Bedrock converse-stream request, when
  *              src/sigv4.h exists (bench.mk then defines BENCH_SIGV4)
  * Each measurement runs for about BENCH_SECONDS (default 1.5 s), so the
@@ -16,6 +18,7 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "converse.h"
 #include "crc32.h"
 #include "evstream.h"
 #ifdef BENCH_SIGV4
@@ -244,6 +247,72 @@ static void bench_evstream(void)
 	buf_free(&small);
 }
 
+/* ------------------------------------------------------------------ converse */
+
+static int count_text(void *user, int index, struct slice text, struct err *e)
+{
+	(void)index;
+	(void)e;
+	*(size_t *)user += text.n;
+	return 0;
+}
+
+/* The capture through the chat client's decoder in 1-4 KiB reads: event
+ * framing, CRCs, JSON payloads, text callbacks. */
+static void bench_converse_one(const char *label, const struct buf *cap, size_t ncap, int no_fast)
+{
+	double t0 = now(), t;
+	uint64_t bytes = 0, msgs = 0;
+	size_t text = 0;
+
+	do {
+		struct conv_handler h;
+		struct conv_stream cs;
+		struct err e;
+		size_t off = 0;
+
+		memset(&h, 0, sizeof h);
+		h.user = &text;
+		h.text = count_text;
+		conv_stream_init(&cs, &h, 0);
+		cs.no_fast = no_fast;
+		while (off < cap->len) {
+			size_t len = 1024 + rnd() % 3073;
+			if (len > cap->len - off)
+				len = cap->len - off;
+			if (conv_stream_feed(&cs, cap->p + off, len, &e) != 0) {
+				printf("converse: %s\n", e.msg);
+				exit(1);
+			}
+			off += len;
+		}
+		if (conv_stream_finish(&cs, &e) != 0 || cs.events != ncap) {
+			printf("converse: %lu events, want %zu\n", cs.events, ncap);
+			exit(1);
+		}
+		conv_stream_free(&cs);
+		msgs += ncap;
+		bytes += cap->len;
+		t = now() - t0;
+	} while (t < bench_seconds);
+	sink ^= (uint32_t)text;
+	printf("  %-34s %8.0f MB/s %10.0f msg/s\n", label, (double)bytes / t / 1e6,
+	       (double)msgs / t);
+}
+
+static void bench_converse(void)
+{
+	struct buf cap;
+	size_t ncap;
+
+	buf_init(&cap, 64u << 20);
+	ncap = make_capture(&cap);
+	printf("converse stream decode (the ConverseStream capture above, 1-4 KiB reads)\n");
+	bench_converse_one("text-delta fast path", &cap, ncap, 0);
+	bench_converse_one("full JSON reader for every event", &cap, ncap, 1);
+	buf_free(&cap);
+}
+
 /* ------------------------------------------------------------------ sigv4 */
 
 #ifdef BENCH_SIGV4
@@ -303,6 +372,7 @@ int main(int argc, char **argv)
 		bench_seconds = strtod(s, NULL);
 	bench_crc32();
 	bench_evstream();
+	bench_converse();
 #ifdef BENCH_SIGV4
 	bench_sigv4();
 #else

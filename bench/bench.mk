@@ -12,14 +12,14 @@ VENDOR ?= $(BUILD)/vendor
 B      := $(BUILD)/bench
 CC     := gcc
 CFLAGS := -std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Wno-missing-field-initializers \
-          -Isrc -I$(VENDOR)/src/bearssl/inc
+          -Isrc -I$(VENDOR)/include -I$(VENDOR)/src/bearssl/inc
 BR_DIR := $(VENDOR)/src/bearssl/src
 
-SRCS   := src/crc32.c src/evstream.c src/buf.c src/err.c
-LIBS   := -lz
+SRCS   := src/crc32.c src/evstream.c src/buf.c src/err.c src/converse.c src/json.c src/base64.c
+LIBS   := -lz -lm
 # The SigV4 bench joins in as soon as the signer exists.
 ifneq ($(wildcard src/sigv4.h),)
-SRCS   += src/sigv4.c src/pctenc.c
+SRCS   += src/sigv4.c src/pctenc.c src/timefmt.c
 CFLAGS += -DBENCH_SIGV4
 BR_SRCS := $(wildcard $(BR_DIR)/hash/*.c $(BR_DIR)/mac/*.c $(BR_DIR)/codec/*.c)
 BR_OBJS := $(patsubst $(BR_DIR)/%.c,$(B)/bearssl/%.o,$(BR_SRCS))

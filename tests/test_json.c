@@ -252,6 +252,60 @@ static void test_error_offsets(void)
 	}
 }
 
+/* The string scanner skips plain text 8 bytes at a time: a byte that needs
+ * a look (control, quote, backslash, non-ASCII) at any offset of a long run
+ * must still be seen, with the same verdict and error offset as when it is
+ * alone, and the word scan must not read past the end. */
+static void test_string_word_scan(void)
+{
+	static const struct {
+		const char *ins;
+		int ok;
+		size_t bad; /* error offset from the inserted bytes */
+	} cases[] = {
+		{"\\n", 1, 0},      {"\\\"", 1, 0},   {"\\u00e9", 1, 0}, {"\xc3\xa9", 1, 0},
+		{"\xf0\x9f\x98\x80", 1, 0}, {"\x7f", 1, 0},    {"\x01", 0, 0},    {"\x1f", 0, 0},
+		{"\x80", 0, 0},      {"\xc3(", 0, 0},   {"\xff", 0, 0},    {"\\x", 0, 0},
+		{"\\u12x4", 0, 0},  {"\xed\xa0\x80", 0, 0},
+	};
+	static const char fill[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	struct json_tok tok[4];
+	struct json_doc d;
+	struct err e;
+	char doc[256];
+	size_t c, at, tail;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (at = 0; at <= 40; at++) {
+			for (tail = 0; tail <= 17; tail++) {
+				int n = snprintf(doc, sizeof doc, "[\"%.*s%s%.*s\"]", (int)at, fill,
+						 cases[c].ins, (int)tail, fill);
+				char *heap = malloc((size_t)n); /* no slack: ASan sees overreads */
+				int r;
+
+				memcpy(heap, doc, (size_t)n);
+				err_clear(&e);
+				r = json_parse(&d, heap, (size_t)n, tok, 4, &e);
+				CHECK((r == 0) == cases[c].ok);
+				if (!cases[c].ok)
+					CHECK(d.errpos == 2 + at + cases[c].bad);
+				free(heap);
+			}
+		}
+	}
+	/* unterminated at every length: the scan stops at the end */
+	for (at = 0; at <= 40; at++) {
+		int n = snprintf(doc, sizeof doc, "\"%.*s", (int)at, fill);
+		char *heap = malloc((size_t)n);
+
+		memcpy(heap, doc, (size_t)n);
+		err_clear(&e);
+		CHECK(json_parse(&d, heap, (size_t)n, tok, 4, &e) == -1);
+		CHECK(d.errpos == (size_t)n);
+		free(heap);
+	}
+}
+
 /* Every proper prefix of a container document is invalid (nothing closes). */
 static void test_prefixes(void)
 {
@@ -1323,6 +1377,7 @@ int main(int argc, char **argv)
 	T_RUN(test_invalid_table);
 	T_RUN(test_error_offsets);
 	T_RUN(test_prefixes);
+	T_RUN(test_string_word_scan);
 	T_RUN(test_too_many_tokens);
 	T_RUN(test_validate_counts);
 	T_RUN(test_nesting);
