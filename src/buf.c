@@ -43,6 +43,24 @@ int slice_eq_nocase(struct slice a, const char *s)
 	return 1;
 }
 
+char *str_dupn(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (!p)
+		return NULL;
+	if (n)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void str_lower(char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		s[i] = (char)lower((unsigned char)s[i]);
+}
+
 void secure_zero(void *p, size_t n)
 {
 	volatile uint8_t *v = p;

@@ -38,6 +38,12 @@ void buf_reset(struct buf *b);             /* len = 0, keep memory (wiped) */
 void buf_free(struct buf *b);              /* wipe and release */
 struct slice buf_slice(const struct buf *b);
 
+/* A NUL-terminated heap copy of s[0..n) (s may be NULL when n is 0), for
+ * free(); NULL when memory is short. */
+char *str_dupn(const char *s, size_t n);
+/* ASCII A-Z to a-z in place (model ids, provider names: never locale). */
+void str_lower(char *s, size_t n);
+
 /* Wipes memory the compiler may not optimise away (secrets). */
 void secure_zero(void *p, size_t n);
 

@@ -20,25 +20,12 @@ void catalog_free(struct catalog *cat)
 	memset(cat, 0, sizeof *cat);
 }
 
-static char *dup_str(const char *s)
-{
-	size_t n = strlen(s);
-	char *p = malloc(n + 1);
-
-	if (p)
-		memcpy(p, s, n + 1);
-	return p;
-}
-
 static char *dup_lower(const char *s, size_t n)
 {
-	char *p = malloc(n + 1);
+	char *p = str_dupn(s, n);
 
-	if (!p)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		p[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
-	p[n] = 0;
+	if (p)
+		str_lower(p, n);
 	return p;
 }
 
@@ -80,8 +67,8 @@ static struct cat_model *add(struct catalog *cat, const char *id, const char *na
 	m = &cat->v[cat->n];
 	memset(m, 0, sizeof *m);
 	disc_id_maker(id, &mk, &mkn);
-	m->id = dup_str(id);
-	m->name = dup_str(name && *name ? name : id);
+	m->id = str_dupn(id, strlen(id));
+	m->name = name && *name ? str_dupn(name, strlen(name)) : str_dupn(id, strlen(id));
 	m->maker = maker && *maker ? dup_lower(maker, strlen(maker)) : dup_lower(mk, mkn);
 	if (!m->id || !m->name || !m->maker) {
 		free(m->id);

@@ -24,18 +24,6 @@ void disc_list_free(struct disc_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-static char *dup_n(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-
-	if (!p)
-		return NULL;
-	if (n)
-		memcpy(p, s, n);
-	p[n] = 0;
-	return p;
-}
-
 int disc_list_add(struct disc_list *l, const char *id, size_t idn, const char *name, size_t namen,
 		  const char *provider, size_t provn, unsigned input, int profile, struct err *e)
 {
@@ -56,9 +44,9 @@ int disc_list_add(struct disc_list *l, const char *id, size_t idn, const char *n
 	}
 	m = &l->v[l->n];
 	memset(m, 0, sizeof *m);
-	m->id = dup_n(id, idn);
-	m->name = dup_n(name ? name : "", name ? namen : 0);
-	m->provider = dup_n(provider ? provider : "", provider ? provn : 0);
+	m->id = str_dupn(id, idn);
+	m->name = str_dupn(name, name ? namen : 0);
+	m->provider = str_dupn(provider, provider ? provn : 0);
 	if (!m->id || !m->name || !m->provider) {
 		free(m->id);
 		free(m->name);
@@ -122,13 +110,12 @@ int disc_filter_norm(const char *const *filter, size_t n, struct buf *out)
 			len--;
 		if (!len)
 			continue;
-		v[k] = dup_n(s, len);
+		v[k] = str_dupn(s, len);
 		if (!v[k]) {
 			rc = -1;
 			break;
 		}
-		for (size_t j = 0; j < len; j++)
-			v[k][j] = lower(v[k][j]);
+		str_lower(v[k], len);
 		k++;
 	}
 	if (rc == 0 && k)
@@ -309,8 +296,7 @@ static int take_model(const struct json_doc *d, int m, const char *norm_filter,
 			return err_set(e, ERR_OTHER, "out of memory");
 		pn = (long)mkn;
 	}
-	for (long i = 0; i < pn; i++)
-		pb->p[i] = (uint8_t)lower((char)pb->p[i]);
+	str_lower((char *)pb->p, (size_t)pn);
 	if (!disc_filter_pass(norm_filter, (const char *)pb->p, (const char *)idb->p))
 		return 0;
 	if (disc_list_find(fms, (const char *)idb->p, (size_t)idn) >= 0)

@@ -88,11 +88,11 @@ result "include guards" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
 
 # (d) module prefixes on external functions. A definition starts at column 0 with a name
 # followed by '(' and reaches a '{' before any ';'; static ones are skipped. Modules whose
-# prefix is not "<module>_" are listed here; buf.h also owns slice_* and secure_zero.
+# prefix is not "<module>_" are listed here; buf.h also owns slice_*, str_* and secure_zero.
 prefixes() {
 	case $1 in
 	base64) echo 'base64_|hex_' ;;
-	buf) echo 'buf_|slice_|secure_zero$' ;;
+	buf) echo 'buf_|slice_|str_|secure_zero$' ;;
 	cmd_*) echo 'cmd_' ;;
 	converse) echo 'conv_' ;;
 	discovery) echo 'disc_' ;;

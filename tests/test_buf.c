@@ -2,6 +2,9 @@
 #include "err.h"
 #include "t.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static void test_limit(void)
 {
 	struct buf b;
@@ -70,6 +73,23 @@ static void test_err(void)
 	CHECK_STR(e.msg, "event stream: bad crc");
 }
 
+static void test_str(void)
+{
+	char *p = str_dupn("abcdef", 3);
+
+	CHECK_STR(p, "abc");
+	free(p);
+	p = str_dupn(NULL, 0);
+	CHECK(p && p[0] == 0);
+	free(p);
+	p = str_dupn("Anthropic.Claude-Z@[`{", 22);
+	str_lower(p, 9); /* only the first 9 */
+	CHECK_STR(p, "anthropic.Claude-Z@[`{");
+	str_lower(p, strlen(p)); /* '@' '[' '`' '{' stay: ASCII letters only */
+	CHECK_STR(p, "anthropic.claude-z@[`{");
+	free(p);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -78,5 +98,6 @@ int main(int argc, char **argv)
 	T_RUN(test_max_size_max);
 	T_RUN(test_slices);
 	T_RUN(test_err);
+	T_RUN(test_str);
 	return t_done(argv[0]);
 }
