@@ -78,6 +78,21 @@ static int conn_poll(int fd, short events, int ms)
 /* ------------------------------------------------------------------------ */
 /* Raw socket I/O (also the transport of TLS sessions) */
 
+/* After EAGAIN on the non-blocking socket: waits up to io_timeout_ms for it
+ * to become ready (0), else -1 with e set (a timeout marks c timed out). */
+static int conn_wait(struct conn *c, short events, struct err *e)
+{
+	int w = conn_poll(c->fd, events, c->io_timeout_ms);
+
+	if (w == 1) {
+		c->timed_out = 1;
+		return conn_timeout_error(e, c->io_timeout_ms, c->name);
+	}
+	if (w < 0)
+		return err_set(e, ERR_NET, "waiting for %s: %s", c->name, strerror(errno));
+	return 0;
+}
+
 static int conn_raw_read(void *ctx, uint8_t *p, size_t n, size_t *got, struct err *e)
 {
 	struct conn *c = ctx;
@@ -85,7 +100,6 @@ static int conn_raw_read(void *ctx, uint8_t *p, size_t n, size_t *got, struct er
 	*got = 0;
 	for (;;) {
 		ssize_t r = recv(c->fd, p, n, 0);
-		int w;
 
 		if (r >= 0) {
 			*got = (size_t)r;
@@ -95,13 +109,8 @@ static int conn_raw_read(void *ctx, uint8_t *p, size_t n, size_t *got, struct er
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return err_set(e, ERR_NET, "reading from %s: %s", c->name, strerror(errno));
-		w = conn_poll(c->fd, POLLIN, c->io_timeout_ms);
-		if (w == 1) {
-			c->timed_out = 1;
-			return conn_timeout_error(e, c->io_timeout_ms, c->name);
-		}
-		if (w < 0)
-			return err_set(e, ERR_NET, "waiting for %s: %s", c->name, strerror(errno));
+		if (conn_wait(c, POLLIN, e) < 0)
+			return -1;
 	}
 }
 
@@ -112,7 +121,6 @@ static int conn_raw_write(void *ctx, const uint8_t *p, size_t n, size_t *put, st
 	*put = 0;
 	for (;;) {
 		ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
-		int w;
 
 		if (r >= 0) {
 			*put = (size_t)r;
@@ -122,13 +130,8 @@ static int conn_raw_write(void *ctx, const uint8_t *p, size_t n, size_t *put, st
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return err_set(e, ERR_NET, "writing to %s: %s", c->name, strerror(errno));
-		w = conn_poll(c->fd, POLLOUT, c->io_timeout_ms);
-		if (w == 1) {
-			c->timed_out = 1;
-			return conn_timeout_error(e, c->io_timeout_ms, c->name);
-		}
-		if (w < 0)
-			return err_set(e, ERR_NET, "waiting for %s: %s", c->name, strerror(errno));
+		if (conn_wait(c, POLLOUT, e) < 0)
+			return -1;
 	}
 }
 
