@@ -693,19 +693,30 @@ static int aws_skew_from_date(struct aws *a, const struct aws_response *r, long 
 	return 1;
 }
 
+/* Longest part of an AWS error message kept in the one error line: the
+ * line (ERR_MSG_MAX) must still hold the type, the request id at its end
+ * and the context callers prepend with err_wrap. */
+#define AWS_ERRMSG_SHOWN 240
+
 static void aws_final_error(const struct aws_response *r, struct err *e)
 {
 	int cls = aws_creds_error(r->error_type) ? ERR_CREDS : ERR_SERVICE;
-	char rid[160] = "";
+	size_t k = strlen(r->error_message);
+	int cut = k > AWS_ERRMSG_SHOWN;
+	char rid[160] = "", msg[AWS_ERRMSG_SHOWN + 4];
 
 	if (r->request_id[0])
 		snprintf(rid, sizeof rid, " (request id %s)", r->request_id);
-	if (r->error_type[0] && r->error_message[0])
-		err_set(e, cls, "%s: %s%s", r->error_type, r->error_message, rid);
+	if (cut) /* not inside a UTF-8 sequence */
+		for (k = AWS_ERRMSG_SHOWN; k > 0 && ((uint8_t)r->error_message[k] & 0xc0) == 0x80; k--)
+			;
+	snprintf(msg, sizeof msg, "%.*s%s", (int)k, r->error_message, cut ? "..." : "");
+	if (r->error_type[0] && msg[0])
+		err_set(e, cls, "%s: %s%s", r->error_type, msg, rid);
 	else if (r->error_type[0])
 		err_set(e, cls, "%s (HTTP %d)%s", r->error_type, r->status, rid);
-	else if (r->error_message[0])
-		err_set(e, cls, "HTTP %d: %s%s", r->status, r->error_message, rid);
+	else if (msg[0])
+		err_set(e, cls, "HTTP %d: %s%s", r->status, msg, rid);
 	else
 		err_set(e, cls, "HTTP %d with no error details%s", r->status, rid);
 }

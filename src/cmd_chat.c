@@ -540,18 +540,32 @@ static int chat_other_answer(const struct chat_run *cr, const struct aws_respons
 			 sizeof msg);
 	if (r->request_id[0])
 		snprintf(rid, sizeof rid, " (request id %s)", r->request_id);
-	if (type[0])
-		return err_set(e, ERR_SERVICE, "%s%s%s%s", type, msg[0] ? ": " : "", msg, rid);
+	if (type[0]) /* chat_add_request_id appends the request id */
+		return err_set(e, ERR_SERVICE, "%s%s%s", type, msg[0] ? ": " : "", msg);
 	return err_set(e, ERR_PROTO, "expected an event stream, got %s%s",
 		       cr->ctype[0] ? cr->ctype : "a body without Content-Type", rid);
 }
 
+/* Ends a service error with the request id (SPEC 1); a message too long
+ * for both is cut (at a UTF-8 boundary, marked "...") so that the id stays. */
 static void chat_add_request_id(const struct aws_response *r, struct err *e)
 {
-	size_t n = strlen(e->msg);
+	char rid[160];
+	size_t n = strlen(e->msg), k;
 
-	if (e->cls == ERR_SERVICE && r->request_id[0] && !strstr(e->msg, "request id"))
-		snprintf(e->msg + n, sizeof e->msg - n, " (request id %s)", r->request_id);
+	if (e->cls != ERR_SERVICE || !r->request_id[0] || strstr(e->msg, "(request id "))
+		return;
+	k = (size_t)snprintf(rid, sizeof rid, " (request id %s)", r->request_id);
+	if (k >= sizeof rid)
+		return;
+	if (n + k >= sizeof e->msg) {
+		n = sizeof e->msg - 1 - k - 3;
+		while (n > 0 && ((uint8_t)e->msg[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(e->msg + n, "...", 3);
+		n += 3;
+	}
+	memcpy(e->msg + n, rid, k + 1);
 }
 
 static int chat_call(struct chat_run *cr, const struct chat_opts *o, const char *model_id,
