@@ -529,6 +529,19 @@ static int form_add(struct buf *b, const char *k, const char *v)
 	return 0;
 }
 
+/* b's bytes without surrounding spaces, tabs and line ends (NUL bytes too:
+ * strchr finds the terminator). */
+static struct slice trimmed(const struct buf *b)
+{
+	size_t a = 0, z = b->len;
+
+	while (a < z && strchr(" \t\r\n", b->p[a]))
+		a++;
+	while (z > a && strchr(" \t\r\n", b->p[z - 1]))
+		z--;
+	return (struct slice){b->p + a, z - a};
+}
+
 /* The text of <Action>Response/<Action>Result/Credentials/<field>, trimmed. */
 static int sts_field(const struct buf *body, const char *action, const char *field, char *dst,
 		     size_t cap, struct err *e)
@@ -536,7 +549,7 @@ static int sts_field(const struct buf *body, const char *action, const char *fie
 	char resp[64], result[64];
 	const char *path[] = {resp, result, "Credentials", field, NULL};
 	struct buf t;
-	size_t a = 0, z;
+	struct slice v;
 	int r;
 
 	snprintf(resp, sizeof resp, "%sResponse", action);
@@ -544,12 +557,8 @@ static int sts_field(const struct buf *body, const char *action, const char *fie
 	buf_init(&t, AWS_TOKEN_MAX);
 	r = xml_find_text(body->p, body->len, path, &t, e);
 	if (r == 1) {
-		z = t.len;
-		while (a < z && strchr(" \t\r\n", t.p[a]))
-			a++;
-		while (z > a && strchr(" \t\r\n", t.p[z - 1]))
-			z--;
-		if (z == a || copy_str(dst, cap, t.p + a, z - a) != 0)
+		v = trimmed(&t);
+		if (v.n == 0 || copy_str(dst, cap, v.p, v.n) != 0)
 			r = 0;
 	}
 	buf_free(&t);
@@ -644,7 +653,7 @@ static int sts_web_identity(struct creds_chain *c, const char *arn, const char *
 {
 	struct buf tok, form;
 	int got, r = -1;
-	size_t a = 0, z;
+	struct slice v;
 
 	buf_init(&tok, 64u << 10);
 	buf_init(&form, 128u << 10);
@@ -657,20 +666,16 @@ static int sts_web_identity(struct creds_chain *c, const char *arn, const char *
 		err_set(e, ERR_CREDS, "web identity token file %s does not exist", token_file);
 		goto out;
 	}
-	z = tok.len;
-	while (a < z && strchr(" \t\r\n", tok.p[a]))
-		a++;
-	while (z > a && strchr(" \t\r\n", tok.p[z - 1]))
-		z--;
-	if (z == a) {
+	v = trimmed(&tok);
+	if (v.n == 0) {
 		err_set(e, ERR_CREDS, "web identity token file %s is empty", token_file);
 		goto out;
 	}
-	tok.p[z] = '\0';
+	tok.p[(size_t)(v.p - tok.p) + v.n] = '\0';
 	if (form_add(&form, "Action", "AssumeRoleWithWebIdentity") != 0 ||
 	    form_add(&form, "Version", "2011-06-15") != 0 || form_add(&form, "RoleArn", arn) != 0 ||
 	    form_add(&form, "RoleSessionName", session) != 0 ||
-	    form_add(&form, "WebIdentityToken", (const char *)tok.p + a) != 0) {
+	    form_add(&form, "WebIdentityToken", (const char *)v.p) != 0) {
 		err_set(e, ERR_OTHER, "out of memory");
 		goto out;
 	}
@@ -716,7 +721,7 @@ static int container_auth(const struct creds_chain *c, char *dst, size_t cap, st
 	if (n > 0) {
 		struct buf b;
 		int got;
-		size_t a = 0, z;
+		struct slice v;
 
 		buf_init(&b, cap);
 		if ((got = file_read(path, cap - 1, &b, e)) != 1) {
@@ -726,14 +731,9 @@ static int container_auth(const struct creds_chain *c, char *dst, size_t cap, st
 			e->cls = ERR_CREDS;
 			return err_wrap(e, "container authorization token file");
 		}
-		z = b.len;
-		while (a < z && strchr(" \t\r\n", b.p[a]))
-			a++;
-		while (z > a && strchr(" \t\r\n", b.p[z - 1]))
-			z--;
-		if (z > a)
-			memcpy(dst, b.p + a, z - a);
-		dst[z > a ? z - a : 0] = '\0';
+		v = trimmed(&b);
+		memcpy(dst, v.p, v.n);
+		dst[v.n] = '\0';
 		buf_free(&b);
 	} else if (env_get_buf(c->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", dst, (unsigned)cap) <
 		   0) {
