@@ -14,6 +14,7 @@
 #include "creds.h"
 #include "ctx.h"
 #include "file.h"
+#include "json.h"
 #include "url.h"
 
 #define CHAT_STDIN_MAX (64u * 1024u * 1024u) /* prompt read from stdin */
@@ -232,6 +233,8 @@ static int chat_model_id(const char *ref, const char **id, struct err *e)
 				       "character", *id);
 	if (i > 2048)
 		return err_set(e, ERR_USAGE, "model id too long");
+	if (!json_utf8_valid(*id, i, NULL)) /* user input (SPEC 3.1) */
+		return err_set(e, ERR_USAGE, "the model id is not valid UTF-8");
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 """Review findings: one test per bug fixed in the commands (cmd_*.c, ctx.c, main.c, aws.c)."""
 
+import os
 import re
 
 MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -75,3 +76,12 @@ def test_review_long_200_error_keeps_request_id(h):
     assert line.startswith("brock: UnknownOperationException: Malformed input request: "), r
     assert line.endswith(" (request id %s)" % rid), r
     assert re.search(r"\(request id", line[:-60]) is None, r
+
+
+def test_review_model_ref_invalid_utf8_is_usage_error(h):
+    """SPEC 3.1: invalid UTF-8 in user input is exit 2, never sent (the model ref is user input)."""
+    bad = os.fsdecode(b"amazon-bedrock/us.anthropic.claude\xff-v1:0")  # the raw byte on argv
+    r = h.brock(["chat", "-m", bad, "hi"])
+    assert r.rc == 2, r
+    assert "UTF-8" in r.stderr, r
+    assert not h.emu.log("runtime"), "the bad model id was sent"
