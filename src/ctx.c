@@ -22,6 +22,12 @@ int ctx_open(struct ctx *c, const struct globals *g, struct err *e)
 	c->g = g;
 	if (config_load(&g->env, g->config, &c->cfg, e) != 0)
 		return -1;
+	/* a missing default file is an empty config; a named one is a typo */
+	if (g->config && !c->cfg.exists) {
+		err_set(e, ERR_USAGE, "config file %s does not exist", g->config);
+		config_free(&c->cfg);
+		return -1;
+	}
 	conn_pool_init(&c->pool, &g->env);
 	aws_init(&c->aws, &g->env, &c->pool);
 	creds_init(&c->creds, &g->env, &c->aws, g->profile);

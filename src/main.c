@@ -33,7 +33,23 @@ static const char usage[] =
 	"\n"
 	"Run 'brock COMMAND --help' for a command's options.\n";
 
-/* Removes argv[i] (and its value when takes_value) from argv. */
+/* Command options that take a value: their value is never a global option
+ * (`brock chat -s -v hi` has the system prompt "-v"). */
+static const char *const value_opts[] = {
+	"-m", "--model", "-s", "--system", "--max-tokens", "--temperature", "--top-p", "--stop",
+	"-i", "--image", "-d", "--document", "--thinking", "--timeout", "--provider", "--listen",
+	NULL,
+};
+
+static int takes_value(const char *a)
+{
+	for (const char *const *v = value_opts; *v; v++)
+		if (strcmp(a, *v) == 0)
+			return 1;
+	return 0;
+}
+
+/* Removes n arguments at argv[i]. */
 static void drop(int *argc, char **argv, int i, int n)
 {
 	memmove(&argv[i], &argv[i + n], (size_t)(*argc - i - n + 1) * sizeof *argv);
@@ -48,6 +64,10 @@ static int take_globals(struct globals *g, int *argc, char **argv, struct err *e
 
 		if (strcmp(a, "--") == 0)
 			break;
+		if (takes_value(a)) {
+			i += 2;
+			continue;
+		}
 		if (strcmp(a, "--config") == 0)
 			slot = &g->config;
 		else if (strcmp(a, "--region") == 0)

@@ -85,3 +85,18 @@ def test_review_model_ref_invalid_utf8_is_usage_error(h):
     assert r.rc == 2, r
     assert "UTF-8" in r.stderr, r
     assert not h.emu.log("runtime"), "the bad model id was sent"
+
+
+def test_review_command_value_is_not_a_global_option(h):
+    # `-s -v` gives the system prompt "-v"; -v must not turn on verbose mode
+    r = h.brock(["chat", "-m", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "-s", "-v", "hi"])
+    assert r.rc == 0, r.stderr
+    assert "request body" not in r.stderr, r.stderr
+    body = h.emu.log(route="converse-stream")[-1]["body"]
+    assert '"-v"' in body, body
+
+
+def test_review_named_missing_config_is_usage_error(h):
+    r = h.brock(["--config", h.tmp + "/nope.json5", "chat", "-m", "x.y", "hi"])
+    assert r.rc == 2, (r.rc, r.stderr)
+    assert "does not exist" in r.stderr, r.stderr
