@@ -103,8 +103,6 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int rc;
 
-	/* a reader that goes away (| head) is an I/O error, not a kill */
-	signal(SIGPIPE, SIG_IGN);
 	if (take_globals(&g, &argc, argv, &e) != 0) {
 		fprintf(stderr, "brock: %s\n%s", e.msg, usage);
 		return e.cls;
@@ -114,6 +112,12 @@ int main(int argc, char **argv)
 		return ERR_USAGE;
 	}
 	cmd = argv[1];
+	/* Sockets never raise SIGPIPE (send with MSG_NOSIGNAL), so for the CLI
+	 * commands the only source is stdout: a reader that goes away (| head)
+	 * ends brock quietly, as it ends any Unix filter. The gateway must
+	 * outlive its clients, so it ignores the signal. */
+	if (strcmp(cmd, "serve") == 0)
+		signal(SIGPIPE, SIG_IGN);
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
 		fputs(usage, stdout);
 		return 0;
