@@ -214,6 +214,15 @@ static int conv_check_request(const struct conv_request *rq, struct err *e)
 			       "--thinking is sent as Anthropic's extended-thinking field; "
 			       "'%.200s' is not an Anthropic model",
 			       rq->model_id ? rq->model_id : "");
+	/* Anthropic rejects budgets under 1024 and a maxTokens that does not
+	 * leave room for the answer after the thinking */
+	if (rq->thinking > 0 && rq->thinking < CONV_THINKING_MIN)
+		return err_set(e, ERR_USAGE, "--thinking needs a budget of at least %d tokens",
+			       CONV_THINKING_MIN);
+	if (rq->thinking > 0 && rq->max_tokens > 0 && rq->max_tokens <= rq->thinking)
+		return err_set(e, ERR_USAGE,
+			       "--max-tokens (%lld) must be greater than the --thinking budget (%lld)",
+			       rq->max_tokens, rq->thinking);
 	return 0;
 }
 
@@ -221,9 +230,12 @@ int conv_build_body(const struct conv_request *rq, struct buf *out, struct err *
 {
 	struct jw w;
 	size_t i;
+	long long max_tokens = rq->max_tokens;
 
 	if (conv_check_request(rq, e) < 0)
 		return -1;
+	if (rq->thinking > 0 && max_tokens == 0)
+		max_tokens = rq->thinking + CONV_THINKING_ANSWER;
 	jw_init(&w, out);
 	jw_obj_begin(&w);
 	jw_key(&w, "messages");
@@ -254,11 +266,11 @@ int conv_build_body(const struct conv_request *rq, struct buf *out, struct err *
 		jw_obj_end(&w);
 		jw_arr_end(&w);
 	}
-	if (rq->max_tokens > 0 || rq->has_temperature || rq->has_top_p || rq->nstop) {
+	if (max_tokens > 0 || rq->has_temperature || rq->has_top_p || rq->nstop) {
 		jw_key(&w, "inferenceConfig");
 		jw_obj_begin(&w);
-		if (rq->max_tokens > 0)
-			jw_kint(&w, "maxTokens", rq->max_tokens);
+		if (max_tokens > 0)
+			jw_kint(&w, "maxTokens", max_tokens);
 		if (rq->has_temperature) {
 			jw_key(&w, "temperature");
 			jw_double(&w, rq->temperature);

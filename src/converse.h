@@ -30,6 +30,8 @@
 
 #define CONV_MAX_TOKENS (1 << 20)
 #define CONV_NAME_MAX 128 /* document name after sanitising */
+#define CONV_THINKING_MIN 1024    /* smallest extended-thinking budget Anthropic takes */
+#define CONV_THINKING_ANSWER 4096 /* maxTokens = budget + this when --max-tokens is not given */
 
 enum conv_kind { CONV_IMAGE = 1, CONV_DOCUMENT = 2 };
 
@@ -55,7 +57,8 @@ struct conv_request {
 	double top_p;
 	const char *const *stop;    /* stop sequences */
 	size_t nstop;
-	long long thinking;         /* budget tokens; 0: off */
+	long long thinking;         /* budget tokens; 0: off (maxTokens defaults to
+	                               thinking + CONV_THINKING_ANSWER) */
 };
 
 /* Appends the request body to out. ERR_USAGE for invalid UTF-8 in any user

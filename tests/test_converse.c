@@ -179,6 +179,28 @@ static void test_body_errors(void)
 	CHECK(body(&rq, &e) != NULL);
 }
 
+static void test_body_thinking_budget(void)
+{
+	struct conv_request rq;
+	struct err e = {0, ""};
+	const char *b;
+
+	memset(&rq, 0, sizeof rq);
+	rq.model_id = "us.anthropic.claude-opus-4-6-v1:0";
+	rq.text = (const uint8_t *)"hi";
+	rq.text_len = 2;
+	rq.thinking = 1023;
+	CHECK(body(&rq, &e) == NULL && e.cls == ERR_USAGE && strstr(e.msg, "1024"));
+	rq.thinking = 8000;
+	b = body(&rq, &e); /* no --max-tokens: room for the answer after the budget */
+	CHECK(b && strstr(b, "\"maxTokens\":12096"));
+	rq.max_tokens = 8000;
+	CHECK(body(&rq, &e) == NULL && e.cls == ERR_USAGE && strstr(e.msg, "--max-tokens"));
+	rq.max_tokens = 9000;
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "\"maxTokens\":9000"));
+}
+
 static void test_body_limit(void)
 {
 	struct conv_request rq;
@@ -1140,6 +1162,7 @@ int main(int argc, char **argv)
 	T_RUN(test_body_attachments);
 	T_RUN(test_body_big_attachment_base64);
 	T_RUN(test_body_errors);
+	T_RUN(test_body_thinking_budget);
 	T_RUN(test_body_limit);
 	T_RUN(test_image_format);
 	T_RUN(test_document_format);
