@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "aws.h"
@@ -253,13 +254,19 @@ static int chat_read_file(const char *path, struct buf *out, struct err *e)
 }
 
 /* The prompt: the words joined with spaces, or stdin. */
-static int chat_prompt(const struct chat_opts *o, struct buf *out, struct err *e)
+static int chat_prompt(const struct globals *g, const struct chat_opts *o, struct buf *out,
+		       struct err *e)
 {
 	int i;
 
 	buf_init(out, CHAT_STDIN_MAX);
-	if (o->nwords == 0 || (o->nwords == 1 && strcmp(o->words[0], "-") == 0))
+	if (o->nwords == 0 || (o->nwords == 1 && strcmp(o->words[0], "-") == 0)) {
+		/* someone typing at a terminal should know brock is waiting */
+		if (!g->quiet && isatty(0))
+			fputs("brock: reading the prompt from the terminal; end it with Ctrl-D\n",
+			      stderr);
 		return file_read_fd(0, CHAT_STDIN_MAX, out, "the prompt on stdin", e);
+	}
 	for (i = 0; i < o->nwords; i++)
 		if ((i && buf_append_byte(out, ' ') < 0) || buf_append_str(out, o->words[i]) < 0)
 			return err_set(e, ERR_USAGE, "the prompt is too long");
@@ -716,7 +723,7 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	ctx.aws.opts.connect_timeout_ms = ctx.aws.opts.io_timeout_ms < CONN_CONNECT_TIMEOUT_MS
 						  ? ctx.aws.opts.io_timeout_ms
 						  : CONN_CONNECT_TIMEOUT_MS;
-	if (chat_attachments(&o, files, att, e) < 0 || chat_prompt(&o, &prompt, e) < 0)
+	if (chat_attachments(&o, files, att, e) < 0 || chat_prompt(g, &o, &prompt, e) < 0)
 		goto out;
 	memset(&rq, 0, sizeof rq);
 	rq.model_id = model_id;
