@@ -104,7 +104,7 @@ release: $(BUILD)/brock
 
 unit: $(BUILD)/unit $(BUILD)/asan/unit $(addprefix $(BUILD)/asan/replay/,$(FUZZERS))
 
-check: deps $(BUILD)/brock unit
+check: deps $(BUILD)/brock $(BUILD)/asan/brock unit
 	@sh tests/run.sh $(BUILD)
 
 check-fast: $(BUILD)/brock $(BUILD)/unit

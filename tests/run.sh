@@ -72,6 +72,15 @@ if [ -z "${BROCK_UNIT_ONLY:-}" ]; then
 		[ $rc = 0 ] || cat "$log" >&2
 		grep -E '^(ok|FAIL|SKIP) ' "$log" | sed 's/^/    /'
 		count integration "$log" $rc
+		# the same scenarios with the ASan+UBSan binary (leaks, overflows,
+		# undefined behaviour on every path the tests drive)
+		if [ -z "${BROCK_SKIP_ASAN:-}" ] && [ -x "$b/asan/brock" ]; then
+			echo "integration tests under ASan+UBSan ($b/asan/brock):"
+			python3 tests/integration/run.py --brock "$b/asan/brock" >"$log" 2>&1; rc=$?
+			[ $rc = 0 ] || cat "$log" >&2
+			grep -E '^(FAIL|SKIP) ' "$log" | sed 's/^/    /'
+			count asan/integration "$log" $rc
+		fi
 	fi
 fi
 [ -z "$broken" ] || echo "failing:$broken" >&2
