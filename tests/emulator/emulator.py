@@ -615,6 +615,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(float(f.get("seconds", 5)))
             self.drop()
             raise _Dropped()
+        if st == "raw":
+            # bytes exactly as given (malformed HTTP for protocol-error tests), then close
+            try:
+                self.wfile.write(str(f.get("body", "")).encode("latin-1"))
+                self.wfile.flush()
+            except OSError:
+                pass
+            self.drop()
+            raise _Dropped()
         etype = f.get("type") or STATUS_TYPES.get(st or 500, "InternalServerException")
         dstatus, dmsg = ERROR_DEFAULTS.get(etype, (500, "Emulated failure."))
         raise Reply(st or dstatus, etype, f.get("message") or dmsg, body=f.get("body", "json"),

@@ -77,3 +77,36 @@ def test_transport_refused_port_is_exit_4(h):
     r = chat(h, {RT: "https://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"})
     assert r.rc == 4, r
     assert "cannot connect" in r.stderr, r.stderr
+
+
+def _raw(h, text):
+    h.emu.config(failures=[{"route": "converse-stream", "count": -1, "status": "raw", "body": text}])
+
+
+def test_transport_malformed_status_line_is_exit_6(h):
+    _raw(h, "HTTP/1.1 OK\r\n\r\n")
+    r = chat(h, {"AWS_MAX_ATTEMPTS": "1"})
+    assert r.rc == 6, r
+    assert "status line" in r.stderr, r.stderr
+
+
+def test_transport_bad_chunk_size_is_exit_6(h):
+    _raw(h, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n"
+            "Transfer-Encoding: chunked\r\n\r\nzz\r\n")
+    r = chat(h, {"AWS_MAX_ATTEMPTS": "1"})
+    assert r.rc == 6, r
+    assert "chunk" in r.stderr, r.stderr
+
+
+def test_transport_headers_cut_off_is_exit_4(h):
+    _raw(h, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amaz")
+    r = chat(h, {"AWS_MAX_ATTEMPTS": "1"})
+    assert r.rc == 4, r
+    assert "closed" in r.stderr, r.stderr
+
+
+def test_transport_oversized_header_section_is_exit_6(h):
+    _raw(h, "HTTP/1.1 200 OK\r\n" + "X-Filler: " + "a" * 70000 + "\r\n\r\n")
+    r = chat(h, {"AWS_MAX_ATTEMPTS": "1"})
+    assert r.rc == 6, r
+    assert "64 KiB" in r.stderr or "header" in r.stderr, r.stderr
