@@ -26,5 +26,6 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e);
 int cmd_models(const struct globals *g, int argc, char **argv, struct err *e);
 int cmd_config(const struct globals *g, int argc, char **argv, struct err *e);
 int cmd_auth(const struct globals *g, int argc, char **argv, struct err *e);
+int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e);
 
 #endif

@@ -22,6 +22,8 @@ static const char usage[] =
 	"  models list [--json] [--plain] [--refresh] [--provider NAME]\n"
 	"  config get PATH | set PATH VALUE | unset PATH | file\n"
 	"  auth [--json]                where credentials and region come from\n"
+	"  serve [--listen ADDR:PORT]   OpenAI-compatible gateway (GET /v1/models,\n"
+	"                               POST /v1/chat/completions, /healthz, /metrics)\n"
 	"\n"
 	"Global options:\n"
 	"  --config FILE    config file (default $BROCK_CONFIG, else ~/.config/brock/config.json5)\n"
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "auth") == 0)
 		rc = cmd_auth(&g, argc - 1, argv + 1, &e);
 	else if (strcmp(cmd, "serve") == 0)
-		rc = err_set(&e, ERR_OTHER, "serve mode is not part of this build yet");
+		rc = cmd_serve(&g, argc - 1, argv + 1, &e);
 	else
 		rc = err_set(&e, ERR_USAGE, "unknown command '%s' (try 'brock --help')", cmd);
 	if (fflush(stdout) != 0 && rc == 0)
