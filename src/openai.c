@@ -30,6 +30,10 @@ struct oai_map {
  * text blocks, and dropping the result would orphan its toolUse. */
 #define OAI_EMPTY_RESULT "(empty)"
 
+/* The input schema of a function declared without parameters. */
+#define OAI_EMPTY_SCHEMA "{\"type\":\"object\",\"properties\":{}}"
+#define OAI_EMPTY_SCHEMA_JSON "{\"json\":" OAI_EMPTY_SCHEMA "}"
+
 /* A field path for messages and oai_req.param ("messages[2].content[0]");
  * cut when too long (it only names the place). */
 static void oai_pathf(char *dst, size_t cap, const char *fmt, ...)
@@ -656,7 +660,7 @@ static int oai_tool_specs(struct oai_map *m, int tools)
 				return oai_fail(m, pf, "expected a JSON Schema object");
 			jw_tok(&m->w, m->d, params);
 		} else {
-			jw_raw(&m->w, "{\"type\":\"object\",\"properties\":{}}", 33);
+			jw_raw(&m->w, OAI_EMPTY_SCHEMA, sizeof OAI_EMPTY_SCHEMA - 1);
 		}
 		jw_obj_end(&m->w);
 		jw_obj_end(&m->w);
@@ -707,7 +711,7 @@ static void oai_placeholder_tool(struct jw *w)
 	jw_kstr(w, "name", "no_tools_available");
 	jw_kstr(w, "description", "No tools are available for this request. Never call this.");
 	jw_key(w, "inputSchema");
-	jw_raw(w, "{\"json\":{\"type\":\"object\",\"properties\":{}}}", 43);
+	jw_raw(w, OAI_EMPTY_SCHEMA_JSON, sizeof OAI_EMPTY_SCHEMA_JSON - 1);
 	jw_obj_end(w);
 	jw_obj_end(w);
 }
