@@ -748,7 +748,9 @@ int server_run(struct server *s, struct err *e)
 		}
 		if (n <= 0)
 			continue;
-		fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept(s->fd, NULL, NULL);
+		if (fd >= 0)
+			fcntl(fd, F_SETFD, FD_CLOEXEC); /* credential_process children */
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				poll(NULL, 0, 100); /* let connections close before trying again */
