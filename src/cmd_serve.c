@@ -636,8 +636,9 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 		} else if (oai_stream_started(&sc->os)) {
 			struct err e2;
 
-			/* the status line is gone: the error is an SSE event */
-			failed_late = 1;
+			/* the status line is gone: the error is an SSE event (a
+			 * client that left is counted apart, not as an error) */
+			failed_late = !server_client_gone(sc->c);
 			if (!server_client_gone(sc->c) && oai_stream_fail(&sc->os, &e, &e2) == 0)
 				server_stream_end(sc->c);
 		} else {

@@ -31,6 +31,7 @@ struct server_conn {
 	int gone;       /* a write failed */
 	int head_only;  /* HEAD request: no body bytes */
 	int refused;    /* closed by a refusal (400, 408, 413, ...) */
+	long req_deadline; /* monotonic ms by which the current request must be in */
 };
 
 #define SERVER_LINGER_MS 1000
@@ -181,6 +182,8 @@ int server_open(struct server *s, const char *addr, const struct server_opts *o,
 		s->o.write_ms = SERVER_WRITE_MS;
 	if (s->o.drain_ms <= 0)
 		s->o.drain_ms = SERVER_DRAIN_MS;
+	if (s->o.request_ms <= 0)
+		s->o.request_ms = SERVER_REQUEST_MS;
 	if (server_resolve(addr, &res, e) < 0)
 		return -1;
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -426,11 +429,17 @@ static long server_now_ms(void)
 	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Waits for input: 1 readable, 0 timed out or stopping (idle only), -1 error. */
+/* Waits for input: 1 readable, 0 timed out or stopping (idle only), -1 error.
+ * Inside a request the wait ends at read_ms of silence or at the request's
+ * overall deadline, whichever comes first (a client trickling a byte now
+ * and then must not hold a connection slot for ever). */
 static int server_wait(struct server_conn *c, int started)
 {
-	long limit = started ? c->s->o.read_ms : c->s->o.idle_ms;
 	long t0 = server_now_ms();
+	long limit = started ? c->s->o.read_ms : c->s->o.idle_ms;
+
+	if (started && c->req_deadline - t0 < limit)
+		limit = c->req_deadline - t0;
 
 	for (;;) {
 		struct pollfd pf = {c->fd, POLLIN, 0};
@@ -508,6 +517,9 @@ static int server_read_request(struct server_conn *c)
 {
 	int started = c->in_off < c->in_len;
 
+	if (started)
+		c->req_deadline = server_now_ms() + c->s->o.request_ms;
+
 	for (;;) {
 		struct slice body;
 		struct err e;
@@ -536,6 +548,8 @@ static int server_read_request(struct server_conn *c)
 		if (ev == HTTP_EV_DONE)
 			return SERVER_RD_OK;
 		/* HTTP_EV_NEED */
+		if (!started)
+			c->req_deadline = server_now_ms() + c->s->o.request_ms;
 		if (server_fill(c, started) < 0)
 			return SERVER_RD_CLOSE;
 		started = 1;

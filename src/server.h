@@ -9,7 +9,8 @@
  * Limits: header section HTTP_HEAD_MAX (64 KiB, else 431), body max_body
  * (else 413), SERVER_MAX_CONNS connections (more are answered 503 at once
  * and closed), idle_ms of silence between requests on a kept-alive
- * connection, read_ms of silence inside a request (else 408), write_ms for
+ * connection, read_ms of silence inside a request and request_ms for the
+ * whole of it (else 408), write_ms for
  * a client that does not read (the write fails; the handler sees an error).
  *
  * Stopping: server_run returns when *stop becomes non-zero (a signal
@@ -34,6 +35,7 @@
 #define SERVER_READ_MS 30000
 #define SERVER_WRITE_MS 30000
 #define SERVER_DRAIN_MS 30000
+#define SERVER_REQUEST_MS 120000 /* a whole request (headers and body) must arrive in this */
 #define SERVER_STACK (1u << 20) /* per connection thread; struct aws_creds alone is ~17 KiB */
 #define SERVER_HOST_MAX 256
 #define SERVER_ADDR_MAX 300     /* "[v6 address]:port" */
@@ -63,7 +65,7 @@ typedef void (*server_done_fn)(void *user, const struct server_request *rq, int 
 struct server_opts {
 	int max_conns;     /* 0: SERVER_MAX_CONNS */
 	size_t max_body;   /* 0: SERVER_MAX_BODY */
-	int idle_ms, read_ms, write_ms, drain_ms; /* 0: the defaults above */
+	int idle_ms, read_ms, write_ms, drain_ms, request_ms; /* 0: the defaults above */
 };
 
 struct server {

@@ -151,6 +151,7 @@ static int start_server(int max_conns)
 	o.read_ms = 300;
 	o.write_ms = 1000;
 	o.drain_ms = 3000;
+	o.request_ms = 800;
 	stop_flag = 0;
 	if (server_open(&srv, "127.0.0.1:0", &o, &e) != 0) {
 		fprintf(stderr, "server_open: %s\n", e.msg);
@@ -432,6 +433,32 @@ static void test_limits(void)
 	pthread_mutex_lock(&done_mu);
 	CHECK(done_last == 408);
 	pthread_mutex_unlock(&done_mu);
+	http_parser_free(&r.p);
+	close(fd);
+	/* a request trickling in (never read_ms of silence) ends at request_ms */
+	fd = dial();
+	reader_init(&r, fd);
+	{
+		static const char part[] = "GET /trickle HTTP/1.1\r\nX-Slow: ";
+		long t0;
+		struct timespec ts;
+		size_t i;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t0 = ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		send_str(fd, part);
+		for (i = 0; i < 12; i++) { /* 200 ms apart: under read_ms each time */
+			struct pollfd pf = {fd, POLLIN, 0};
+
+			if (poll(&pf, 1, 200) > 0)
+				break;
+			send_all(fd, "a", 1);
+		}
+		CHECK(read_answer(&r, &a, 0) == 1);
+		CHECK(a.status == 408);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		CHECK(ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0 < 1500);
+	}
 	http_parser_free(&r.p);
 	close(fd);
 	/* an idle kept-alive connection is closed after idle_ms, silently */
