@@ -220,7 +220,9 @@ def test_serve_stream_events_arrive_unbuffered(h):
         stamps.append((time.monotonic() - t0, got.count(b"data: ")))
     sock.close()
     # the role chunk came well before the end; events kept arriving over time
-    assert stamps[0][0] < 1.0 and stamps[0][1] >= 1, stamps
+    # (the status line and headers may come in a read of their own)
+    first = next(t for t, n in stamps if n >= 1)
+    assert first < 1.0, stamps
     assert stamps[-1][0] > 0.6, stamps
     assert len(stamps) >= 3, stamps
     assert b"data: [DONE]" in got
