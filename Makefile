@@ -86,10 +86,12 @@ MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections
 MUSL_LDFLAGS = -static -Wl,--gc-sections
 ASAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DBROCK_FUZZING
+TSAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 
 $(eval $(call variant,$(BUILD),$(MUSLCC),$(MUSL_CFLAGS),$(MUSL_LDFLAGS)))
 $(eval $(call variant,$(BUILD)/asan,$(CLANG),$(ASAN_CFLAGS),-fsanitize=address,undefined))
 $(eval $(call variant,$(BUILD)/fuzz,$(CLANG),$(FUZZ_CFLAGS),))
+$(eval $(call variant,$(BUILD)/tsan,$(CLANG),$(TSAN_CFLAGS),-fsanitize=thread))
 
 # Cross builds: Debian's gcc cross compilers with the multiarch musl specs.
 AARCH64_CC = aarch64-linux-musl-gcc
@@ -136,7 +138,7 @@ bench: $(BUILD)/brock
 	@$(MAKE) -s -f bench/bench.mk BUILD=$(BUILD) run
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz \
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
 	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay
 
 distclean:

@@ -57,13 +57,16 @@ static const char serve_usage[] =
 	"clients send 'Authorization: Bearer <key>'. Without keys only loopback\n"
 	"addresses are accepted.\n";
 
-/* Set from the signal handler; the listener polls it. */
-static volatile sig_atomic_t serve_stop_flag;
+/* Set from the signal handler (on whichever thread it lands); the listener
+ * and the connection threads poll it. A lock-free atomic store is
+ * async-signal-safe. */
+static atomic_int serve_stop_flag;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
 
 static void serve_on_signal(int sig)
 {
 	(void)sig;
-	serve_stop_flag = 1;
+	atomic_store_explicit(&serve_stop_flag, 1, memory_order_relaxed);
 }
 
 enum serve_route {

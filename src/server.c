@@ -241,7 +241,8 @@ void server_close(struct server *s)
 
 static int server_is_stopping(const struct server *s)
 {
-	return s->stop && *s->stop;
+	/* a flag, publishing no other data: relaxed is enough */
+	return s->stop && atomic_load_explicit(s->stop, memory_order_relaxed);
 }
 
 static int server_send(struct server_conn *c, const void *p, size_t n)

@@ -21,7 +21,7 @@
 #define BROCK_SERVER_H
 
 #include <pthread.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,7 +79,10 @@ struct server {
 	server_error_fn error;
 	server_done_fn done;
 	void *user;
-	volatile sig_atomic_t *stop;
+	/* Set by a signal handler, read by every thread: an atomic (lock-free,
+	 * so async-signal-safe), not a volatile sig_atomic_t, which is only
+	 * defined for the thread the handler interrupted. */
+	const atomic_int *stop;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int active;              /* connection threads alive */

@@ -81,7 +81,7 @@ static void test_ct_equal(void)
 /* ---- a live server ---- */
 
 static struct server srv;
-static volatile sig_atomic_t stop_flag;
+static atomic_int stop_flag;
 static pthread_t srv_thread;
 static unsigned srv_port;
 static int done_count, done_last;
