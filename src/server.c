@@ -31,6 +31,7 @@ struct server_conn {
 	int gone;       /* a write failed */
 	int head_only;  /* HEAD request: no body bytes */
 	int refused;    /* closed by a refusal (400, 408, 413, ...) */
+	int served;     /* answered a request already */
 	long req_deadline; /* monotonic ms by which the current request must be in */
 };
 
@@ -430,35 +431,67 @@ static long server_now_ms(void)
 	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Waits for input: 1 readable, 0 timed out or stopping (idle only), -1 error.
- * Inside a request the wait ends at read_ms of silence or at the request's
- * overall deadline, whichever comes first (a client trickling a byte now
- * and then must not hold a connection slot for ever). */
+/* 1 when this idle connection should give its slot to a newcomer: the
+ * server is at its cap and asked for one (counted down, so that one
+ * newcomer closes one connection). A connection that never sent a byte is
+ * spared for SERVER_REAP_FRESH_MS: its first request may be on the way. */
+static int server_reaped(struct server_conn *c, long waited)
+{
+	struct server *s = c->s;
+	int r = 0;
+
+	if (!c->served && waited < SERVER_REAP_FRESH_MS)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	if (s->reap > 0) {
+		s->reap--;
+		r = 1;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+static void server_idle_add(struct server *s, int d)
+{
+	pthread_mutex_lock(&s->mu);
+	s->idle += d;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Waits for input: 1 readable, 0 timed out or stopping or reaped (idle
+ * only), -1 error. Inside a request the wait ends at read_ms of silence or
+ * at the request's overall deadline, whichever comes first (a client
+ * trickling a byte now and then must not hold a connection slot for ever). */
 static int server_wait(struct server_conn *c, int started)
 {
 	long t0 = server_now_ms();
 	long limit = started ? c->s->o.read_ms : c->s->o.idle_ms;
+	int rc = 0;
 
 	if (started && c->req_deadline - t0 < limit)
 		limit = c->req_deadline - t0;
-
+	if (!started)
+		server_idle_add(c->s, 1);
 	for (;;) {
 		struct pollfd pf = {c->fd, POLLIN, 0};
-		long left = limit - (server_now_ms() - t0);
+		long waited = server_now_ms() - t0, left = limit - waited;
 		int r;
 
-		if (!started && server_is_stopping(c->s))
-			return 0;
+		if (!started && (server_is_stopping(c->s) || server_reaped(c, waited)))
+			break;
 		if (left <= 0)
-			return 0;
+			break;
 		r = poll(&pf, 1, (int)(left < SERVER_POLL_MS ? left : SERVER_POLL_MS));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			return 1;
+		if (r != 0) {
+			rc = r > 0 ? 1 : -1;
+			break;
+		}
 	}
+	if (!started)
+		server_idle_add(c->s, -1);
+	return rc;
 }
 
 static void server_refuse(struct server_conn *c, int status, const char *msg)
@@ -582,6 +615,7 @@ static void server_serve_one(struct server_conn *c)
 	c->streaming = 0;
 	c->keep = c->p.keep_alive && !server_is_stopping(c->s);
 	c->head_only = slice_eq_str(c->p.method, "HEAD");
+	c->served = 1;
 	c->s->handler(c->s->user, c, &rq);
 	if (c->streaming) { /* a handler that forgot to end its stream */
 		server_stream_end(c);
@@ -730,6 +764,33 @@ static int server_spawn(struct server *s, int fd)
 	return 0;
 }
 
+/* 1 when the server is full. At the cap, with connections idle, asks one
+ * of them to close and waits (briefly: the accept loop stalls meanwhile)
+ * for its slot. Keep-alive clients (SDK pools) would otherwise hold every
+ * slot for idle_ms while others get 503. */
+static int server_make_room(struct server *s)
+{
+	struct timespec dl;
+	int full;
+
+	pthread_mutex_lock(&s->mu);
+	full = s->active >= s->o.max_conns;
+	if (full && s->idle > 0) {
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += SERVER_REAP_WAIT_MS * 1000000L;
+		dl.tv_sec += dl.tv_nsec / 1000000000L;
+		dl.tv_nsec %= 1000000000L;
+		s->reap = 1;
+		while (s->active >= s->o.max_conns)
+			if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) == ETIMEDOUT)
+				break;
+		s->reap = 0; /* nobody took it: a fresh connection, or all busy by now */
+		full = s->active >= s->o.max_conns;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return full;
+}
+
 static void server_drain(struct server *s)
 {
 	struct timespec dl;
@@ -771,9 +832,7 @@ int server_run(struct server *s, struct err *e)
 				poll(NULL, 0, 100); /* let connections close before trying again */
 			continue;
 		}
-		pthread_mutex_lock(&s->mu);
-		full = s->active >= s->o.max_conns;
-		pthread_mutex_unlock(&s->mu);
+		full = server_make_room(s);
 		if (full || server_spawn(s, fd) < 0)
 			server_busy(s, fd);
 	}

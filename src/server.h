@@ -7,8 +7,11 @@
  * OpenAI or AWS.
  *
  * Limits: header section HTTP_HEAD_MAX (64 KiB, else 431), body max_body
- * (else 413), SERVER_MAX_CONNS connections (more are answered 503 at once
- * and closed), idle_ms of silence between requests on a kept-alive
+ * (else 413), SERVER_MAX_CONNS connections (at the cap, a newcomer takes
+ * the slot of a connection that sits idle -- between requests, or silent
+ * for SERVER_REAP_FRESH_MS since it was opened -- waiting at most
+ * SERVER_REAP_WAIT_MS for it to close; with none idle it is answered 503 at
+ * once and closed), idle_ms of silence between requests on a kept-alive
  * connection, read_ms of silence inside a request and request_ms for the
  * whole of it (else 408), write_ms for
  * a client that does not read (the write fails; the handler sees an error).
@@ -40,6 +43,8 @@
 #define SERVER_HOST_MAX 256
 #define SERVER_ADDR_MAX 300     /* "[v6 address]:port" */
 #define SERVER_POLL_MS 200      /* how soon a stop request is noticed */
+#define SERVER_REAP_FRESH_MS 1000 /* a new connection silent this long may be reaped at the cap */
+#define SERVER_REAP_WAIT_MS (2 * SERVER_POLL_MS + 100)
 
 struct server_request {
 	const struct http_parser *p; /* method, target, version, headers (http_header) */
@@ -86,6 +91,8 @@ struct server {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int active;              /* connection threads alive */
+	int idle;                /* of those, waiting for a request */
+	int reap;                /* idle connections asked to close (at the cap) */
 	unsigned long accepted;  /* connections accepted */
 	unsigned long rejected;  /* answered 503 (over the cap, no thread) */
 };

@@ -516,17 +516,21 @@ static void test_streams(void)
 
 static void test_cap(void)
 {
-	struct reader r;
+	struct reader r, r0;
 	struct answer a;
 	int f1, f2, f0, f3;
 	unsigned long rej;
 
-	/* three idle connections fill the cap of 3; the fourth is refused at once */
+	/* three connections inside a request fill the cap of 3; the fourth is
+	 * refused at once (none is idle: nothing to reap) */
 	poll(NULL, 0, 700); /* earlier connections have closed (idle_ms) */
 	f0 = dial();
 	f1 = dial();
 	f2 = dial();
-	poll(NULL, 0, 100);
+	send_str(f0, "GET /x HTTP/1.1\r\n");
+	send_str(f1, "GET /x HTTP/1.1\r\n");
+	send_str(f2, "GET /x HTTP/1.1\r\n");
+	poll(NULL, 0, 50);
 	f3 = dial();
 	reader_init(&r, f3);
 	CHECK(read_answer(&r, &a, 0) == 1);
@@ -542,6 +546,42 @@ static void test_cap(void)
 	close(f1);
 	close(f2);
 	poll(NULL, 0, 300);
+
+	/* three kept-alive connections idle after an answer fill the cap: a
+	 * newcomer takes the slot of one of them instead of a 503 */
+	f0 = dial();
+	reader_init(&r0, f0);
+	send_str(f0, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+	CHECK(read_answer(&r0, &a, 0) == 1);
+	CHECK(a.status == 200);
+	f1 = dial();
+	reader_init(&r, f1);
+	send_str(f1, "GET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+	CHECK(read_answer(&r, &a, 0) == 1);
+	http_parser_free(&r.p);
+	f2 = dial();
+	reader_init(&r, f2);
+	send_str(f2, "GET /c HTTP/1.1\r\nHost: h\r\n\r\n");
+	CHECK(read_answer(&r, &a, 0) == 1);
+	http_parser_free(&r.p);
+	f3 = dial();
+	reader_init(&r, f3);
+	send_str(f3, "GET /d HTTP/1.1\r\nHost: h\r\n\r\n");
+	CHECK(read_answer(&r, &a, 0) == 1);
+	CHECK(a.status == 200);
+	http_parser_free(&r.p);
+	pthread_mutex_lock(&srv.mu);
+	CHECK(srv.rejected == rej);
+	CHECK(srv.reap == 0);
+	pthread_mutex_unlock(&srv.mu);
+	/* the reaped one was closed without a byte: the oldest, here, or another */
+	close(f0);
+	close(f1);
+	close(f2);
+	close(f3);
+	http_parser_free(&r0.p);
+	poll(NULL, 0, 300);
+
 	/* room again */
 	f1 = dial();
 	reader_init(&r, f1);

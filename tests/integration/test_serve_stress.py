@@ -192,6 +192,9 @@ class Client:
                                 "reset", "431", "413", "garbage", "http10"])
         prompt = "client %d request %d %s" % (self.n, i, "x" * self.rnd.randint(0, 40))
         port = self.s.port
+        if kind in ("reset", "431", "413", "garbage", "http10") and self.conn:
+            self.conn.close()  # one connection per client at a time: 30 clients stay under the cap
+            self.conn = None
         if kind in ("stream", "stream_usage"):
             usage = kind == "stream_usage"
             st, r, data = self.http("POST", "/v1/chat/completions", _chat_body(prompt, True, usage))
@@ -332,8 +335,17 @@ def _rss_kib(pid):
 
 
 def test_serve_stress(h):
-    h.emu.config(deltas=6, event_delay=0.01)
-    s = serve(h, env={"BROCK_API_KEYS": h.secret(KEY)})
+    # ad hoc variants (shared state under load): BROCK_STRESS_EMU='{"clock_skew": 900}',
+    # BROCK_STRESS_SERVE_ENV='{"AWS_CONTAINER_CREDENTIALS_FULL_URI": "{emu_http}/creds/", ...}',
+    # BROCK_STRESS_CONFIG='{models: {bedrockDiscovery: {refreshInterval: 1}}}'
+    h.emu.config(deltas=6, event_delay=0.01, **json.loads(os.environ.get("BROCK_STRESS_EMU", "{}")))
+    senv = {"BROCK_API_KEYS": h.secret(KEY)}
+    for k, v in json.loads(os.environ.get("BROCK_STRESS_SERVE_ENV", "{}")).items():
+        senv[k] = None if v is None else v.replace("{emu_http}", h.emu.http).replace(
+            "{container_token}", h.emu.defaults["container_token"])
+    if os.environ.get("BROCK_STRESS_CONFIG"):
+        h.brock_config(os.environ["BROCK_STRESS_CONFIG"])
+    s = serve(h, env=senv)
     pid = s.p.pid
     # warm up (the upstream pool, the discovery cache), then the baseline
     c = Client(s, -1, Tally(), random.Random(0))
@@ -404,3 +416,31 @@ def test_serve_stress(h):
 
 
 test_serve_stress.timeout = 240
+
+
+def test_serve_idle_keepalive_yields_at_cap(h):
+    """64 kept-alive connections sitting idle (an SDK's pool) fill the cap: a newcomer takes the
+    slot of one of them instead of a 503."""
+    s = serve(h)
+    conns = []
+    try:
+        for i in range(64):
+            c = s.conn(timeout=30)
+            st, _, _ = s.request("GET", "/healthz", conn=c)
+            assert st == 200, i
+            conns.append(c)
+        st, _, data = s.chat({"model": REF, "messages": [{"role": "user", "content": "room?"}]})
+        assert st == 200 and json.loads(data)["choices"][0]["message"]["content"] == "You said: room?", data
+        m = s.metrics()
+        assert metric(m, "brock_connections_rejected_total") == 0, m
+        # the others are still open and usable
+        alive = 0
+        for c in conns:
+            try:
+                alive += s.request("GET", "/healthz", conn=c)[0] == 200
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                c.close()
+        assert alive >= 61, alive
+    finally:
+        for c in conns:
+            c.close()
