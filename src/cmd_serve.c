@@ -410,6 +410,12 @@ static int serve_catalog(struct serve *sv, struct catalog *cat, struct err *e)
 	if (dr.warning[0] && sv->g->verbose)
 		ctx_log(&sv->ctx, "warning: %s", dr.warning);
 	rc = catalog_build(cat, &sv->ctx.cfg, dr.list.n ? &dr.list : NULL, e);
+	if (rc == 0 && cat->n == 0 && dr.source == DISC_SKIPPED) {
+		/* no credentials and nothing configured: an empty 200 list would
+		 * hide why; the gateway's credentials are the problem (502) */
+		catalog_free(cat);
+		rc = err_set(e, ERR_CREDS, "no models to list: %s", dr.warning);
+	}
 	disc_result_free(&dr);
 	return rc;
 }

@@ -246,14 +246,22 @@ static int server_is_stopping(const struct server *s)
 	return s->stop && atomic_load_explicit(s->stop, memory_order_relaxed);
 }
 
-static int server_send(struct server_conn *c, const void *p, size_t n)
+/* MSG_MORE (Linux): hold this piece for the next one (TCP_NODELAY would
+ * otherwise make a chunk's size line, data and CRLF three packets). */
+#ifdef MSG_MORE
+#define SERVER_MORE MSG_MORE
+#else
+#define SERVER_MORE 0
+#endif
+
+static int server_send_flags(struct server_conn *c, const void *p, size_t n, int flags)
 {
 	const uint8_t *b = p;
 
 	if (c->gone)
 		return -1;
 	while (n > 0) {
-		ssize_t w = send(c->fd, b, n, MSG_NOSIGNAL);
+		ssize_t w = send(c->fd, b, n, MSG_NOSIGNAL | flags);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -265,6 +273,11 @@ static int server_send(struct server_conn *c, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+static int server_send(struct server_conn *c, const void *p, size_t n)
+{
+	return server_send_flags(c, p, n, 0);
 }
 
 static const char *server_reason(int status)
@@ -374,8 +387,8 @@ int server_stream_send(struct server_conn *c, const void *p, size_t n)
 		return server_send(c, p, n);
 	/* the chunk framing around the caller's bytes, without copying them */
 	k = snprintf(head, sizeof head, "%zx\r\n", n);
-	if (server_send(c, head, (size_t)k) < 0 || server_send(c, p, n) < 0 ||
-	    server_send(c, "\r\n", 2) < 0)
+	if (server_send_flags(c, head, (size_t)k, SERVER_MORE) < 0 ||
+	    server_send_flags(c, p, n, SERVER_MORE) < 0 || server_send(c, "\r\n", 2) < 0)
 		return -1;
 	return 0;
 }

@@ -444,3 +444,42 @@ def test_serve_idle_keepalive_yields_at_cap(h):
     finally:
         for c in conns:
             c.close()
+
+
+def test_serve_no_credentials_is_502(h):
+    """The gateway's own AWS credentials fail: a 502 OpenAI error that says why, and the server
+    keeps serving."""
+    s = serve(h, env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None})
+    for stream in (False, True):
+        body = {"model": REF, "messages": [{"role": "user", "content": "x"}], "stream": stream}
+        st, hdrs, data = s.chat(body)
+        assert st == 502 and hdrs["content-type"].startswith("application/json"), (st, data)
+        err = json.loads(data)["error"]
+        assert err["code"] == "upstream_auth_error" and err["type"] == "server_error", err
+        assert "no AWS credentials found" in err["message"], err
+    st, _, data = s.request("GET", "/v1/models")  # not an empty 200 list
+    err = json.loads(data)["error"]
+    assert st == 502 and "no AWS credentials" in err["message"], data
+    assert err["code"] == "upstream_auth_error", err
+    assert not h.emu.log("runtime")
+    assert s.request("GET", "/healthz")[0] == 200
+
+
+def test_serve_discovery_failure_models_is_error(h):
+    """ListFoundationModels fails (no cache yet): /v1/models is an OpenAI error naming the cause;
+    chat does not need discovery and still works."""
+    h.brock_config("{ models: { bedrockDiscovery: { refreshInterval: 0 } } }")
+    h.emu.config(fail_next=1, fail_route="foundation-models", fail_status=403,
+                 fail_type="AccessDeniedException", fail_message="not allowed to list models")
+    s = serve(h)
+    st, hdrs, data = s.request("GET", "/v1/models")
+    err = json.loads(data)["error"]
+    # the gateway's own identity lacks a permission: not the client's fault (502)
+    assert st == 502 and "AccessDeniedException: not allowed to list models" in err["message"], (st, data)
+    assert "discovery" in err["message"] and err["type"] == "server_error", err
+    st, _, data = s.chat({"model": REF, "messages": [{"role": "user", "content": "still"}]})
+    assert st == 200, data
+    h.emu.config(fail_next=1, fail_route="foundation-models", fail_status=500,
+                 fail_type="InternalServerException", fail_message="boom")
+    st, _, data = s.request("GET", "/v1/models")
+    assert st in (500, 502) and "boom" in json.loads(data)["error"]["message"], (st, data)
