@@ -45,8 +45,9 @@
 static const char serve_usage[] =
 	"usage: brock serve [--listen ADDR:PORT]\n"
 	"\n"
-	"OpenAI-compatible gateway to Bedrock: GET /v1/models, POST /v1/chat/completions\n"
-	"(stream and non-stream), GET /healthz, GET /metrics (Prometheus).\n"
+	"OpenAI-compatible gateway to Bedrock: GET /v1/models, GET /v1/models/{id},\n"
+	"POST /v1/chat/completions (stream and non-stream), GET /healthz,\n"
+	"GET /metrics (Prometheus).\n"
 	"\n"
 	"Options:\n"
 	"  --listen ADDR:PORT  where to listen (default: config serve.listen, else\n"

@@ -342,7 +342,7 @@ static int conn_connect_tunnel(struct conn *c, const struct url *u, const char *
 		if (conn_raw_read(c, in, sizeof in, &got, e) < 0)
 			goto out;
 		if (got == 0) {
-			err_set(e, ERR_NET, "proxy %s closed the connection during CONNECT", c->name);
+			err_set(e, ERR_NET, "%s closed the connection during CONNECT", c->name);
 			goto out;
 		}
 		for (;;) { /* until the parser wants more input or is done */
@@ -350,8 +350,16 @@ static int conn_connect_tunnel(struct conn *c, const struct url *u, const char *
 			off += used;
 			if (ev < 0)
 				goto out;
+			if (ev == HTTP_EV_HEAD && hp.status == 407) {
+				/* a settings problem: retrying cannot help */
+				err_set(e, ERR_USAGE,
+					"%s wants authentication for CONNECT to %s (407): put "
+					"user:password in the proxy URL",
+					c->name, (const char *)target.p);
+				goto out;
+			}
 			if (ev == HTTP_EV_HEAD && (hp.status < 200 || hp.status > 299)) {
-				err_set(e, ERR_NET, "proxy %s refused CONNECT to %s: %d %.*s", c->name,
+				err_set(e, ERR_NET, "%s refused CONNECT to %s: %d %.*s", c->name,
 					(const char *)target.p, hp.status, (int)hp.reason.n,
 					(const char *)hp.reason.p);
 				goto out;
@@ -360,7 +368,7 @@ static int conn_connect_tunnel(struct conn *c, const struct url *u, const char *
 				break;
 		}
 		if (ev == HTTP_EV_DONE && off != got) {
-			err_set(e, ERR_PROTO, "proxy %s sent data after its CONNECT answer", c->name);
+			err_set(e, ERR_PROTO, "%s sent data after its CONNECT answer", c->name);
 			goto out;
 		}
 	}

@@ -110,3 +110,12 @@ def test_transport_oversized_header_section_is_exit_6(h):
     r = chat(h, {"AWS_MAX_ATTEMPTS": "1"})
     assert r.rc == 6, r
     assert "64 KiB" in r.stderr or "header" in r.stderr, r.stderr
+
+
+def test_transport_proxy_wants_auth_is_exit_2_without_retries(h):
+    h.emu.config(proxy_auth="user:p@ss")
+    r = chat(h, {"HTTPS_PROXY": h.emu.proxy})
+    assert r.rc == 2, r
+    assert "407" in r.stderr and "user:password" in r.stderr, r.stderr
+    assert "proxy proxy" not in r.stderr, r.stderr
+    assert len(h.emu.log(route="proxy")) == 1, "a 407 must not be retried"
