@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -394,58 +396,166 @@ static long ms_since(const struct timespec *t0)
 	return (long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* Reads the child's stdout until EOF, the size limit or the deadline.
- * 0 at EOF, 1 on timeout, -1 on error. */
-static int drain(int fd, struct buf *out, int timeout_ms, struct err *e)
+/* Reads the child's stdout until EOF, the size limit or the deadline
+ * (timeout_ms after t0). 0 at EOF, 1 on timeout, -1 on error. */
+static int drain(int fd, struct buf *out, const struct timespec *t0, int timeout_ms,
+		 struct err *e)
 {
-	struct timespec t0;
 	uint8_t tmp[4096];
+	int rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		long left = timeout_ms - ms_since(&t0);
+		long left = timeout_ms - ms_since(t0);
 		struct pollfd pfd = {fd, POLLIN, 0};
 		ssize_t r;
 		int pr;
 
-		if (left <= 0)
-			return 1;
+		if (left <= 0) {
+			rc = 1;
+			break;
+		}
 		pr = poll(&pfd, 1, (int)left);
 		if (pr < 0 && errno == EINTR)
 			continue;
-		if (pr < 0)
-			return err_set(e, ERR_CREDS, "credential_process: poll: %s", strerror(errno));
-		if (pr == 0)
-			return 1;
+		if (pr < 0) {
+			rc = err_set(e, ERR_CREDS, "credential_process: poll: %s", strerror(errno));
+			break;
+		}
+		if (pr == 0) {
+			rc = 1;
+			break;
+		}
 		r = read(fd, tmp, sizeof tmp);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
-			return err_set(e, ERR_CREDS, "credential_process: read: %s", strerror(errno));
+		if (r < 0) {
+			rc = err_set(e, ERR_CREDS, "credential_process: read: %s", strerror(errno));
+			break;
+		}
 		if (r == 0)
 			break;
 		if (buf_append(out, tmp, (size_t)r) != 0) {
-			secure_zero(tmp, sizeof tmp);
-			return err_set(e, ERR_CREDS, "credential_process: output larger than %u bytes",
-				       CREDS_PROCESS_OUT_MAX);
+			rc = err_set(e, ERR_CREDS, "credential_process: output larger than %u bytes",
+				     CREDS_PROCESS_OUT_MAX);
+			break;
 		}
 	}
-	secure_zero(tmp, sizeof tmp);
-	return 0;
+	secure_zero(tmp, sizeof tmp); /* it held credentials */
+	return rc;
+}
+
+/* Waits for pid until the deadline: 0 reaped (status in st), 1 timed out
+ * (the caller kills and reaps), -1 waitpid failed. A helper that closed its
+ * stdout but lingers must not hang the chain. */
+static int reap_until(pid_t pid, const struct timespec *t0, int timeout_ms, int *st)
+{
+	int nap = 1;
+
+	for (;;) {
+		pid_t w = waitpid(pid, st, WNOHANG);
+
+		if (w == pid)
+			return 0;
+		if (w < 0 && errno != EINTR)
+			return -1;
+		if (ms_since(t0) >= timeout_ms)
+			return 1;
+		poll(NULL, 0, nap);
+		if (nap < 50)
+			nap *= 2;
+	}
+}
+
+/* The helper's environment: the chain's, without the serve API keys (a
+ * credential helper has no business with the gateway's client keys). The
+ * strings are shared; free only the array. */
+static char **process_env(const struct env *env)
+{
+	size_t n = 0, k = 0;
+	char **v;
+
+	while (env && env->vars && env->vars[n])
+		n++;
+	v = calloc(n + 1, sizeof *v);
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(env->vars[i], "BROCK_API_KEYS=", 15) != 0)
+			v[k++] = env->vars[i];
+	v[k] = NULL;
+	return v;
+}
+
+/* The highest descriptor number the child closes by hand when close_range
+ * is not there. */
+static int fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > 65536)
+		return 65536;
+	return (int)rl.rlim_cur;
+}
+
+/* In the child, before exec: only async-signal-safe calls. stdin is
+ * /dev/null, stdout the pipe, stderr ours; every other descriptor is closed
+ * (whatever brock or its embedder opened without O_CLOEXEC, e.g. a serve
+ * client socket between accept and fcntl); signals are back to their
+ * defaults with nothing blocked (serve ignores SIGPIPE, and ignored signals
+ * survive exec). */
+static void child_setup(int out_fd, int maxfd, const sigset_t *none,
+			const struct sigaction *dfl)
+{
+	int nul = open("/dev/null", O_RDONLY);
+
+	if (nul < 0)
+		close(0);
+	else if (nul != 0) {
+		dup2(nul, 0);
+		if (nul != out_fd)
+			close(nul);
+	}
+	if (out_fd == 1)
+		fcntl(1, F_SETFD, 0); /* dup2 onto itself would keep FD_CLOEXEC */
+	else
+		dup2(out_fd, 1);
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0)
+#endif
+		for (int fd = 3; fd < maxfd; fd++)
+			close(fd);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, dfl, NULL);
+	sigprocmask(SIG_SETMASK, none, NULL);
 }
 
 /* Runs cmd with /bin/sh -c (stdin /dev/null, stdout to us, stderr passed
- * through, the environment the chain sees); its stdout goes to out. */
+ * through, the environment the chain sees); its stdout goes to out. The
+ * timeout covers the whole run, exit included. */
 static int run_process(const struct creds_chain *c, const char *cmd, struct buf *out,
 		       struct err *e)
 {
 	char *const argv[] = {"sh", "-c", (char *)cmd, NULL};
-	char *const noenv[] = {NULL};
-	int fds[2], st = 0, dr, tty;
+	char **envp;
+	int fds[2], st = 0, dr, tty, maxfd = fd_limit();
+	struct timespec t0;
+	struct sigaction dfl;
+	sigset_t none;
 	pid_t pid;
 
-	if (pipe(fds) != 0)
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigemptyset(&none);
+	envp = process_env(c->env);
+	if (!envp)
+		return err_set(e, ERR_OTHER, "out of memory");
+	if (pipe(fds) != 0) {
+		free(envp);
 		return err_set(e, ERR_CREDS, "credential_process: pipe: %s", strerror(errno));
+	}
 	/* Not inherited by anything else this process may start. */
 	(void)fcntl(fds[0], F_SETFD, FD_CLOEXEC);
 	(void)fcntl(fds[1], F_SETFD, FD_CLOEXEC);
@@ -456,34 +566,42 @@ static int run_process(const struct creds_chain *c, const char *cmd, struct buf 
 	tty = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
 	if (tty >= 0)
 		close(tty);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
+		free(envp);
 		return err_set(e, ERR_CREDS, "credential_process: fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		/* Only async-signal-safe calls here (serve mode has threads). */
-		int nul = open("/dev/null", O_RDONLY);
-
 		if (tty < 0)
 			setpgid(0, 0);
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(fds[1], 1);
-		execve("/bin/sh", argv, c->env && c->env->vars ? c->env->vars : noenv);
+		child_setup(fds[1], maxfd, &none, &dfl);
+		execve("/bin/sh", argv, envp);
 		_exit(127);
 	}
+	if (tty < 0)
+		setpgid(pid, pid); /* also here: a kill may come before the child ran */
+	free(envp);
 	close(fds[1]);
-	dr = drain(fds[0], out, c->process_timeout_ms, e);
+	dr = drain(fds[0], out, &t0, c->process_timeout_ms, e);
 	close(fds[0]);
+	if (dr == 0) {
+		int w = reap_until(pid, &t0, c->process_timeout_ms, &st);
+
+		if (w < 0)
+			return err_set(e, ERR_CREDS, "credential_process: waitpid: %s",
+				       strerror(errno));
+		dr = w;
+	}
 	if (dr != 0) {
 		if (tty < 0)
 			kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
 	if (dr == 1)
 		return err_set(e, ERR_CREDS, "credential_process: timed out after %d s",
 			       (c->process_timeout_ms + 999) / 1000);
@@ -690,22 +808,25 @@ out:
 
 #define CREDS_META_BODY_MAX (64u << 10)
 
-/* http is allowed only to loopback and the two ECS/EKS link-local hosts. */
+/* http is allowed only to loopback and the ECS/EKS link-local hosts. The
+ * host is compared as url_parse left it (lower-cased, IPv6 without
+ * brackets): only exact spellings pass, so nothing the resolver would read
+ * differently (127.0.0.1.evil.com, 2130706433, 0177.0.0.1, 127.1) does. */
 static int container_host_ok(const struct url *u)
 {
 	const char *h = u->host;
+	struct in_addr a;
 
 	if (u->https)
 		return 1;
+	if (u->ipv6)
+		return strcmp(h, "::1") == 0 || strcmp(h, "fd00:ec2::23") == 0;
 	if (strcmp(h, "169.254.170.2") == 0 || strcmp(h, "169.254.170.23") == 0 ||
-	    strcmp(h, "fd00:ec2::23") == 0 || strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0)
+	    strcmp(h, "localhost") == 0)
 		return 1;
-	if (strncmp(h, "127.", 4) == 0) {
-		struct in_addr a;
-
-		return inet_pton(AF_INET, h, &a) == 1;
-	}
-	return 0;
+	/* inet_pton takes only the strict dotted quad (no octal, hex, short
+	 * forms or leading zeros) */
+	return strncmp(h, "127.", 4) == 0 && inet_pton(AF_INET, h, &a) == 1;
 }
 
 /* The Authorization value: the token file (re-read every time) or the
@@ -784,8 +905,10 @@ static int container_fetch(struct creds_chain *c, const char *url, struct aws_cr
 	struct httpc_result res;
 	int r;
 
-	if (container_auth(c, auth, sizeof auth, e) != 0)
+	if (container_auth(c, auth, sizeof auth, e) != 0) {
+		secure_zero(auth, sizeof auth); /* a token with a line break is still one */
 		return -1;
+	}
 	r = meta_get(c, "container credentials", url, &h, auth[0] ? 1 : 0, &opts, &res, e);
 	secure_zero(auth, sizeof auth);
 	if (r != 0)
@@ -808,7 +931,6 @@ static int container_url(const struct creds_chain *c, char *url, size_t n, struc
 {
 	char v[AWS_URL_MAX];
 	int len = env_get_buf(c->env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", v, sizeof v);
-	struct url u;
 
 	if (len < 0)
 		return err_set(e, ERR_CREDS, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is too long");
@@ -826,20 +948,43 @@ static int container_url(const struct creds_chain *c, char *url, size_t n, struc
 		return err_set(e, ERR_CREDS, "AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
 	if (len == 0)
 		return 0;
+	return creds_container_full_url(v, url, n, e) == 0 ? 1 : -1;
+}
+
+int creds_container_full_url(const char *v, char *url, size_t n, struct err *e)
+{
+	struct url u;
+	int w;
+
 	if (url_parse(&u, v, e) != 0) {
 		e->cls = ERR_CREDS;
 		return err_wrap(e, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
 	}
-	if (!container_host_ok(&u)) {
-		url_wipe(&u);
+	url_wipe(&u);
+	/* Nobody sends credentials that way, it hides the host from a reader,
+	 * and the URL is repeated in messages. */
+	if (u.has_userinfo)
+		return err_set(e, ERR_CREDS, "AWS_CONTAINER_CREDENTIALS_FULL_URI: a user name or "
+			       "password in the URL is not supported");
+	if (!container_host_ok(&u))
 		return err_set(e, ERR_CREDS,
 			       "AWS_CONTAINER_CREDENTIALS_FULL_URI: http is only allowed to "
 			       "loopback, 169.254.170.2 or 169.254.170.23 (got host %s); use https",
 			       u.host);
+	if (!u.https && strcmp(u.host, "localhost") == 0) {
+		/* Never looked up: without it in /etc/hosts, DNS (and its search
+		 * domains) would decide where the token goes. */
+		if (u.port_explicit)
+			w = snprintf(url, n, "http://127.0.0.1:%u%s", (unsigned)u.port,
+				     (const char *)u.path.p);
+		else
+			w = snprintf(url, n, "http://127.0.0.1%s", (const char *)u.path.p);
+	} else {
+		w = snprintf(url, n, "%s", v);
 	}
-	url_wipe(&u);
-	snprintf(url, n, "%s", v);
-	return 1;
+	if (w < 0 || (size_t)w >= n)
+		return err_set(e, ERR_CREDS, "AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
+	return 0;
 }
 
 /* ---- EC2 instance metadata (IMDSv2, v1 fallback) ---- */
@@ -1457,7 +1602,10 @@ out:
 		aws_creds_wipe(src);
 		free(src);
 	}
-	free(rp);
+	if (rp) {
+		secure_zero(rp, sizeof *rp); /* external_id is a shared secret of sorts */
+		free(rp);
+	}
 	if (r == 0)
 		snprintf(out->source, sizeof out->source, "assume-role:%s", name);
 	return r == 0 ? 0 : -1;
@@ -1515,6 +1663,7 @@ static int profile_creds(struct creds_chain *c, const struct aws_files *f, const
 	else if (r == 0)
 		r = depth == 0 ? SRC_SKIP
 			       : err_set(e, ERR_CREDS, "source profile %s has no credentials", name);
+	secure_zero(cmd, PROFILE_MAX_VALUE + 1); /* command lines do carry passwords */
 	free(cmd);
 	return r;
 }

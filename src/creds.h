@@ -43,6 +43,14 @@ void creds_free(struct creds_chain *c); /* wipes */
  * credentials, or naming the source that failed and why. */
 int creds_get(struct creds_chain *c, struct aws_creds *out, struct err *e);
 
+/* The rule for AWS_CONTAINER_CREDENTIALS_FULL_URI (v): https to any host;
+ * http only to a dotted-quad 127.x.y.z, [::1], 169.254.170.2,
+ * 169.254.170.23, [fd00:ec2::23] or "localhost" (which is fetched as
+ * 127.0.0.1: it is never looked up, so no resolver can send it elsewhere);
+ * never with a user name or password in the URL. 0 with the URL to fetch in
+ * url, or -1 (ERR_CREDS; the message never repeats a password). */
+int creds_container_full_url(const char *v, char *url, size_t n, struct err *e);
+
 /* The region chain: --region (flag), AWS_REGION, AWS_DEFAULT_REGION, the
  * profile's region, discovery_region (config), the region of base_url (a
  * standard AWS host), then "us-east-1". source names where it came from. */

@@ -4,11 +4,15 @@
 #include "creds.h"
 #include "t.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -628,6 +632,152 @@ static void test_env_sources_errors(void)
 	fx_end();
 }
 
+/* The allowed-host rule of AWS_CONTAINER_CREDENTIALS_FULL_URI, as a table
+ * (the rule function only: nothing here connects anywhere). want NULL:
+ * refused; else the URL that would be fetched. */
+static void test_container_url_rule(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"http://127.0.0.1/creds", "http://127.0.0.1/creds"},
+		{"http://127.0.0.1:8080/x?y=1", "http://127.0.0.1:8080/x?y=1"},
+		{"http://127.1.2.3/", "http://127.1.2.3/"},
+		{"http://[::1]:80/c", "http://[::1]:80/c"},
+		{"http://169.254.170.2/v2/credentials/x", "http://169.254.170.2/v2/credentials/x"},
+		{"http://169.254.170.23/v1/credentials", "http://169.254.170.23/v1/credentials"},
+		{"http://[fd00:ec2::23]/v1/credentials", "http://[fd00:ec2::23]/v1/credentials"},
+		{"https://creds.example.com/c", "https://creds.example.com/c"},
+		{"https://10.0.0.1:8443/c", "https://10.0.0.1:8443/c"},
+		/* localhost is never looked up: a resolver (DNS when /etc/hosts
+		 * lacks it, search domains) could answer anything */
+		{"http://localhost:9911/creds", "http://127.0.0.1:9911/creds"},
+		{"HTTP://LocalHost/creds?a=b", "http://127.0.0.1/creds?a=b"},
+		{"http://localhost", "http://127.0.0.1"},
+		/* refused */
+		{"http://10.0.0.1/creds", NULL},
+		{"http://169.254.169.254/latest", NULL},
+		{"http://127.0.0.1.evil.com/creds", NULL},
+		{"http://169.254.170.2.nip.io/creds", NULL},
+		{"http://169.254.170.23.evil.com/", NULL},
+		{"http://2130706433/creds", NULL},
+		{"http://0177.0.0.1/creds", NULL},
+		{"http://0x7f.0.0.1/creds", NULL},
+		{"http://0x7f000001/creds", NULL},
+		{"http://127.1/creds", NULL},
+		{"http://127.0.0.01/creds", NULL},
+		{"http://127.0.0.1./creds", NULL},
+		{"http://localhost./creds", NULL},
+		{"http://localhost.evil.com/creds", NULL},
+		{"http://evil.localhost/creds", NULL},
+		{"http://169.254.170.2@evil.com/creds", NULL},
+		{"http://127.0.0.1:80@evil.com/creds", NULL},
+		{"http://evil.com@169.254.170.2/creds", NULL},
+		{"http://user:hunter2@127.0.0.1/creds", NULL},
+		{"https://user:hunter2@creds.example.com/c", NULL},
+		{"http://evil.com#@169.254.170.2/", NULL},
+		{"http://evil.com?@169.254.170.2/", NULL},
+		{"http://evil.com\\@169.254.170.2/", NULL},
+		{"http://[::ffff:127.0.0.1]/creds", NULL},
+		{"http://[::ffff:169.254.170.2]/creds", NULL},
+		{"http://[fe80::1]/creds", NULL},
+		{"http://::1/creds", NULL},
+		{"ftp://127.0.0.1/creds", NULL},
+		{"127.0.0.1/creds", NULL},
+		{"http://127.0.0.1:0/creds", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char url[1024];
+		struct err e;
+		int r, ok;
+
+		err_clear(&e);
+		url[0] = '\0';
+		r = creds_container_full_url(cases[i].in, url, sizeof url, &e);
+		if (cases[i].want)
+			ok = r == 0 && strcmp(url, cases[i].want) == 0;
+		else
+			ok = r < 0 && e.cls == ERR_CREDS && strstr(e.msg, "hunter2") == NULL &&
+			     strstr(e.msg, "FULL_URI") != NULL;
+		if (!ok)
+			fprintf(stderr, "  %s: r=%d url=%s msg=%s\n", cases[i].in, r, url, e.msg);
+		t_case(cases[i].in, ok);
+	}
+}
+
+/* What the credential_process child gets: stdin /dev/null, stdout a pipe,
+ * no other descriptor of ours, default signal dispositions and an empty
+ * signal mask (serve ignores SIGPIPE), and no BROCK_API_KEYS. Each check
+ * exits with its own status. */
+static void test_process_hygiene(void)
+{
+	struct aws_creds cr;
+	struct err e;
+	char body[1200];
+	int leak = open("/dev/null", O_RDONLY); /* deliberately without O_CLOEXEC */
+	sigset_t block, old;
+	void (*old_pipe)(int);
+
+	CHECK(leak > 2);
+	fx_begin();
+	env_put("BROCK_API_KEYS", "sekrit-client-key");
+	env_put("SOME_OTHER", "kept");
+	snprintf(body, sizeof body,
+		 "[ -e /proc/$$/fd/%d ] && exit 11\n"
+		 "[ \"$(readlink /proc/$$/fd/0)\" = /dev/null ] || exit 12\n"
+		 "m=$(awk '/^SigIgn/{print $2}' /proc/$$/status)\n"
+		 "[ $(( 0x$m & 0x1000 )) -ne 0 ] && exit 13\n"
+		 "b=$(awk '/^SigBlk/{print $2}' /proc/$$/status)\n"
+		 "[ $(( 0x$b )) -ne 0 ] && exit 14\n"
+		 "[ -n \"$BROCK_API_KEYS\" ] && exit 15\n"
+		 "[ \"$SOME_OTHER\" = kept ] || exit 16\n"
+		 "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROC\", "
+		 "\"SecretAccessKey\": \"psecret\"}'\n",
+		 leak);
+	fx_script("p.sh", body);
+	fx_write(".aws/config", "[default]\ncredential_process = %s/p.sh\n", t_home);
+	old_pipe = signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	err_clear(&e);
+	CHECK(get_once(NULL, &cr, &e) == 0);
+	if (e.msg[0])
+		fprintf(stderr, "  hygiene: %s\n", e.msg);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGPIPE, old_pipe);
+	CHECK_STR(cr.akid, "AKIAPROC");
+	close(leak);
+	fx_end();
+}
+
+/* A helper that closes its stdout but does not exit is still bounded by
+ * the timeout (and reaped). */
+static void test_process_lingers(void)
+{
+	struct fx_chain x;
+	struct aws_creds cr;
+	struct err e;
+	struct timespec t0, t1;
+
+	fx_begin();
+	/* inline, so that no outer shell keeps the pipe open */
+	fx_write(".aws/config", "[default]\ncredential_process = echo '{\"Version\": 1, "
+		 "\"AccessKeyId\": \"A\", \"SecretAccessKey\": \"B\"}' && exec >&- && "
+		 "sleep 8\n");
+	chain_open(&x, NULL);
+	x.c.process_timeout_ms = 1500; /* time enough to start on a loaded box */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(creds_get(&x.c, &cr, &e) < 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(strstr(e.msg, "timed out") != NULL);
+	CHECK(t1.tv_sec - t0.tv_sec < 5);
+	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD); /* nothing left to reap */
+	chain_close(&x);
+	fx_end();
+}
+
 /* IMDS on a closed loopback port: listed as tried, and asked once per chain. */
 static void test_imds_unreachable_memo(void)
 {
@@ -741,11 +891,14 @@ int main(int argc, char **argv)
 	T_RUN(test_process_failures);
 	T_RUN(test_process_timeout);
 	T_RUN(test_process_timeout_env);
+	T_RUN(test_process_hygiene);
+	T_RUN(test_process_lingers);
 	T_RUN(test_cache_and_refresh);
 	T_RUN(test_cache_long_term);
 	T_RUN(test_profile_errors);
 	T_RUN(test_sso_expired);
 	T_RUN(test_env_sources_errors);
+	T_RUN(test_container_url_rule);
 	T_RUN(test_imds_unreachable_memo);
 	T_RUN(test_explicit_profile);
 	T_RUN(test_region_chain);
