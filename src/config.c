@@ -481,7 +481,9 @@ static int lock_config(const char *file, struct err *e)
 	r = snprintf(lk, sizeof lk, "%s.lock", file);
 	if (r < 0 || (size_t)r >= sizeof lk)
 		return err_set(e, ERR_USAGE, "config path too long");
-	fd = open(lk, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* never through a symlink: in a shared directory somebody else's link
+	 * would have us create or lock a file of their choosing */
+	fd = open(lk, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_set(e, ERR_OTHER, "cannot open %s: %s", lk, strerror(errno));
 	while (flock(fd, LOCK_EX) < 0) {
@@ -511,9 +513,19 @@ static int modify(const char *file, edit_fn fn, const void *arg, struct err *e)
 		return -1;
 	if ((lfd = lock_config(file, e)) < 0)
 		return -1;
-	/* edit a symlinked config (dotfiles) through the link */
-	if (lstat(file, &st) == 0 && S_ISLNK(st.st_mode) && realpath(file, real))
-		target = real;
+	/* edit a symlinked config (dotfiles) through the link, but only our own
+	 * link: one planted by somebody else in a shared directory would point
+	 * the rewrite at a file of their choosing (realpath walks past the
+	 * kernel's protected_symlinks) */
+	if (lstat(file, &st) == 0 && S_ISLNK(st.st_mode)) {
+		if (st.st_uid != geteuid()) {
+			close(lfd);
+			return err_set(e, ERR_USAGE, "%s is a symbolic link owned by another user; "
+				       "refusing to edit through it (edit its target instead)", file);
+		}
+		if (realpath(file, real))
+			target = real;
+	}
 	buf_init(&in, CFG_TEXT_MAX + 65536);
 	buf_init(&out, CFG_TEXT_MAX);
 	if (read_text(target, &in, &exists, e) == 0 &&

@@ -157,10 +157,13 @@ int file_write_atomic(const char *path, const void *p, size_t n, unsigned mode, 
 	w = snprintf(tmp, sizeof tmp, "%s/.%s.tmpXXXXXX", dir, base);
 	if (w < 0 || (size_t)w >= sizeof tmp)
 		return err_set(e, ERR_OTHER, "path too long: %.300s", path);
-	fd = mkstemp(tmp);
+	fd = mkstemp(tmp); /* O_EXCL, mode 0600 from the start: safe in a shared dir */
 	if (fd < 0)
 		return err_set(e, ERR_OTHER, "cannot create a temp file in %.300s: %s", dir,
 			       strerror(errno));
+	/* mkostemp(O_CLOEXEC) is not in C11 + _DEFAULT_SOURCE; the child of a
+	 * credential_process closes what is left anyway */
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (fchmod(fd, (mode_t)mode) < 0 || file_write_all(fd, p, n) < 0 || fsync(fd) < 0) {
 		int er = errno;
 

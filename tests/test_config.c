@@ -503,6 +503,48 @@ static void test_files(void)
 	config_free(&c);
 }
 
+/* Symlinks planted by somebody else (a config path in a shared directory
+ * such as /tmp): the lock file is never followed, and the config is edited
+ * through a link only when the link is ours. */
+static void test_foreign_symlinks(void)
+{
+	char file[400], lk[420], victim[400], other[400];
+	struct stat st;
+	struct err e;
+	size_t n;
+	char *txt;
+
+	snprintf(file, sizeof file, "%s/shared.json5", tmpdir);
+	snprintf(lk, sizeof lk, "%s.lock", file);
+	snprintf(victim, sizeof victim, "%s/created-by-lock", tmpdir);
+	CHECK(symlink(victim, lk) == 0);
+	CHECK(config_set(file, "k", "1", &e) < 0);
+	CHECK(strstr(e.msg, ".lock") != NULL);
+	CHECK(lstat(victim, &st) < 0); /* nothing created through the link */
+	unlink(lk);
+
+	if (geteuid() != 0) {
+		t_case("foreign config symlink (needs root to plant one)", 1);
+		return;
+	}
+	snprintf(other, sizeof other, "%s/someone-elses.json", tmpdir);
+	FILE *f = fopen(other, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("{\"keep\": true}\n", f);
+	fclose(f);
+	snprintf(file, sizeof file, "%s/planted.json5", tmpdir);
+	CHECK(symlink(other, file) == 0);
+	CHECK(lchown(file, 65534, 65534) == 0);
+	CHECK(config_set(file, "k", "1", &e) < 0 && e.cls == ERR_USAGE);
+	CHECK(strstr(e.msg, "symbolic link") != NULL);
+	txt = t_slurp(other, &n);
+	CHECK_STR(txt, "{\"keep\": true}\n");
+	free(txt);
+	CHECK(lstat(file, &st) == 0 && S_ISLNK(st.st_mode));
+}
+
 static void test_concurrent(void)
 {
 	char file[400];
@@ -590,6 +632,7 @@ int main(int argc, char **argv)
 	T_RUN(test_edit_semantics);
 	T_RUN(test_edit_errors);
 	T_RUN(test_files);
+	T_RUN(test_foreign_symlinks);
 	T_RUN(test_concurrent);
 	rm_rf(tmpdir);
 	return t_done(argv[0]);
