@@ -16,13 +16,11 @@
 #include "ctx.h"
 #include "file.h"
 #include "json.h"
-#include "url.h"
 
 #define CHAT_STDIN_MAX (64u * 1024u * 1024u) /* prompt read from stdin */
 #define CHAT_FILE_MAX (20u * 1024u * 1024u)  /* one attachment */
 #define CHAT_BODY_MAX (512u * 1024u * 1024u) /* request body (attachments in base64) */
 #define CHAT_ANSWER_MAX (32u * 1024u * 1024u) /* Converse (non-stream) answer */
-#define CHAT_ERRBODY_MAX (1024u * 1024u)     /* a 2xx body that is not an event stream */
 #define CHAT_MAX_ATT 25
 #define CHAT_MAX_STOP 64
 
@@ -330,9 +328,6 @@ struct chat_run {
 	struct ctx *ctx;
 	struct conv_stream cs;
 	int json;
-	int is_stream;  /* the 2xx body is an event stream */
-	struct buf other; /* a 2xx body that is not */
-	char ctype[128];
 	int wrote_text;
 	uint8_t last_text;
 	int reasoning_open; /* reasoning text on stderr without its final newline */
@@ -341,7 +336,6 @@ struct chat_run {
 	char stop[64];
 	struct conv_usage usage;
 	struct timespec t0;
-	int first_byte_logged;
 };
 
 static long chat_ms_since(const struct timespec *t0)
@@ -454,45 +448,6 @@ static int chat_on_json(void *user, struct slice line, struct err *e)
 	return chat_write(1, line.p, line.n, e);
 }
 
-static int chat_on_headers(void *user, const struct http_parser *p, struct err *e)
-{
-	struct chat_run *cr = user;
-	struct slice ct;
-
-	(void)e;
-	cr->ctype[0] = '\0';
-	if (http_header(p, "Content-Type", &ct)) {
-		size_t k = ct.n < sizeof cr->ctype - 1 ? ct.n : sizeof cr->ctype - 1;
-
-		memcpy(cr->ctype, ct.p, k);
-		cr->ctype[k] = '\0';
-	}
-	cr->is_stream = slice_eq_nocase((struct slice){ct.p, ct.n < 34 ? ct.n : 34},
-					"application/vnd.amazon.eventstream");
-	buf_reset(&cr->other);
-	if (cr->g->verbose)
-		ctx_log(cr->ctx, "HTTP %d %s after %ld ms", p->status, cr->ctype,
-			chat_ms_since(&cr->t0));
-	return 0;
-}
-
-static int chat_on_body(void *user, const uint8_t *p, size_t n, struct err *e)
-{
-	struct chat_run *cr = user;
-
-	if (cr->g->verbose && !cr->first_byte_logged) {
-		cr->first_byte_logged = 1;
-		ctx_log(cr->ctx, "first body byte after %ld ms", chat_ms_since(&cr->t0));
-	}
-	if (!cr->is_stream) {
-		if (buf_append(&cr->other, p, n) < 0)
-			return err_set(e, ERR_PROTO, "unexpected %s answer larger than %u bytes",
-				       cr->ctype[0] ? cr->ctype : "untyped", CHAT_ERRBODY_MAX);
-		return 0;
-	}
-	return conv_stream_feed(&cr->cs, p, n, e);
-}
-
 /* "$0.001234": six decimals, trailing zeros dropped down to two. */
 static void chat_cost(char *out, size_t n, double usd)
 {
@@ -540,22 +495,6 @@ static void chat_usage_line(const struct chat_run *cr, const char *model_id)
 
 /* ------------------------------------------------------------------------ */
 
-/* A 2xx answer that is not an event stream: an error object, or garbage. */
-static int chat_other_answer(const struct chat_run *cr, const struct aws_response *r,
-			     struct err *e)
-{
-	char type[128], msg[512], rid[160] = "";
-
-	aws_decode_error(NULL, NULL, cr->other.p, cr->other.len, type, sizeof type, msg,
-			 sizeof msg);
-	if (r->request_id[0])
-		snprintf(rid, sizeof rid, " (request id %s)", r->request_id);
-	if (type[0]) /* chat_add_request_id appends the request id */
-		return err_set(e, ERR_SERVICE, "%s%s%s", type, msg[0] ? ": " : "", msg);
-	return err_set(e, ERR_PROTO, "expected an event stream, got %s%s",
-		       cr->ctype[0] ? cr->ctype : "a body without Content-Type", rid);
-}
-
 /* Ends a service error with the request id (SPEC 1); a message too long
  * for both is cut (at a UTF-8 boundary, marked "...") so that the id stays. */
 static void chat_add_request_id(const struct aws_response *r, struct err *e)
@@ -582,51 +521,29 @@ static int chat_call(struct chat_run *cr, const struct chat_opts *o, const char 
 		     const struct buf *body, struct err *e)
 {
 	struct aws_creds creds;
-	struct aws_request rq;
+	struct conv_call cc;
 	struct aws_response r;
-	struct buf path;
 	int rc;
 
-	buf_init(&path, 16384);
-	if (buf_append_str(&path, "/model") < 0 ||
-	    url_path_append_segment(&path, slice_str(model_id)) < 0 ||
-	    buf_append_str(&path, o->no_stream ? "/converse" : "/converse-stream") < 0) {
-		buf_free(&path);
-		return err_set(e, ERR_USAGE, "model id too long");
-	}
 	memset(&creds, 0, sizeof creds);
-	if (creds_get(&cr->ctx->creds, &creds, e) < 0) {
-		buf_free(&path);
+	if (creds_get(&cr->ctx->creds, &creds, e) < 0)
 		return -1;
-	}
 	if (cr->g->verbose)
 		ctx_log(cr->ctx, "credentials from %s", creds.source);
-	memset(&rq, 0, sizeof rq);
-	rq.svc = AWS_SVC_RUNTIME;
-	rq.auth = AWS_AUTH_SIGV4;
-	rq.method = "POST";
-	rq.path = (const char *)path.p;
-	rq.content_type = "application/json";
-	rq.accept = o->no_stream ? "application/json" : "application/vnd.amazon.eventstream";
-	rq.body = body->p;
-	rq.body_len = body->len;
-	if (!o->no_stream) {
-		rq.on_headers = chat_on_headers;
-		rq.on_body = chat_on_body;
-		rq.user = cr;
-	}
-	rq.max_body = CHAT_ANSWER_MAX;
-	aws_response_init(&r);
-	rc = aws_call(&cr->ctx->aws, &creds, &rq, &r, e);
+	memset(&cc, 0, sizeof cc);
+	cc.model_id = model_id;
+	cc.stream = !o->no_stream;
+	cc.body = body->p;
+	cc.body_len = body->len;
+	cc.cs = &cr->cs;
+	cc.max_answer = CHAT_ANSWER_MAX;
+	cc.t0 = &cr->t0;
+	rc = conv_call(&cr->ctx->aws, &creds, &cc, &r, e);
 	aws_creds_wipe(&creds);
 	if (rc == 0 && o->no_stream) {
 		struct conv_handler h = cr->cs.h;
 
 		rc = conv_parse_response(&h, o->json, r.body.p, r.body.len, e);
-	} else if (rc == 0 && !cr->is_stream) {
-		rc = chat_other_answer(cr, &r, e);
-	} else if (rc == 0) {
-		rc = conv_stream_finish(&cr->cs, e);
 	}
 	if (rc < 0)
 		chat_add_request_id(&r, e);
@@ -634,7 +551,6 @@ static int chat_call(struct chat_run *cr, const struct chat_opts *o, const char 
 		ctx_log(cr->ctx, "done after %ld ms (%d attempt%s)", chat_ms_since(&cr->t0),
 			r.attempts, r.attempts == 1 ? "" : "s");
 	aws_response_free(&r);
-	buf_free(&path);
 	return rc;
 }
 
@@ -650,7 +566,6 @@ static int chat_run_turn(const struct globals *g, const struct chat_opts *o, str
 	cr.ctx = ctx;
 	cr.json = o->json;
 	clock_gettime(CLOCK_MONOTONIC, &cr.t0);
-	buf_init(&cr.other, CHAT_ERRBODY_MAX);
 	memset(&h, 0, sizeof h);
 	h.user = &cr;
 	if (o->json) {
@@ -683,7 +598,6 @@ static int chat_run_turn(const struct globals *g, const struct chat_opts *o, str
 	if (rc == 0 && !g->quiet)
 		chat_usage_line(&cr, model_id);
 	conv_stream_free(&cr.cs);
-	buf_free(&cr.other);
 	return rc;
 }
 

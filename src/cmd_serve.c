@@ -31,7 +31,6 @@
 #include "openai.h"
 #include "server.h"
 #include "pctenc.h"
-#include "url.h"
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
 #define SERVE_MAX_KEYS 256
@@ -39,7 +38,6 @@
 #define SERVE_BODY_OUT_MAX (64u << 20)    /* Converse request body (images in base64) */
 #define SERVE_ANSWER_MAX (32u << 20)      /* Converse (non-stream) answer */
 #define SERVE_REPLY_MAX (64u << 20)       /* one JSON answer to a client */
-#define SERVE_ERRBODY_MAX (1u << 20)      /* a 2xx upstream body that is not an event stream */
 #define SERVE_CODES_MAX 64                /* distinct (route, status) pairs counted */
 
 static const char serve_usage[] =
@@ -499,9 +497,6 @@ struct serve_call {
 	struct server_conn *c;
 	struct oai_stream os;
 	struct conv_stream cs;
-	int is_stream; /* the 2xx body is an event stream */
-	struct buf other;
-	char ctype[128];
 };
 
 /* oai_write_fn: one SSE event to the client; the first one sends the head. */
@@ -515,60 +510,6 @@ static int serve_sse_write(void *user, const uint8_t *p, size_t n, struct err *e
 		return err_set(e, ERR_NET, "the client went away");
 	if (server_stream_send(sc->c, p, n) < 0)
 		return err_set(e, ERR_NET, "the client went away");
-	return 0;
-}
-
-static int serve_on_headers(void *user, const struct http_parser *p, struct err *e)
-{
-	struct serve_call *sc = user;
-	struct slice ct;
-
-	(void)e;
-	sc->ctype[0] = '\0';
-	if (http_header(p, "Content-Type", &ct)) {
-		size_t k = ct.n < sizeof sc->ctype - 1 ? ct.n : sizeof sc->ctype - 1;
-
-		memcpy(sc->ctype, ct.p, k);
-		sc->ctype[k] = '\0';
-	}
-	sc->is_stream = slice_eq_nocase((struct slice){ct.p, ct.n < 34 ? ct.n : 34},
-					"application/vnd.amazon.eventstream");
-	buf_reset(&sc->other);
-	return 0;
-}
-
-static int serve_on_body(void *user, const uint8_t *p, size_t n, struct err *e)
-{
-	struct serve_call *sc = user;
-
-	if (!sc->is_stream) {
-		if (buf_append(&sc->other, p, n) < 0)
-			return err_set(e, ERR_PROTO, "unexpected %s answer from Bedrock",
-				       sc->ctype[0] ? sc->ctype : "untyped");
-		return 0;
-	}
-	return conv_stream_feed(&sc->cs, p, n, e);
-}
-
-/* A 2xx answer that is not an event stream: an error object, or garbage. */
-static int serve_other_answer(const struct serve_call *sc, struct err *e)
-{
-	char type[128], msg[512];
-
-	aws_decode_error(NULL, NULL, sc->other.p, sc->other.len, type, sizeof type, msg,
-			 sizeof msg);
-	if (type[0])
-		return err_set(e, ERR_SERVICE, "%s%s%s", type, msg[0] ? ": " : "", msg);
-	return err_set(e, ERR_PROTO, "expected an event stream from Bedrock, got %s",
-		       sc->ctype[0] ? sc->ctype : "a body without Content-Type");
-}
-
-static int serve_model_path(const char *model_id, int stream, struct buf *path, struct err *e)
-{
-	if (buf_append_str(path, "/model") < 0 ||
-	    url_path_append_segment(path, slice_str(model_id)) < 0 ||
-	    buf_append_str(path, stream ? "/converse-stream" : "/converse") < 0)
-		return err_set(e, ERR_USAGE, "model id too long");
 	return 0;
 }
 
@@ -593,52 +534,34 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 {
 	struct serve *sv = sc->sv;
 	struct aws_creds creds; /* this request's own copy: a refresh never touches it */
-	struct aws_request rq;
+	struct conv_call cc;
 	struct aws_response r;
 	struct conv_usage usage;
 	struct timespec t0;
-	struct buf path;
 	struct err e;
 	int rc, failed_late = 0;
 
 	memset(&usage, 0, sizeof usage);
-	buf_init(&path, 16384);
-	if (serve_model_path(orq->model_id, orq->stream, &path, &e) < 0) {
-		serve_error(sc->c, 400, "invalid_request_error", "model", NULL, e.msg, NULL);
-		buf_free(&path);
-		return;
-	}
 	memset(&creds, 0, sizeof creds);
 	if (creds_get(&sv->ctx.creds, &creds, &e) < 0) {
 		serve_fail(sc->c, &e, 0, NULL);
-		buf_free(&path);
 		return;
 	}
-	memset(&rq, 0, sizeof rq);
-	rq.svc = AWS_SVC_RUNTIME;
-	rq.auth = AWS_AUTH_SIGV4;
-	rq.method = "POST";
-	rq.path = (const char *)path.p;
-	rq.content_type = "application/json";
-	rq.accept = orq->stream ? "application/vnd.amazon.eventstream" : "application/json";
-	rq.body = cbody->p;
-	rq.body_len = cbody->len;
-	if (orq->stream) {
-		rq.on_headers = serve_on_headers;
-		rq.on_body = serve_on_body;
-		rq.user = sc;
+	memset(&cc, 0, sizeof cc);
+	cc.model_id = orq->model_id;
+	cc.stream = orq->stream;
+	cc.body = cbody->p;
+	cc.body_len = cbody->len;
+	cc.cs = &sc->cs;
+	cc.max_answer = SERVE_ANSWER_MAX;
+	cc.gateway = 1;
+	cc.t0 = &t0;
+	if (orq->stream)
 		serve_streams_add(sv, 1);
-	}
-	rq.max_body = SERVE_ANSWER_MAX;
-	aws_response_init(&r);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = aws_call(&sv->ctx.aws, &creds, &rq, &r, &e);
+	rc = conv_call(&sv->ctx.aws, &creds, &cc, &r, &e);
 	aws_creds_wipe(&creds);
 	if (orq->stream) {
-		if (rc == 0 && !sc->is_stream)
-			rc = serve_other_answer(sc, &e);
-		else if (rc == 0)
-			rc = conv_stream_finish(&sc->cs, &e);
 		usage = sc->os.usage;
 		if (rc == 0) {
 			if (oai_stream_end(&sc->os, &e) == 0)
@@ -683,7 +606,6 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	serve_count_upstream(sv, serve_seconds_since(&t0), &usage, failed_late,
 			     server_client_gone(sc->c));
 	aws_response_free(&r);
-	buf_free(&path);
 }
 
 static void serve_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq)
@@ -723,7 +645,6 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	}
 	sc->sv = sv;
 	sc->c = c;
-	buf_init(&sc->other, SERVE_ERRBODY_MAX);
 	if (orq.stream) {
 		oai_stream_init(&sc->os, id, orq.model, created, orq.include_usage, serve_sse_write,
 				sc);
@@ -738,7 +659,6 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 		conv_stream_free(&sc->cs);
 		oai_stream_free(&sc->os);
 	}
-	buf_free(&sc->other);
 	free(sc);
 	buf_free(&cbody);
 }

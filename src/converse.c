@@ -1,10 +1,13 @@
 /* converse: Converse request bodies, stream events, Converse answers. */
 #include "converse.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws.h"
 #include "base64.h"
+#include "url.h"
 
 #define CONV_B64_PIECE 3072 /* attachment bytes base64-encoded per writer piece */
 
@@ -1191,5 +1194,135 @@ int conv_parse_response(const struct conv_handler *h, int json_mode, const uint8
 	buf_free(&s1);
 	buf_free(&s2);
 	free(tok);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The call */
+
+struct conv_run {
+	const struct aws *a;
+	const struct conv_call *c;
+	struct timespec t0;
+	int is_stream;    /* the 2xx body is an event stream */
+	struct buf other; /* a 2xx body that is not */
+	char ctype[128];
+	int first_byte_logged;
+};
+
+static long conv_ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int conv_on_headers(void *user, const struct http_parser *p, struct err *e)
+{
+	struct conv_run *cr = user;
+	struct slice ct;
+
+	(void)e;
+	cr->ctype[0] = '\0';
+	if (http_header(p, "Content-Type", &ct)) {
+		size_t k = ct.n < sizeof cr->ctype - 1 ? ct.n : sizeof cr->ctype - 1;
+
+		memcpy(cr->ctype, ct.p, k);
+		cr->ctype[k] = '\0';
+	}
+	cr->is_stream = slice_eq_nocase((struct slice){ct.p, ct.n < 34 ? ct.n : 34},
+					"application/vnd.amazon.eventstream");
+	buf_reset(&cr->other);
+	if (cr->a->log)
+		cr->a->log(cr->a->log_user, "HTTP %d %s after %ld ms", p->status, cr->ctype,
+			   conv_ms_since(&cr->t0));
+	return 0;
+}
+
+static int conv_on_body(void *user, const uint8_t *p, size_t n, struct err *e)
+{
+	struct conv_run *cr = user;
+
+	if (cr->a->log && !cr->first_byte_logged) {
+		cr->first_byte_logged = 1;
+		cr->a->log(cr->a->log_user, "first body byte after %ld ms", conv_ms_since(&cr->t0));
+	}
+	if (!cr->is_stream) {
+		if (buf_append(&cr->other, p, n) >= 0)
+			return 0;
+		if (cr->c->gateway)
+			return err_set(e, ERR_PROTO, "unexpected %s answer from Bedrock",
+				       cr->ctype[0] ? cr->ctype : "untyped");
+		return err_set(e, ERR_PROTO, "unexpected %s answer larger than %u bytes",
+			       cr->ctype[0] ? cr->ctype : "untyped", CONV_OTHER_MAX);
+	}
+	return conv_stream_feed(cr->c->cs, p, n, e);
+}
+
+/* A 2xx answer that is not an event stream: an error object, or garbage. */
+static int conv_other_answer(const struct conv_run *cr, const struct aws_response *r,
+			     struct err *e)
+{
+	const char *ct = cr->ctype[0] ? cr->ctype : "a body without Content-Type";
+	char type[128], msg[512], rid[160] = "";
+
+	aws_decode_error(NULL, NULL, cr->other.p, cr->other.len, type, sizeof type, msg,
+			 sizeof msg);
+	if (type[0]) /* the caller may append the request id */
+		return err_set(e, ERR_SERVICE, "%s%s%s", type, msg[0] ? ": " : "", msg);
+	if (cr->c->gateway)
+		return err_set(e, ERR_PROTO, "expected an event stream from Bedrock, got %s", ct);
+	if (r->request_id[0])
+		snprintf(rid, sizeof rid, " (request id %s)", r->request_id);
+	return err_set(e, ERR_PROTO, "expected an event stream, got %s%s", ct, rid);
+}
+
+int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_call *c,
+	      struct aws_response *r, struct err *e)
+{
+	struct conv_run cr;
+	struct aws_request rq;
+	struct buf path;
+	int rc;
+
+	aws_response_init(r);
+	memset(&cr, 0, sizeof cr);
+	cr.a = a;
+	cr.c = c;
+	if (c->t0)
+		cr.t0 = *c->t0;
+	else
+		clock_gettime(CLOCK_MONOTONIC, &cr.t0);
+	buf_init(&path, 16384);
+	if (buf_append_str(&path, "/model") < 0 ||
+	    url_path_append_segment(&path, slice_str(c->model_id)) < 0 ||
+	    buf_append_str(&path, c->stream ? "/converse-stream" : "/converse") < 0) {
+		buf_free(&path);
+		return err_set(e, ERR_USAGE, "model id too long");
+	}
+	buf_init(&cr.other, CONV_OTHER_MAX);
+	memset(&rq, 0, sizeof rq);
+	rq.svc = AWS_SVC_RUNTIME;
+	rq.auth = AWS_AUTH_SIGV4;
+	rq.method = "POST";
+	rq.path = (const char *)path.p;
+	rq.content_type = "application/json";
+	rq.accept = c->stream ? "application/vnd.amazon.eventstream" : "application/json";
+	rq.body = c->body;
+	rq.body_len = c->body_len;
+	if (c->stream) {
+		rq.on_headers = conv_on_headers;
+		rq.on_body = conv_on_body;
+		rq.user = &cr;
+	}
+	rq.max_body = c->max_answer;
+	rc = aws_call(a, creds, &rq, r, e);
+	if (rc == 0 && c->stream && !cr.is_stream)
+		rc = conv_other_answer(&cr, r, e);
+	else if (rc == 0 && c->stream)
+		rc = conv_stream_finish(c->cs, e);
+	buf_free(&cr.other);
+	buf_free(&path);
 	return rc;
 }

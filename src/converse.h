@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "buf.h"
 #include "err.h"
@@ -148,5 +149,36 @@ int conv_parse_response(const struct conv_handler *h, int json_mode, const uint8
 /* Appends the JSON text p[0..n) with insignificant whitespace removed (input
  * must be valid JSON). */
 int conv_json_compact(struct buf *out, const uint8_t *p, size_t n);
+
+/* ---- the call ---- */
+
+struct aws;
+struct aws_creds;
+struct aws_response;
+
+#define CONV_OTHER_MAX (1u << 20) /* a 2xx body that is not an event stream */
+
+struct conv_call {
+	const char *model_id;       /* the path segment /model/<id>/, %-encoded here */
+	int stream;                 /* 1: ConverseStream, 0: Converse */
+	const void *body;           /* conv_build_body's JSON */
+	size_t body_len;
+	struct conv_stream *cs;     /* stream: fed with the event stream as it arrives */
+	size_t max_answer;          /* non-stream: largest answer collected into r->body */
+	int gateway;                /* serve's texts: errors say "from Bedrock", no request id */
+	const struct timespec *t0;  /* CLOCK_MONOTONIC start of the -v times; NULL: now */
+};
+
+/* One POST /model/<id>/converse(-stream), SigV4-signed to the runtime. r is
+ * initialised here: aws_response_free it after, whatever this returned.
+ * Stream: a 2xx event stream goes through c->cs (a callback's error aborts
+ * the call) and ends with conv_stream_finish; a 2xx answer of another type
+ * (kept up to CONV_OTHER_MAX) is ERR_SERVICE when it decodes to an AWS error
+ * type, else ERR_PROTO. Non-stream: the 2xx answer is left in r->body for
+ * conv_parse_response. With a->log set, a stream logs "HTTP <status>
+ * <content-type> after N ms" and "first body byte after N ms". Errors of
+ * aws_call as they are; ERR_USAGE when the model id is too long. */
+int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_call *c,
+	      struct aws_response *r, struct err *e);
 
 #endif
