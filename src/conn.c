@@ -616,11 +616,6 @@ const char *conn_proxy_auth(const struct conn *c)
 	return c->proxy_auth;
 }
 
-void conn_set_io_timeout(struct conn *c, int ms)
-{
-	c->io_timeout_ms = ms > 0 ? ms : CONN_IO_TIMEOUT_MS;
-}
-
 int conn_read(struct conn *c, uint8_t *p, size_t n, size_t *got, struct err *e)
 {
 	if (c->tls)

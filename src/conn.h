@@ -67,7 +67,6 @@ int conn_timed_out(const struct conn *c);
  * Proxy-Authorization. */
 int conn_forward_proxy(const struct conn *c);
 const char *conn_proxy_auth(const struct conn *c);
-void conn_set_io_timeout(struct conn *c, int ms);
 
 /* Reads up to n bytes; *got = 0 at end of stream. Waits at most the I/O
  * timeout: "timed out after N s waiting for HOST" (ERR_NET). */

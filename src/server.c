@@ -415,11 +415,6 @@ int server_client_gone(const struct server_conn *c)
 	return c->gone;
 }
 
-int server_stopping(const struct server_conn *c)
-{
-	return server_is_stopping(c->s);
-}
-
 int server_ct_equal(const void *a, const void *b, size_t n)
 {
 	const volatile uint8_t *x = a, *y = b;

@@ -130,8 +130,6 @@ int server_stream_end(struct server_conn *c);
 int server_status(const struct server_conn *c);
 /* 1 once a write to the client failed (it went away or stopped reading). */
 int server_client_gone(const struct server_conn *c);
-/* 1 when the server is stopping (handlers may stop early, never required). */
-int server_stopping(const struct server_conn *c);
 
 /* Constant-time equality of two n-byte strings. */
 int server_ct_equal(const void *a, const void *b, size_t n);
