@@ -24,11 +24,11 @@ WARN   = -Wall -Wextra -Wpedantic -Werror -Wshadow -Wvla -Wstrict-prototypes \
 INC    = -Isrc -I$(VENDOR)/include -I$(VENDOR)/src/bearssl/inc -I$(BUILD)/gen
 BR_CFLAGS = -DBR_USE_GETENTROPY=1 -DBR_USE_URANDOM=0 -I$(VENDOR)/src/bearssl/inc -I$(VENDOR)/src/bearssl/src
 
-SRCS    := $(filter-out src/main.c,$(wildcard src/*.c))
+LAYERS  := base wire net aws bedrock cmd
+SRCS    := $(filter-out src/cmd/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 TESTS   := $(basename $(notdir $(wildcard tests/test_*.c)))
 FUZZERS := $(basename $(notdir $(wildcard fuzz/fuzz_*.c)))
 GEN     := $(BUILD)/gen/amazon_roots.h
-HDRS    := $(wildcard src/*.h) $(GEN)
 
 all: $(BUILD)/brock
 
@@ -58,22 +58,22 @@ $(1)/bearssl/libbearssl.a: $(VENDOR)/.stamp
 	  xargs -P 4 -I{} sh -c 'o=$(1)/bearssl/o/$$$$(echo {} | tr / _).o; $(2) $(filter-out -Werror -fsanitize%,$(3)) -w $(BR_CFLAGS) -c {} -o $$$$o' && \
 	  rm -f $$@ && ar rcs $$@ $(1)/bearssl/o/*.o
 
-$(1)/obj/%.o: src/%.c $(HDRS) $(VENDOR)/.stamp
+$(1)/obj/%.o: src/%.c $(VENDOR)/.stamp | $(GEN)
 	@mkdir -p $$(@D)
 	@echo "  CC      $$@"
-	@$(2) $(CSTD) $(WARN) $(3) $(INC) -c $$< -o $$@
+	@$(2) $(CSTD) $(WARN) $(3) $(INC) -MMD -MP -c $$< -o $$@
 
 $(1)/libbrock.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS))
 	@rm -f $$@ && ar rcs $$@ $$^
 
-$(1)/brock: $(1)/obj/main.o $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+$(1)/brock: $(1)/obj/cmd/main.o $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 	@echo "  LD      $$@"
 	@$(2) $(3) $(4) -o $$@ $$^
 
-$(1)/tests/%: tests/%.c tests/t.h $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+$(1)/tests/%: tests/%.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 	@mkdir -p $$(@D)
 	@echo "  CC      $$@"
-	@$(2) $(CSTD) $(WARN) -Wno-missing-prototypes $(3) $(INC) -Itests $(4) -o $$@ $$< $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+	@$(2) $(CSTD) $(WARN) -Wno-missing-prototypes $(3) $(INC) -Itests -MMD -MP -MF $$@.d $(4) -o $$@ $$< $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 
 $(1)/replay/%: fuzz/%.c fuzz/replay.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 	@mkdir -p $$(@D)
@@ -87,11 +87,14 @@ MUSL_LDFLAGS = -static -Wl,--gc-sections
 ASAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DBROCK_FUZZING
 TSAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+# The bench: host gcc -O2 against glibc, so zlib in the same process is measured on equal terms.
+BENCH_CFLAGS = -O2 -g
 
 $(eval $(call variant,$(BUILD),$(MUSLCC),$(MUSL_CFLAGS),$(MUSL_LDFLAGS)))
 $(eval $(call variant,$(BUILD)/asan,$(CLANG),$(ASAN_CFLAGS),-fsanitize=address,undefined))
 $(eval $(call variant,$(BUILD)/fuzz,$(CLANG),$(FUZZ_CFLAGS),))
 $(eval $(call variant,$(BUILD)/tsan,$(CLANG),$(TSAN_CFLAGS),-fsanitize=thread))
+$(eval $(call variant,$(BUILD)/bench,gcc,$(BENCH_CFLAGS),))
 
 # Cross builds: Debian's gcc cross compilers with the multiarch musl specs.
 AARCH64_CC = aarch64-linux-musl-gcc
@@ -134,15 +137,24 @@ lint:
 demo: deps $(BUILD)/brock
 	@sh tests/emulator/demo.sh $(BUILD)/brock
 
-bench: $(BUILD)/brock
-	@$(MAKE) -s -f bench/bench.mk BUILD=$(BUILD) run
+# The bench links the same libbrock.a as the product (built -O2 for glibc), so it cannot drift.
+$(BUILD)/bench/bench: bench/bench.c $(BUILD)/bench/libbrock.a $(BUILD)/bench/bearssl/libbearssl.a
+	@echo "  LD      $@"
+	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -MMD -MP -MF $@.d -o $@ $^ -lz
+
+bench: $(BUILD)/bench/bench
+	@echo "bench: $< (gcc -O2, glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), $$(git rev-parse --short HEAD 2>/dev/null))"
+	@$<
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
-	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay
+	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay $(BUILD)/bench
 
 distclean:
 	rm -rf $(BUILD)
+
+# Per-object header dependencies written by -MMD -MP.
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 .PHONY: all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench clean distclean
 .SECONDARY:

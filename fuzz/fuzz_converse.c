@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "converse.h"
-#include "evstream.h"
-#include "json.h"
+#include "bedrock/converse.h"
+#include "wire/evstream.h"
+#include "wire/json.h"
 
 static const char *const kinds[] = {"messageStart",    "contentBlockStart", "contentBlockDelta",
 				    "contentBlockStop", "messageStop",       "metadata",

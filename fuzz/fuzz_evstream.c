@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "crc32.h"
-#include "evstream.h"
+#include "base/buf.h"
+#include "wire/crc32.h"
+#include "wire/evstream.h"
 
 #define MAX_MSGS 64
 

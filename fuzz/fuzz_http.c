@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "wire/http.h"
 
 /* FNV-1a over everything the parser reports. */
 static void mix(uint64_t *h, const void *p, size_t n)

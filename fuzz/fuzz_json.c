@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
-#include "json.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "wire/json.h"
 
 #define MAX_TOK 100000
 

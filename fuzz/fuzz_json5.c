@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "json5.h"
+#include "bedrock/config.h"
+#include "wire/json5.h"
 
 static void must_parse(const struct buf *b)
 {

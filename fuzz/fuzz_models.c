@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "discovery.h"
+#include "bedrock/discovery.h"
 
 static void must(int cond)
 {

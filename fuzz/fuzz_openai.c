@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "openai.h"
+#include "wire/json.h"
+#include "bedrock/openai.h"
 
 static void check_request(const struct buf *out)
 {

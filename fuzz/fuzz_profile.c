@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profile.h"
+#include "wire/profile.h"
 
 static struct profile_file a, b, again;
 

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
-#include "pctenc.h"
-#include "sigv4.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/pctenc.h"
+#include "wire/sigv4.h"
 
 #define FZ_MAXH (SIGV4_MAX_HEADERS + 8)
 

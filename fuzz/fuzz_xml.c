@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xml.h"
+#include "wire/xml.h"
 
 static void inside(struct slice s, const uint8_t *data, size_t size)
 {

@@ -3,8 +3,10 @@
 #   banned     no sprintf/strcpy/atoi/gmtime/system/... (comments and strings ignored)
 #   cppcheck   cppcheck --enable=warning,portability (skipped, not failed, if not installed;
 #              set BROCK_LINT_STRICT=1 to fail instead, as CI does after `make deps`)
-#   guards     every src/*.h has the include guard BROCK_<NAME>_H
-#   prefixes   every non-static function in src/<m>.c carries its module's prefix
+#   guards     every src/<layer>/<name>.h has the include guard BROCK_<NAME>_H
+#   prefixes   every non-static function in src/<layer>/<m>.c carries its module's prefix
+#   layers     a file in src/<layer>/ includes headers of its own layer or below only:
+#              base < wire < net < aws < bedrock < cmd (docs/ARCHITECTURE.md)
 # Run from the repository root: sh tests/lint.sh
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -49,7 +51,7 @@ strip_c() {
 
 # (a) banned functions. credential_process runs /bin/sh through fork/exec, never system().
 banned='sprintf|vsprintf|strcpy|stpcpy|strcat|strncpy|strncat|strtok|strtok_r|atoi|atol|atoll|atof|sscanf|vsscanf|gmtime|localtime|asctime|ctime|gets|rand|srand|random|system|popen|alloca|tmpnam|tempnam|mktemp'
-strip_c src/*.c |
+strip_c src/*/*.c |
 	grep -E "^[^:]+:[0-9]+:(.*[^A-Za-z0-9_.>])?($banned)[ 	]*\\(" |
 	sed -E 's/^([^:]+:[0-9]+):.*/\1/' >"$out"
 # name the offending function on each line of the report
@@ -66,7 +68,7 @@ result "banned functions" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
 # (b) cppcheck
 if command -v cppcheck >/dev/null 2>&1; then
 	cppcheck --enable=warning,portability --error-exitcode=1 --inline-suppr -q \
-		--std=c11 -Isrc src/*.c >"$out" 2>&1
+		--std=c11 -Isrc src/*/*.c >"$out" 2>&1
 	result "cppcheck" $? "$out"
 elif [ -n "${BROCK_LINT_STRICT:-}" ]; then
 	echo "cppcheck not installed (make deps)" >"$out"
@@ -77,7 +79,7 @@ fi
 
 # (c) include guards: #ifndef BROCK_<NAME>_H / #define BROCK_<NAME>_H first, #endif last
 : >"$out"
-for h in src/*.h; do
+for h in src/*/*.h; do
 	g=BROCK_$(basename "$h" .h | tr 'a-z' 'A-Z')_H
 	first=$(grep -E '^[ 	]*#' "$h" | head -n 2 | tr -s ' \t' ' ' | tr '\n' '|')
 	last=$(grep -E '^[ 	]*#' "$h" | tail -n 1 | tr -s ' \t' ' ')
@@ -106,7 +108,7 @@ prefixes() {
 	esac
 }
 : >"$out"
-for c in src/*.c; do
+for c in src/*/*.c; do
 	m=$(basename "$c" .c)
 	strip_c "$c" | awk '
 	{
@@ -125,6 +127,36 @@ for c in src/*.c; do
 	done >>"$out"
 done
 result "module prefixes" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
+
+# (e) include direction. A layer's rank is its place in this list; a quoted include
+# "<layer>/x.h" from a file of a lower rank reaches up and fails. Files directly in src/
+# or in a folder not listed fail too: every module lives in one layer.
+layers="base wire net aws bedrock cmd"
+rank() { # layer -> 0..5, or empty
+	i=0
+	for l in $layers; do [ "$l" = "$1" ] && { echo $i; return; }; i=$((i + 1)); done
+}
+: >"$out"
+for f in src/*; do
+	[ -d "$f" ] || { echo "$f: outside any layer folder" >>"$out"; continue; }
+	[ -n "$(rank "$(basename "$f")")" ] || echo "$f: not a layer ($layers)" >>"$out"
+done
+for f in src/*/*.c src/*/*.h; do
+	own=$(rank "$(basename "$(dirname "$f")")")
+	[ -n "$own" ] || continue
+	grep -nE '^[ 	]*#[ 	]*include[ 	]*"' "$f" | while IFS= read -r line; do
+		inc=$(echo "$line" | sed -E 's/^[0-9]+:[^"]*"([^"]*)".*/\1/')
+		case $inc in
+		*/*) l=${inc%%/*}; r=$(rank "$l")
+			if [ -z "$r" ]; then
+				echo "$f:${line%%:*}: includes \"$inc\" from no layer"
+			elif [ "$r" -gt "$own" ]; then
+				echo "$f:${line%%:*}: includes \"$inc\" from layer $l, above its own"
+			fi ;;
+		esac
+	done >>"$out"
+done
+result "include direction" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
 
 echo "lint: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -4,7 +4,7 @@
 
 #include "t.h"
 
-#include "aws.h"
+#include "aws/aws.h"
 
 static void decode(const char *th, const char *mh, const char *body, const char *want_type,
 		   const char *want_msg)

@@ -1,6 +1,6 @@
 /* test_base64: RFC 4648 section 10 vectors both ways, strictness of the
  * decoder (alphabet, padding, unused bits, whitespace flags), hex. */
-#include "base64.h"
+#include "base/base64.h"
 #include "t.h"
 
 static const char *const rfc4648[][2] = {

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "json.h"
+#include "bedrock/catalog.h"
+#include "wire/json.h"
 #include "t.h"
 
 static struct err e;

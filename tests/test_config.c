@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "json5.h"
+#include "bedrock/config.h"
+#include "wire/json5.h"
 #include "t.h"
 
 static const char spec_example[] =

@@ -3,9 +3,9 @@
  * exception and error frames, Converse answers. */
 #include "t.h"
 
-#include "converse.h"
-#include "base64.h"
-#include "evstream.h"
+#include "bedrock/converse.h"
+#include "base/base64.h"
+#include "wire/evstream.h"
 
 /* ---- request bodies ---- */
 

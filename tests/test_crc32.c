@@ -1,6 +1,6 @@
 /* test_crc32: known zlib values, incremental use, and the table-driven code against a
  * bitwise reference at every alignment, length and split. */
-#include "crc32.h"
+#include "wire/crc32.h"
 #include "t.h"
 
 #include <stdint.h>

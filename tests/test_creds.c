@@ -1,7 +1,7 @@
 /* test_creds: the credential chain and the region chain with fake
  * environments and temporary files (no network: sources that would call AWS
  * are only checked up to the point where they fail or are skipped). */
-#include "creds.h"
+#include "aws/creds.h"
 #include "t.h"
 
 #include <errno.h>

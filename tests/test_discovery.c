@@ -10,8 +10,8 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include "conn.h"
-#include "discovery.h"
+#include "net/conn.h"
+#include "bedrock/discovery.h"
 #include "t.h"
 
 static struct err e;

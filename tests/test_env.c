@@ -1,4 +1,4 @@
-#include "env.h"
+#include "base/env.h"
 #include "t.h"
 
 static char *const vars[] = {

@@ -6,10 +6,10 @@
 #define JSMN_STATIC
 #include "jsmn.h"
 
-#include "base64.h"
-#include "crc32.h"
-#include "err.h"
-#include "evstream.h"
+#include "base/base64.h"
+#include "wire/crc32.h"
+#include "base/err.h"
+#include "wire/evstream.h"
 #include "t.h"
 
 #include <stdint.h>

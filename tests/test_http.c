@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "http.h"
+#include "wire/http.h"
 #include "t.h"
 
 /* ---- guard-page feeding ------------------------------------------------ */

@@ -10,8 +10,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "conn.h"
-#include "httpc.h"
+#include "net/conn.h"
+#include "net/httpc.h"
 
 static char dir[128], path_ca[300], proxy_log[300];
 static struct sp plain, tlssrv, proxy;

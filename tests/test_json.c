@@ -11,9 +11,9 @@
 
 #include "t.h"
 
-#include "buf.h"
-#include "err.h"
-#include "json.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "wire/json.h"
 
 #define NTOK 512
 

@@ -2,7 +2,7 @@
  * positions, spans, decoding, numbers, paths. */
 #include <math.h>
 
-#include "json5.h"
+#include "wire/json5.h"
 #include "t.h"
 
 static int parses(const char *s)

@@ -6,11 +6,11 @@
 
 #include <stdlib.h>
 
-#include "base64.h"
-#include "converse.h"
-#include "evstream.h"
-#include "json.h"
-#include "openai.h"
+#include "base/base64.h"
+#include "bedrock/converse.h"
+#include "wire/evstream.h"
+#include "wire/json.h"
+#include "bedrock/openai.h"
 
 /* Test JSON is written with ' for " (none of the texts needs a quote). */
 static char *q(const char *s)

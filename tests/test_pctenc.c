@@ -1,7 +1,7 @@
 /* test_pctenc: the one percent-encoder: every byte, the slash flag, strict
  * and lenient decoding, '+' in forms, limits and error rollback. */
-#include "buf.h"
-#include "pctenc.h"
+#include "base/buf.h"
+#include "base/pctenc.h"
 #include "t.h"
 
 static int enc_is(const char *in, unsigned flags, const char *want)

@@ -2,7 +2,7 @@
  * (the rules of the cross-SDK parser test suite, rewritten, plus our own
  * edge cases), the merged lookups, limits, and golden files under
  * tests/profile/ checked against tests/profile/golden.txt. */
-#include "profile.h"
+#include "wire/profile.h"
 #include "t.h"
 
 enum { E_END = 0, E_GET, E_SUB, E_SSO, E_SVC, E_CGET };

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server.h"
+#include "net/server.h"
 #include "t.h"
 
 /* ---- pure helpers ---- */

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "buf.h"
-#include "err.h"
-#include "sigv4.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "wire/sigv4.h"
 #include "t.h"
 
 #define V4DIR "tests/vectors/sigv4/v4/"

@@ -1,7 +1,7 @@
 /* test_timefmt: known timestamps in every format, leap years, 2038 and
  * beyond, invalid dates and malformed text, and the civil arithmetic against
  * the C library (gmtime_r) over every day of years 0..9999. */
-#include "timefmt.h"
+#include "base/timefmt.h"
 #include "t.h"
 
 #include <stdint.h>

@@ -5,9 +5,9 @@
 #include "t.h"
 #include "tls/spawn.h"
 
-#include "conn.h"
-#include "httpc.h"
-#include "tls.h"
+#include "net/conn.h"
+#include "net/httpc.h"
+#include "net/tls.h"
 
 static char dir[128];
 static char path_ca[300], path_other[300];

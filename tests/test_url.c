@@ -1,6 +1,6 @@
 /* test_url: URL parsing, authority/target helpers, path segments, NO_PROXY. */
 #include "t.h"
-#include "url.h"
+#include "wire/url.h"
 
 struct good {
 	const char *in, *scheme, *host;

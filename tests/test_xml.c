@@ -2,7 +2,7 @@
  * construct the reader accepts, a table of malformed documents, every
  * truncation of a real document, and each document placed against a
  * PROT_NONE page so that any over-read crashes. */
-#include "xml.h"
+#include "wire/xml.h"
 #include "t.h"
 
 #include <sys/mman.h>

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "env.h"
+#include "base/env.h"
 
 struct sp {
 	pid_t pid;

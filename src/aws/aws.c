@@ -1,0 +1,861 @@
+/* aws: endpoints, signed requests, retries, clock skew, error decoding. */
+#include "aws/aws.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wire/json.h"
+#include "base/timefmt.h"
+#include "wire/url.h"
+#include "wire/xml.h"
+
+#define AWS_HEADERS_MAX (64u * 1024u) /* header lines kept in aws_response.headers */
+#define AWS_BODY_DEFAULT (8u * 1024u * 1024u)
+#define AWS_MAX_ATTEMPTS_CAP 20
+#define AWS_SKEW_MIN_S 60 /* a smaller difference cannot explain a rejection */
+
+void aws_creds_wipe(struct aws_creds *c)
+{
+	secure_zero(c, sizeof *c);
+}
+
+static time_t aws_real_now(void)
+{
+	return time(NULL);
+}
+
+static void aws_real_sleep(unsigned ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void aws_init(struct aws *a, const struct env *env, struct conn_pool *pool)
+{
+	const char *v;
+
+	memset(a, 0, sizeof *a);
+	a->env = env;
+	a->pool = pool;
+	memcpy(a->region, "us-east-1", sizeof "us-east-1");
+	a->max_attempts = 3;
+	v = env ? env_get(env, "AWS_MAX_ATTEMPTS") : NULL;
+	if (v) {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end == '\0' && n >= 1)
+			a->max_attempts = n > AWS_MAX_ATTEMPTS_CAP ? AWS_MAX_ATTEMPTS_CAP : (int)n;
+	}
+	pthread_mutex_init(&a->mu, NULL);
+	sigv4_ctx_init(&a->sig);
+}
+
+void aws_free(struct aws *a)
+{
+	sigv4_ctx_release(&a->sig);
+	pthread_mutex_destroy(&a->mu);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Endpoints */
+
+struct aws_svc_info {
+	const char *env;    /* AWS_ENDPOINT_URL_<SVC> */
+	const char *prefix; /* host prefix of the standard endpoint */
+	const char *signing_name;
+};
+
+static const struct aws_svc_info aws_svcs[AWS_SVC_COUNT] = {
+	[AWS_SVC_RUNTIME] = {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "bedrock-runtime", "bedrock"},
+	[AWS_SVC_CONTROL] = {"AWS_ENDPOINT_URL_BEDROCK", "bedrock", "bedrock"},
+	[AWS_SVC_STS] = {"AWS_ENDPOINT_URL_STS", "sts", "sts"},
+	[AWS_SVC_SSO] = {"AWS_ENDPOINT_URL_SSO", "portal.sso", "awsssoportal"},
+	[AWS_SVC_SSO_OIDC] = {"AWS_ENDPOINT_URL_SSO_OIDC", "oidc", "sso-oauth"},
+};
+
+/* A region name as AWS spells them: "us-east-1", "us-gov-west-1",
+ * "cn-north-1", "eu-central-2": lower-case words joined by '-', the last
+ * one a number, at least three parts. */
+static int aws_region_valid(const char *s, size_t n)
+{
+	size_t i, parts = 1, last = 0;
+
+	if (n < 4 || n >= AWS_REGION_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '-') {
+			if (i == 0 || i + 1 == n || s[i - 1] == '-')
+				return 0;
+			parts++;
+			last = i + 1;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+			return 0;
+		}
+	}
+	if (parts < 3)
+		return 0;
+	for (i = last; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int aws_ends_with(const char *s, size_t n, const char *suf, size_t *stem)
+{
+	size_t k = strlen(suf);
+
+	if (n < k || memcmp(s + n - k, suf, k) != 0)
+		return 0;
+	*stem = n - k;
+	return 1;
+}
+
+int aws_host_region(const char *host, char *out, size_t n)
+{
+	static const char *const prefixes[] = {"bedrock-runtime", "bedrock", "sts",
+					       "portal.sso", "oidc", NULL};
+	size_t len = strlen(host), stem, i;
+	const char *dot;
+
+	if (n)
+		out[0] = '\0';
+	if (len && host[len - 1] == '.')
+		len--; /* a fully qualified name */
+	if (!aws_ends_with(host, len, ".amazonaws.com", &stem) &&
+	    !aws_ends_with(host, len, ".amazonaws.com.cn", &stem))
+		return 0;
+	/* host[0..stem) = "<prefix>[-fips].<region>" */
+	dot = NULL;
+	for (i = stem; i > 0; i--)
+		if (host[i - 1] == '.') {
+			dot = host + i - 1;
+			break;
+		}
+	if (!dot)
+		return 0;
+	for (i = 0; prefixes[i]; i++) {
+		size_t pl = strlen(prefixes[i]), hl = (size_t)(dot - host);
+
+		if ((hl == pl && memcmp(host, prefixes[i], pl) == 0) ||
+		    (hl == pl + 5 && memcmp(host, prefixes[i], pl) == 0 &&
+		     memcmp(host + pl, "-fips", 5) == 0))
+			break;
+	}
+	if (!prefixes[i])
+		return 0;
+	{
+		const char *reg = dot + 1;
+		size_t rl = (size_t)(host + stem - reg);
+
+		if (!aws_region_valid(reg, rl) || rl + 1 > n)
+			return 0;
+		memcpy(out, reg, rl);
+		out[rl] = '\0';
+	}
+	return 1;
+}
+
+/* Copies an endpoint URL into out->base without a trailing '/', after
+ * checking that it parses and carries nothing a base cannot have. */
+static int aws_endpoint_set(struct aws_endpoint *out, const char *url, const char *what,
+			    struct err *e)
+{
+	struct url u;
+	size_t n = strlen(url);
+
+	if (url_parse(&u, url, e) < 0)
+		return err_wrap(e, "%s", what);
+	if (u.has_userinfo || u.has_query || memchr(url, '#', n)) {
+		url_wipe(&u);
+		return err_set(e, ERR_USAGE, "%s: an endpoint URL takes no user, query or fragment",
+			       what);
+	}
+	while (n && url[n - 1] == '/')
+		n--;
+	if (n >= sizeof out->base) {
+		url_wipe(&u);
+		return err_set(e, ERR_USAGE, "%s: URL too long", what);
+	}
+	memcpy(out->base, url, n);
+	out->base[n] = '\0';
+	if (!aws_host_region(u.host, out->signing_region, sizeof out->signing_region))
+		out->signing_region[0] = '\0';
+	url_wipe(&u);
+	return 0;
+}
+
+static int aws_endpoint_for(const struct aws *a, enum aws_service svc, const char *region,
+			    struct aws_endpoint *out, struct err *e)
+{
+	const struct aws_svc_info *si;
+	const char *v;
+	char url[AWS_URL_MAX];
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if ((unsigned)svc >= AWS_SVC_COUNT)
+		return err_set(e, ERR_OTHER, "aws: bad service");
+	si = &aws_svcs[svc];
+	out->signing_name = si->signing_name;
+	if (!region || !region[0])
+		region = a->region;
+	if ((v = env_get(a->env, si->env)) != NULL)
+		r = aws_endpoint_set(out, v, si->env, e);
+	else if ((v = env_get(a->env, "AWS_ENDPOINT_URL")) != NULL)
+		r = aws_endpoint_set(out, v, "AWS_ENDPOINT_URL", e);
+	else if (svc == AWS_SVC_RUNTIME && a->runtime_base_url && a->runtime_base_url[0])
+		r = aws_endpoint_set(out, a->runtime_base_url,
+				     "models.providers[\"amazon-bedrock\"].baseUrl", e);
+	else {
+		int cn = strncmp(region, "cn-", 3) == 0;
+
+		if (!aws_region_valid(region, strlen(region)))
+			return err_set(e, ERR_USAGE, "invalid region '%.64s'", region);
+		snprintf(url, sizeof url, "https://%s.%s.amazonaws.com%s", si->prefix, region,
+			 cn ? ".cn" : "");
+		r = aws_endpoint_set(out, url, "endpoint", e);
+	}
+	if (r < 0)
+		return -1;
+	if (!out->signing_region[0]) {
+		size_t rl = strlen(region);
+
+		if (rl >= sizeof out->signing_region)
+			return err_set(e, ERR_USAGE, "invalid region");
+		memcpy(out->signing_region, region, rl + 1);
+	}
+	return 0;
+}
+
+int aws_endpoint(const struct aws *a, enum aws_service svc, struct aws_endpoint *out,
+		 struct err *e)
+{
+	return aws_endpoint_for(a, svc, NULL, out, e);
+}
+
+int aws_endpoint_region(const struct aws *a, enum aws_service svc, const char *region,
+			struct aws_endpoint *out, struct err *e)
+{
+	return aws_endpoint_for(a, svc, region, out, e);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Error decoding and the retry policy */
+
+static void aws_copy_clean(char *dst, size_t cap, const uint8_t *p, size_t n)
+{
+	size_t i, o = 0;
+
+	if (!cap)
+		return;
+	/* one printable line: control bytes become spaces, runs collapse */
+	for (i = 0; i < n && o + 1 < cap; i++) {
+		uint8_t c = p[i];
+
+		if (c < 0x20 || c == 0x7f)
+			c = ' ';
+		if (c == ' ' && (o == 0 || dst[o - 1] == ' '))
+			continue;
+		dst[o++] = (char)c;
+	}
+	while (o && dst[o - 1] == ' ')
+		o--;
+	dst[o] = '\0';
+}
+
+/* "com.amazon.coral.service#ThrottlingException" and
+ * "ThrottlingException:http://internal.amazon.com/..." -> the bare name. */
+static void aws_type_clean(char *dst, size_t cap, const uint8_t *p, size_t n)
+{
+	const uint8_t *c = memchr(p, ':', n), *h;
+
+	if (c)
+		n = (size_t)(c - p);
+	while ((h = memchr(p, '#', n)) != NULL) {
+		n -= (size_t)(h + 1 - p);
+		p = h + 1;
+	}
+	aws_copy_clean(dst, cap, p, n);
+}
+
+static void aws_decode_json_error(const uint8_t *body, size_t n, char *type, size_t typen,
+				  char *msg, size_t msgn)
+{
+	struct json_tok tok[256];
+	struct json_doc d;
+	struct buf s;
+	struct slice v;
+	struct err e;
+	int t;
+
+	if (json_parse(&d, (const char *)body, n, tok, 256, &e) < 0 ||
+	    json_type(&d, 0) != JSON_OBJECT)
+		return;
+	buf_init(&s, 4096);
+	if (!type[0]) {
+		t = json_get(&d, 0, "__type");
+		if (t < 0)
+			t = json_get(&d, 0, "code");
+		if (t < 0)
+			t = json_get(&d, 0, "Code");
+		if (json_str(&d, t, &s, &v, &e) == 0)
+			aws_type_clean(type, typen, v.p, v.n);
+	}
+	if (!msg[0]) {
+		t = json_get(&d, 0, "message");
+		if (t < 0)
+			t = json_get(&d, 0, "Message");
+		if (json_str(&d, t, &s, &v, &e) == 0)
+			aws_copy_clean(msg, msgn, v.p, v.n);
+	}
+	buf_free(&s);
+}
+
+static void aws_decode_xml_error(const uint8_t *body, size_t n, char *type, size_t typen,
+				 char *msg, size_t msgn)
+{
+	static const char *const code_path[] = {"ErrorResponse", "Error", "Code", NULL};
+	static const char *const msg_path[] = {"ErrorResponse", "Error", "Message", NULL};
+	struct buf s;
+	struct err e;
+
+	buf_init(&s, 4096);
+	if (!type[0] && xml_find_text(body, n, code_path, &s, &e) == 1)
+		aws_type_clean(type, typen, s.p, s.len);
+	buf_reset(&s);
+	if (!msg[0] && xml_find_text(body, n, msg_path, &s, &e) == 1)
+		aws_copy_clean(msg, msgn, s.p, s.len);
+	buf_free(&s);
+}
+
+void aws_decode_error(const char *errtype_header, const char *errmsg_header, const void *body,
+		      size_t n, char *type, size_t typen, char *msg, size_t msgn)
+{
+	const uint8_t *b = body;
+	size_t i = 0;
+
+	if (typen)
+		type[0] = '\0';
+	if (msgn)
+		msg[0] = '\0';
+	if (errtype_header && errtype_header[0])
+		aws_type_clean(type, typen, (const uint8_t *)errtype_header, strlen(errtype_header));
+	while (b && i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+		i++;
+	if (b && i < n && b[i] == '{')
+		aws_decode_json_error(b, n, type, typen, msg, msgn);
+	else if (b && i < n && b[i] == '<')
+		aws_decode_xml_error(b + i, n - i, type, typen, msg, msgn);
+	if (msgn && !msg[0] && errmsg_header && errmsg_header[0])
+		aws_copy_clean(msg, msgn, (const uint8_t *)errmsg_header, strlen(errmsg_header));
+}
+
+static int aws_type_in(const char *type, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list[i]; i++)
+		if (strcmp(type, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *const aws_throttling_types[] = {
+	"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+	"TooManyRequestsException", "ProvisionedThroughputExceededException",
+	"TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+	"LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+	"EC2ThrottledException", NULL};
+
+static const char *const aws_transient_types[] = {
+	"ServiceUnavailableException", "ServiceUnavailable", "RequestTimeout",
+	"RequestTimeoutException", "InternalServerException", "InternalFailure",
+	"InternalError", "ModelNotReadyException", "IDPCommunicationError", NULL};
+
+static const char *const aws_creds_types[] = {
+	"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException",
+	"IncompleteSignatureException", "MissingAuthenticationTokenException",
+	"MissingAuthenticationToken", "InvalidClientTokenId", "SignatureDoesNotMatch",
+	"ExpiredToken", "IncompleteSignature", "UnauthorizedException", NULL};
+
+int aws_retryable(int status, const char *type)
+{
+	if (type && type[0] &&
+	    (aws_type_in(type, aws_throttling_types) || aws_type_in(type, aws_transient_types)))
+		return 1;
+	return status == 429 || (status >= 500 && status <= 599);
+}
+
+/* 1 when AWS rejected the credentials themselves (exit 3). */
+int aws_creds_error(const char *type)
+{
+	return type && type[0] && aws_type_in(type, aws_creds_types);
+}
+
+unsigned aws_backoff_ms(int n, uint32_t r)
+{
+	uint32_t cap = 20000;
+
+	if (n < 1)
+		n = 1;
+	if (n <= 15 && (1000u << (n - 1)) < cap)
+		cap = 1000u << (n - 1);
+	return (unsigned)(r % (cap + 1u));
+}
+
+static int aws_contains_nocase(const char *s, const char *needle)
+{
+	size_t n = strlen(needle), sl = strlen(s), i;
+
+	for (i = 0; i + n <= sl; i++)
+		if (slice_eq_nocase((struct slice){(const uint8_t *)s + i, n}, needle))
+			return 1;
+	return 0;
+}
+
+/* An answer that says the request time is off (SPEC 2, clock skew). */
+int aws_skew_error(const char *type, const char *msg)
+{
+	static const char *const always[] = {"RequestTimeTooSkewed", "RequestExpired",
+					     "RequestInTheFuture", NULL};
+
+	if (!type || !type[0])
+		return 0;
+	if (aws_type_in(type, always))
+		return 1;
+	if (strcmp(type, "InvalidSignatureException") != 0 &&
+	    strcmp(type, "SignatureDoesNotMatch") != 0 && strcmp(type, "AuthFailure") != 0)
+		return 0;
+	return msg && (aws_contains_nocase(msg, "signature expired") ||
+		       aws_contains_nocase(msg, "not yet current") ||
+		       aws_contains_nocase(msg, "time") || aws_contains_nocase(msg, "skew"));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Responses */
+
+void aws_response_init(struct aws_response *r)
+{
+	memset(r, 0, sizeof *r);
+	buf_init(&r->body, AWS_BODY_DEFAULT);
+	buf_init(&r->headers, AWS_HEADERS_MAX);
+}
+
+void aws_response_free(struct aws_response *r)
+{
+	buf_free(&r->body);
+	buf_free(&r->headers);
+}
+
+int aws_response_header(const struct aws_response *r, const char *name, struct slice *val)
+{
+	return httpc_lines_header(buf_slice(&r->headers), name, val);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The call */
+
+/* Per-attempt state shared with the httpc callbacks. */
+struct aws_att {
+	const struct aws_request *rq;
+	struct aws_response *r;
+	int status;
+	int ok;           /* 2xx without an error type: the caller's answer */
+	int delivered;    /* a 2xx body byte reached the caller: never retry */
+	int cb_failed;    /* a caller callback returned < 0 */
+	size_t body_max;
+};
+
+static int aws_on_headers(void *user, const struct http_parser *p, struct err *e)
+{
+	struct aws_att *at = user;
+	struct aws_response *r = at->r;
+	struct slice v;
+
+	at->status = p->status;
+	r->status = p->status;
+	buf_reset(&r->headers);
+	buf_reset(&r->body);
+	r->request_id[0] = '\0';
+	/* a header section too large for the copy is cut, not fatal */
+	(void)httpc_header_lines(p, &r->headers);
+	if (http_header(p, "x-amzn-RequestId", &v) || http_header(p, "x-amz-request-id", &v))
+		aws_copy_clean(r->request_id, sizeof r->request_id, v.p, v.n);
+	/* a 2xx that names an error type is an error answer (SPEC 3.3) */
+	at->ok = p->status >= 200 && p->status <= 299 && !http_header(p, "x-amzn-ErrorType", &v);
+	if (at->ok && at->rq->on_headers && at->rq->on_headers(at->rq->user, p, e) < 0) {
+		at->cb_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int aws_on_body(void *user, const uint8_t *p, size_t n, struct err *e)
+{
+	struct aws_att *at = user;
+	struct buf *b = &at->r->body;
+
+	if (!at->ok) {
+		/* error bodies: keep the head, enough to decode */
+		size_t room = AWS_ERROR_BODY_MAX > b->len ? AWS_ERROR_BODY_MAX - b->len : 0;
+
+		if (n > room)
+			n = room;
+		if (n && buf_append(b, p, n) < 0)
+			return err_set(e, ERR_OTHER, "out of memory");
+		return 0;
+	}
+	if (at->rq->on_body) {
+		at->delivered = 1;
+		if (at->rq->on_body(at->rq->user, p, n, e) < 0) {
+			at->cb_failed = 1;
+			return -1;
+		}
+		return 0;
+	}
+	if (b->len + n > at->body_max) {
+		at->cb_failed = 1;
+		return err_set(e, ERR_PROTO, "response body larger than %zu bytes", at->body_max);
+	}
+	if (buf_append(b, p, n) < 0) {
+		at->cb_failed = 1;
+		return err_set(e, ERR_OTHER, "out of memory");
+	}
+	return 0;
+}
+
+static void aws_logf(const struct aws *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void aws_logf(const struct aws *a, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!a->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	a->log(a->log_user, "%s", line);
+}
+
+static uint32_t aws_random(void)
+{
+	uint32_t r = 0;
+
+	if (getentropy(&r, sizeof r) != 0)
+		r = (uint32_t)time(NULL) * 2654435761u;
+	return r;
+}
+
+static int aws_is_bedrock(enum aws_service svc)
+{
+	return svc == AWS_SVC_RUNTIME || svc == AWS_SVC_CONTROL;
+}
+
+#define AWS_MAX_HDRS (12 + 16)
+
+/* The headers of one attempt: the signature is computed per attempt (the
+ * signing time moves, and so may the clock-skew offset). */
+struct aws_wire {
+	struct httpc_header h[AWS_MAX_HDRS];
+	size_t nh;
+	char host[URL_HOST_MAX + 16];
+	char amz_date[TIMEFMT_AMZ_LEN + 1];
+	struct buf auth; /* Authorization value (wiped) */
+	struct sigv4_result sr;
+};
+
+static int aws_wire_add(struct aws_wire *w, const char *name, const char *value)
+{
+	if (w->nh >= AWS_MAX_HDRS)
+		return -1;
+	w->h[w->nh].name = name;
+	w->h[w->nh].value = value;
+	w->nh++;
+	return 0;
+}
+
+static int aws_sign(struct aws *a, const struct aws_creds *creds, const struct aws_request *rq,
+		    const struct aws_endpoint *ep, const struct url *u, struct aws_wire *w,
+		    struct err *e)
+{
+	struct sigv4_header sh[4];
+	struct sigv4_creds sc;
+	struct sigv4_request sreq;
+	struct sigv4_params sp;
+	size_t nsh = 0;
+	int rc;
+
+	sh[nsh].name = SLICE_LIT("host");
+	sh[nsh++].value = slice_str(w->host);
+	if (rq->content_type) {
+		sh[nsh].name = SLICE_LIT("content-type");
+		sh[nsh++].value = slice_str(rq->content_type);
+	}
+	/* x-amz-date and x-amz-security-token are added by the signer */
+	sc.akid = creds->akid;
+	sc.secret = creds->secret;
+	sc.token = creds->token[0] ? creds->token : NULL;
+	memset(&sreq, 0, sizeof sreq);
+	sreq.method = slice_str(rq->method);
+	sreq.path = u->path; /* the full wire path: endpoint base path + request */
+	sreq.query = rq->query ? slice_str(rq->query) : (struct slice){NULL, 0};
+	sreq.headers = sh;
+	sreq.nheaders = nsh;
+	sreq.body = (struct slice){rq->body, rq->body_len};
+	memset(&sp, 0, sizeof sp);
+	sp.creds = &sc;
+	sp.region = ep->signing_region;
+	sp.service = ep->signing_name;
+	sp.flags = SIGV4_DOUBLE_ENCODE;
+	pthread_mutex_lock(&a->mu);
+	sp.now = (a->now ? a->now() : aws_real_now()) + a->skew;
+	rc = sigv4_sign(&a->sig, &sreq, &sp, &w->sr, e);
+	pthread_mutex_unlock(&a->mu);
+	if (rc < 0)
+		return -1;
+	memcpy(w->amz_date, w->sr.amz_date, sizeof w->amz_date);
+	aws_wire_add(w, "X-Amz-Date", w->amz_date);
+	if (creds->token[0])
+		aws_wire_add(w, "X-Amz-Security-Token", creds->token);
+	if (buf_append(&w->auth, w->sr.authorization.p, w->sr.authorization.len) < 0)
+		return err_set(e, ERR_OTHER, "out of memory");
+	aws_wire_add(w, "Authorization", (const char *)w->auth.p);
+	return 0;
+}
+
+static int aws_wire_build(struct aws *a, const struct aws_creds *creds,
+			  const struct aws_request *rq, const struct aws_endpoint *ep,
+			  const struct url *u, struct aws_wire *w, struct err *e)
+{
+	struct buf host;
+	size_t i;
+
+	w->nh = 0;
+	buf_reset(&w->auth);
+	buf_init(&host, sizeof w->host - 1);
+	if (url_authority(u, 0, &host) < 0) {
+		buf_free(&host);
+		return err_set(e, ERR_USAGE, "endpoint host too long");
+	}
+	memcpy(w->host, host.p, host.len + 1);
+	buf_free(&host);
+	aws_wire_add(w, "Host", w->host);
+	if (rq->content_type)
+		aws_wire_add(w, "Content-Type", rq->content_type);
+	if (rq->accept)
+		aws_wire_add(w, "Accept", rq->accept);
+	if (rq->auth == AWS_AUTH_SIGV4) {
+		if (!creds)
+			return err_set(e, ERR_CREDS, "no credentials for a signed request");
+		if (creds->bearer[0] && aws_is_bedrock(rq->svc)) {
+			if (buf_append_str(&w->auth, "Bearer ") < 0 ||
+			    buf_append_str(&w->auth, creds->bearer) < 0)
+				return err_set(e, ERR_OTHER, "out of memory");
+			aws_wire_add(w, "Authorization", (const char *)w->auth.p);
+		} else if (creds->akid[0] && creds->secret[0]) {
+			if (aws_sign(a, creds, rq, ep, u, w, e) < 0)
+				return -1;
+		} else {
+			return err_set(e, ERR_CREDS, "%s needs AWS access keys (a Bedrock API key "
+				       "only works for Bedrock)", ep->signing_name);
+		}
+	}
+	for (i = 0; i < rq->nextra; i++)
+		if (aws_wire_add(w, rq->extra[i].name, rq->extra[i].value) < 0)
+			return err_set(e, ERR_OTHER, "too many request headers");
+	return 0;
+}
+
+/* The skew implied by the answer's Date header: server time - local time. */
+static int aws_skew_from_date(struct aws *a, const struct aws_response *r, long *skew)
+{
+	struct slice d;
+	time_t server;
+
+	if (!aws_response_header(r, "Date", &d) ||
+	    timefmt_parse_rfc1123((const char *)d.p, d.n, &server) < 0)
+		return 0;
+	*skew = (long)(server - (a->now ? a->now() : aws_real_now()));
+	return 1;
+}
+
+/* Longest part of an AWS error message kept in the one error line: the
+ * line (ERR_MSG_MAX) must still hold the type, the request id at its end
+ * and the context callers prepend with err_wrap. */
+#define AWS_ERRMSG_SHOWN 240
+
+static void aws_final_error(const struct aws_response *r, struct err *e)
+{
+	int cls = aws_creds_error(r->error_type) ? ERR_CREDS : ERR_SERVICE;
+	size_t k = strlen(r->error_message);
+	int cut = k > AWS_ERRMSG_SHOWN;
+	char rid[160] = "", msg[AWS_ERRMSG_SHOWN + 4];
+
+	if (r->request_id[0])
+		snprintf(rid, sizeof rid, " (request id %s)", r->request_id);
+	if (cut) /* not inside a UTF-8 sequence */
+		for (k = AWS_ERRMSG_SHOWN; k > 0 && ((uint8_t)r->error_message[k] & 0xc0) == 0x80; k--)
+			;
+	snprintf(msg, sizeof msg, "%.*s%s", (int)k, r->error_message, cut ? "..." : "");
+	if (r->error_type[0] && msg[0])
+		err_set(e, cls, "%s: %s%s", r->error_type, msg, rid);
+	else if (r->error_type[0])
+		err_set(e, cls, "%s (HTTP %d)%s", r->error_type, r->status, rid);
+	else if (msg[0])
+		err_set(e, cls, "HTTP %d: %s%s", r->status, msg, rid);
+	else
+		err_set(e, cls, "HTTP %d with no error details%s", r->status, rid);
+}
+
+static void aws_decode_response_error(struct aws_response *r)
+{
+	struct slice t, m;
+	char th[256] = "", mh[1024] = "";
+
+	if (aws_response_header(r, "x-amzn-ErrorType", &t))
+		aws_copy_clean(th, sizeof th, t.p, t.n);
+	if (aws_response_header(r, "x-amzn-ErrorMessage", &m))
+		aws_copy_clean(mh, sizeof mh, m.p, m.n);
+	aws_decode_error(th, mh, r->body.p, r->body.len, r->error_type, sizeof r->error_type,
+			 r->error_message, sizeof r->error_message);
+}
+
+int aws_call(struct aws *a, const struct aws_creds *creds, const struct aws_request *rq,
+	     struct aws_response *r, struct err *e)
+{
+	struct aws_response local;
+	struct aws_endpoint ep;
+	struct aws_wire w;
+	struct buf urlb;
+	struct url u;
+	int attempt = 0, skew_retried = 0, rc = -1, have_url = 0;
+
+	if (!r) {
+		r = &local;
+		aws_response_init(r);
+	}
+	memset(&w, 0, sizeof w);
+	buf_init(&w.auth, AWS_TOKEN_MAX + 64);
+	sigv4_result_init(&w.sr);
+	buf_init(&urlb, AWS_URL_MAX * 4 + 16384);
+	if (aws_endpoint_for(a, rq->svc, rq->region, &ep, e) < 0)
+		goto out;
+	if (buf_append_str(&urlb, ep.base) < 0 || buf_append_str(&urlb, rq->path) < 0 ||
+	    (rq->query && rq->query[0] &&
+	     (buf_append_byte(&urlb, '?') < 0 || buf_append_str(&urlb, rq->query) < 0))) {
+		err_set(e, ERR_USAGE, "request URL too long");
+		goto out;
+	}
+	if (url_parse(&u, (const char *)urlb.p, e) < 0)
+		goto out;
+	have_url = 1;
+	aws_logf(a, "%s %s (signing %s/%s)", rq->method, (const char *)urlb.p, ep.signing_region,
+		 ep.signing_name);
+	for (;;) {
+		struct httpc_request hr;
+		struct httpc_info info;
+		struct aws_att at;
+		long skew;
+
+		attempt++;
+		r->attempts = attempt;
+		err_clear(e);
+		if (aws_wire_build(a, creds, rq, &ep, &u, &w, e) < 0)
+			goto out;
+		memset(&hr, 0, sizeof hr);
+		hr.method = rq->method;
+		hr.url = (const char *)urlb.p;
+		hr.headers = w.h;
+		hr.nheaders = w.nh;
+		hr.body = rq->body;
+		hr.body_len = rq->body_len;
+		memset(&at, 0, sizeof at);
+		at.rq = rq;
+		at.r = r;
+		at.body_max = rq->max_body ? rq->max_body : AWS_BODY_DEFAULT;
+		r->body.max = at.body_max > AWS_ERROR_BODY_MAX ? at.body_max : AWS_ERROR_BODY_MAX;
+		r->status = 0;
+		r->error_type[0] = r->error_message[0] = '\0';
+		rc = httpc_request(a->pool, &hr, &a->opts, aws_on_headers, aws_on_body, &at, &info,
+				   e);
+		if (rc < 0) {
+			int more = attempt < a->max_attempts;
+
+			if (at.cb_failed || at.delivered || e->cls != ERR_NET || !more)
+				goto out;
+			{
+				unsigned ms = aws_backoff_ms(attempt, aws_random());
+
+				aws_logf(a, "retry %d/%d in %u ms: %s", attempt, a->max_attempts - 1,
+					 ms, e->msg);
+				(a->sleep_ms ? a->sleep_ms : aws_real_sleep)(ms);
+			}
+			continue;
+		}
+		if (r->request_id[0])
+			aws_logf(a, "HTTP %d, request id %s", r->status, r->request_id);
+		if (at.ok) {
+			rc = 0;
+			goto out;
+		}
+		aws_decode_response_error(r);
+		if (!r->error_type[0] && r->status >= 200 && r->status <= 299) {
+			/* x-amzn-ErrorType was present but empty */
+			memcpy(r->error_type, "UnknownError", sizeof "UnknownError");
+		}
+		if (!skew_retried && aws_skew_error(r->error_type, r->error_message) &&
+		    aws_skew_from_date(a, r, &skew)) {
+			long old;
+
+			pthread_mutex_lock(&a->mu);
+			old = a->skew;
+			if (labs(skew - old) >= AWS_SKEW_MIN_S)
+				a->skew = skew;
+			pthread_mutex_unlock(&a->mu);
+			if (labs(skew - old) >= AWS_SKEW_MIN_S) {
+				skew_retried = 1;
+				attempt--; /* a re-signed retry is not an attempt */
+				aws_logf(a, "clock skew: the service clock is %+ld s from ours; "
+					 "re-signing and retrying", skew);
+				continue;
+			}
+		}
+		if (aws_retryable(r->status, r->error_type) && attempt < a->max_attempts) {
+			unsigned ms = aws_backoff_ms(attempt, aws_random());
+
+			aws_logf(a, "retry %d/%d in %u ms: %s: %s", attempt, a->max_attempts - 1, ms,
+				 r->error_type[0] ? r->error_type : "HTTP error",
+				 r->error_message[0] ? r->error_message : "(no message)");
+			(a->sleep_ms ? a->sleep_ms : aws_real_sleep)(ms);
+			continue;
+		}
+		aws_final_error(r, e);
+		rc = -1;
+		goto out;
+	}
+out:
+	if (rc < 0 && !e->cls)
+		e->cls = ERR_OTHER;
+	if (have_url)
+		url_wipe(&u);
+	buf_free(&urlb);
+	buf_free(&w.auth);
+	sigv4_result_free(&w.sr);
+	if (r == &local)
+		aws_response_free(r);
+	return rc;
+}

@@ -1,0 +1,671 @@
+/* cmd_chat: `brock chat` (SPEC section 1): one user turn to a Bedrock model
+ * through ConverseStream (or Converse with --no-stream). Reply text goes to
+ * stdout with write(2) the moment each delta is decoded; reasoning and tool
+ * use go to stderr; the usage line goes to stderr after the reply. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <time.h>
+
+#include "aws/aws.h"
+#include "cmd/cmd.h"
+#include "bedrock/converse.h"
+#include "aws/creds.h"
+#include "cmd/ctx.h"
+#include "base/file.h"
+#include "wire/json.h"
+
+#define CHAT_STDIN_MAX (64u * 1024u * 1024u) /* prompt read from stdin */
+#define CHAT_FILE_MAX (20u * 1024u * 1024u)  /* one attachment */
+#define CHAT_BODY_MAX (512u * 1024u * 1024u) /* request body (attachments in base64) */
+#define CHAT_ANSWER_MAX (32u * 1024u * 1024u) /* Converse (non-stream) answer */
+#define CHAT_MAX_ATT 25
+#define CHAT_MAX_STOP 64
+
+static const char chat_usage[] =
+	"usage: brock chat [OPTIONS] [PROMPT...]\n"
+	"\n"
+	"One turn with a Bedrock model, streamed. PROMPT words are joined with spaces;\n"
+	"'-' or no PROMPT reads the prompt from stdin.\n"
+	"\n"
+	"Options:\n"
+	"  -m, --model REF        amazon-bedrock/<modelId>, a bare modelId, or an ARN\n"
+	"                         (default: agents.defaults.model.primary)\n"
+	"  -s, --system TEXT      system prompt\n"
+	"  --max-tokens N         largest reply, in tokens\n"
+	"  --temperature X        sampling temperature\n"
+	"  --top-p X              nucleus sampling\n"
+	"  --stop SEQ             stop sequence (repeatable)\n"
+	"  -i, --image FILE       attach an image: png, jpeg, gif, webp (repeatable)\n"
+	"  -d, --document FILE    attach a document: pdf, csv, txt, md, html, doc, docx,\n"
+	"                         xls, xlsx (repeatable)\n"
+	"  --thinking N           extended-thinking budget in tokens (Anthropic models)\n"
+	"  --json                 print each stream event as one JSON line\n"
+	"  --no-stream            use Converse instead of ConverseStream\n"
+	"  --timeout SECONDS      longest silence tolerated in any network step (default 300;\n"
+	"                         connecting alone gives up after 10)\n"
+	"  --help                 this text\n";
+
+struct chat_file {
+	int kind; /* enum conv_kind */
+	const char *path;
+};
+
+struct chat_opts {
+	const char *model;
+	const char *system;
+	long long max_tokens;
+	int has_temperature, has_top_p;
+	double temperature, top_p;
+	const char *stop[CHAT_MAX_STOP];
+	size_t nstop;
+	struct chat_file files[CHAT_MAX_ATT];
+	size_t nfiles;
+	long long thinking;
+	int json, no_stream, help;
+	double timeout;
+	char **words; /* prompt words */
+	int nwords;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Arguments */
+
+static int chat_num_ll(const char *opt, const char *v, long long lo, long long hi, long long *out,
+		       struct err *e)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (!v[0] || *end || errno || n < lo || n > hi)
+		return err_set(e, ERR_USAGE, "%s: expected a whole number from %lld to %lld, got '%.40s'",
+			       opt, lo, hi, v);
+	*out = n;
+	return 0;
+}
+
+static int chat_num_d(const char *opt, const char *v, double lo, double hi, double *out,
+		      struct err *e)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (!v[0] || *end || errno || !(d >= lo && d <= hi))
+		return err_set(e, ERR_USAGE, "%s: expected a number from %g to %g, got '%.40s'", opt,
+			       lo, hi, v);
+	*out = d;
+	return 0;
+}
+
+/* Options taking a value; the long name is the canonical one. */
+static const struct {
+	const char *shortn, *longn;
+} chat_valued[] = {
+	{"-m", "--model"}, {"-s", "--system"}, {NULL, "--max-tokens"}, {NULL, "--temperature"},
+	{NULL, "--top-p"}, {NULL, "--stop"},   {"-i", "--image"},      {"-d", "--document"},
+	{NULL, "--thinking"}, {NULL, "--timeout"},
+};
+
+static int chat_set(struct chat_opts *o, const char *name, const char *v, struct err *e)
+{
+	if (strcmp(name, "--model") == 0) {
+		o->model = v;
+	} else if (strcmp(name, "--system") == 0) {
+		o->system = v;
+	} else if (strcmp(name, "--max-tokens") == 0) {
+		return chat_num_ll(name, v, 1, 100000000, &o->max_tokens, e);
+	} else if (strcmp(name, "--temperature") == 0) {
+		o->has_temperature = 1;
+		return chat_num_d(name, v, 0, 2, &o->temperature, e);
+	} else if (strcmp(name, "--top-p") == 0) {
+		o->has_top_p = 1;
+		return chat_num_d(name, v, 0, 1, &o->top_p, e);
+	} else if (strcmp(name, "--stop") == 0) {
+		if (o->nstop >= CHAT_MAX_STOP)
+			return err_set(e, ERR_USAGE, "too many --stop sequences (at most %d)",
+				       CHAT_MAX_STOP);
+		if (!v[0])
+			return err_set(e, ERR_USAGE, "--stop: empty stop sequence");
+		o->stop[o->nstop++] = v;
+	} else if (strcmp(name, "--image") == 0 || strcmp(name, "--document") == 0) {
+		if (o->nfiles >= CHAT_MAX_ATT)
+			return err_set(e, ERR_USAGE, "too many attachments (at most %d)", CHAT_MAX_ATT);
+		o->files[o->nfiles].kind = name[2] == 'i' ? CONV_IMAGE : CONV_DOCUMENT;
+		o->files[o->nfiles++].path = v;
+	} else if (strcmp(name, "--thinking") == 0) {
+		return chat_num_ll(name, v, 1, 100000000, &o->thinking, e);
+	} else if (strcmp(name, "--timeout") == 0) {
+		return chat_num_d(name, v, 0.001, 86400, &o->timeout, e);
+	}
+	return 0;
+}
+
+static int chat_args(struct chat_opts *o, int argc, char **argv, struct err *e)
+{
+	int i;
+
+	memset(o, 0, sizeof *o);
+	o->timeout = 300;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq, *v;
+		size_t k, nlen;
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || strcmp(a, "-") == 0)
+			break; /* the prompt starts */
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			o->help = 1;
+			return 0;
+		}
+		if (strcmp(a, "--json") == 0) {
+			o->json = 1;
+			continue;
+		}
+		if (strcmp(a, "--no-stream") == 0) {
+			o->no_stream = 1;
+			continue;
+		}
+		eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+		nlen = eq ? (size_t)(eq - a) : strlen(a);
+		for (k = 0; k < sizeof chat_valued / sizeof chat_valued[0]; k++) {
+			const char *s = chat_valued[k].shortn, *l = chat_valued[k].longn;
+
+			if ((strlen(l) == nlen && strncmp(a, l, nlen) == 0) ||
+			    (!eq && s && strcmp(a, s) == 0))
+				break;
+		}
+		if (k == sizeof chat_valued / sizeof chat_valued[0])
+			return err_set(e, ERR_USAGE, "chat: unknown option '%.60s' (see 'brock chat --help')",
+				       a);
+		if (eq) {
+			v = eq + 1;
+		} else {
+			if (i + 1 >= argc)
+				return err_set(e, ERR_USAGE, "chat: %s needs a value", a);
+			v = argv[++i];
+		}
+		if (chat_set(o, chat_valued[k].longn, v, e) < 0)
+			return -1;
+	}
+	o->words = argv + i;
+	o->nwords = argc - i;
+	return 0;
+}
+
+/* The model id of a model ref (SPEC 1): "amazon-bedrock/<id>", an ARN, or a
+ * bare id. Another provider prefix cannot be served by Bedrock. */
+static int chat_model_id(const char *ref, const char **id, struct err *e)
+{
+	static const char prefix[] = "amazon-bedrock/";
+	const char *slash;
+	size_t i;
+
+	if (!ref || !ref[0])
+		return err_set(e, ERR_USAGE,
+			       "no model: pass -m amazon-bedrock/<modelId> or set "
+			       "agents.defaults.model.primary in the config");
+	if (strncmp(ref, prefix, sizeof prefix - 1) == 0)
+		*id = ref + sizeof prefix - 1;
+	else if (strncmp(ref, "arn:", 4) == 0)
+		*id = ref;
+	else if ((slash = strchr(ref, '/')) != NULL)
+		return err_set(e, ERR_USAGE,
+			       "model '%.200s' belongs to provider '%.*s', not amazon-bedrock; use "
+			       "amazon-bedrock/<modelId> (see 'brock models list')",
+			       ref, (int)(slash - ref > 60 ? 60 : slash - ref), ref);
+	else
+		*id = ref;
+	if (!(*id)[0])
+		return err_set(e, ERR_USAGE, "model '%.200s' has an empty model id", ref);
+	for (i = 0; (*id)[i]; i++)
+		if ((unsigned char)(*id)[i] <= 0x20 || (*id)[i] == 0x7f)
+			return err_set(e, ERR_USAGE, "model id '%.200s' contains a space or control "
+				       "character", *id);
+	if (i > 2048)
+		return err_set(e, ERR_USAGE, "model id too long");
+	if (!json_utf8_valid(*id, i, NULL)) /* user input (SPEC 3.1) */
+		return err_set(e, ERR_USAGE, "the model id is not valid UTF-8");
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Local input */
+
+static int chat_read_file(const char *path, struct buf *out, struct err *e)
+{
+	int got;
+
+	buf_init(out, CHAT_FILE_MAX);
+	got = file_read(path, CHAT_FILE_MAX, out, e);
+	if (got == 0)
+		return err_set(e, ERR_OTHER, "cannot open %.300s: %s", path, strerror(ENOENT));
+	return got < 0 ? -1 : 0;
+}
+
+/* The prompt: the words joined with spaces, or stdin. */
+static int chat_prompt(const struct globals *g, const struct chat_opts *o, struct buf *out,
+		       struct err *e)
+{
+	int i;
+
+	buf_init(out, CHAT_STDIN_MAX);
+	if (o->nwords == 0 || (o->nwords == 1 && strcmp(o->words[0], "-") == 0)) {
+		/* someone typing at a terminal should know brock is waiting */
+		if (!g->quiet && isatty(0))
+			fputs("brock: reading the prompt from the terminal; end it with Ctrl-D\n",
+			      stderr);
+		return file_read_fd(0, CHAT_STDIN_MAX, out, "the prompt on stdin", e);
+	}
+	for (i = 0; i < o->nwords; i++)
+		if ((i && buf_append_byte(out, ' ') < 0) || buf_append_str(out, o->words[i]) < 0)
+			return err_set(e, ERR_USAGE, "the prompt is too long");
+	return 0;
+}
+
+static int chat_attachments(const struct chat_opts *o, struct buf *data,
+			    struct conv_attachment *att, struct err *e)
+{
+	size_t i, j;
+
+	for (i = 0; i < o->nfiles; i++) {
+		const char *path = o->files[i].path;
+		struct conv_attachment *a = &att[i];
+
+		if (chat_read_file(path, &data[i], e) < 0)
+			return -1;
+		a->kind = o->files[i].kind;
+		a->data = data[i].p;
+		a->n = data[i].len;
+		if (a->n == 0)
+			return err_set(e, ERR_USAGE, "%.300s is empty", path);
+		if (a->kind == CONV_IMAGE) {
+			a->format = conv_image_format(a->data, a->n);
+			if (!a->format)
+				return err_set(e, ERR_USAGE, "%.300s: not a png, jpeg, gif or webp image",
+					       path);
+			continue;
+		}
+		if (conv_document_format(path, a->data, a->n, &a->format, e) < 0)
+			return -1;
+		conv_document_name(path, a->name);
+		/* Bedrock refuses two documents with one name */
+		for (j = 0; j < i; j++) {
+			if (att[j].kind == CONV_DOCUMENT && strcmp(att[j].name, a->name) == 0) {
+				size_t n = strlen(a->name);
+
+				if (n > CONV_NAME_MAX - 8)
+					n = CONV_NAME_MAX - 8;
+				snprintf(a->name + n, CONV_NAME_MAX - n, " (%zu)", i + 1);
+				j = (size_t)-1; /* check again from the start */
+			}
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output */
+
+static int chat_write(int fd, const void *p, size_t n, struct err *e)
+{
+	if (file_write_all(fd, p, n) < 0)
+		return err_set(e, ERR_OTHER, "writing to %s failed: %s",
+			       fd == 1 ? "stdout" : "stderr", strerror(errno));
+	return 0;
+}
+
+struct chat_run {
+	const struct globals *g;
+	struct ctx *ctx;
+	struct conv_stream cs;
+	int json;
+	int wrote_text;
+	uint8_t last_text;
+	int reasoning_open; /* reasoning text on stderr without its final newline */
+	int tool_open;
+	int got_stop;
+	char stop[64];
+	struct conv_usage usage;
+	struct timespec t0;
+};
+
+static long chat_ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int chat_close_reasoning(struct chat_run *cr, struct err *e)
+{
+	if (!cr->reasoning_open)
+		return 0;
+	cr->reasoning_open = 0;
+	return chat_write(2, "\n", 1, e);
+}
+
+static int chat_on_text(void *user, int index, struct slice t, struct err *e)
+{
+	struct chat_run *cr = user;
+
+	(void)index;
+	if (chat_close_reasoning(cr, e) < 0)
+		return -1;
+	cr->wrote_text = 1;
+	cr->last_text = t.p[t.n - 1];
+	return chat_write(1, t.p, t.n, e);
+}
+
+static int chat_on_reasoning(void *user, int index, struct slice t, struct err *e)
+{
+	struct chat_run *cr = user;
+
+	(void)index;
+	cr->reasoning_open = t.p[t.n - 1] != '\n';
+	return chat_write(2, t.p, t.n, e);
+}
+
+static int chat_on_redacted(void *user, int index, struct slice t, struct err *e)
+{
+	static const char note[] = "[redacted reasoning]\n";
+
+	(void)index;
+	(void)t;
+	if (chat_close_reasoning(user, e) < 0)
+		return -1;
+	return chat_write(2, note, sizeof note - 1, e);
+}
+
+static int chat_on_tool_start(void *user, int index, struct slice id, struct slice name,
+			      struct err *e)
+{
+	struct chat_run *cr = user;
+	char line[512];
+	int n;
+
+	(void)index;
+	if (chat_close_reasoning(cr, e) < 0)
+		return -1;
+	n = snprintf(line, sizeof line, "[tool use: %.*s (%.*s)] ", (int)(name.n > 200 ? 200 : name.n),
+		     (const char *)name.p, (int)(id.n > 200 ? 200 : id.n), (const char *)id.p);
+	cr->tool_open = 1;
+	return chat_write(2, line, (size_t)n, e);
+}
+
+static int chat_on_tool_input(void *user, int index, struct slice frag, struct err *e)
+{
+	(void)user;
+	(void)index;
+	return chat_write(2, frag.p, frag.n, e);
+}
+
+static int chat_on_block_stop(void *user, int index, struct err *e)
+{
+	struct chat_run *cr = user;
+
+	(void)index;
+	if (cr->tool_open) {
+		cr->tool_open = 0;
+		return chat_write(2, "\n", 1, e);
+	}
+	return chat_close_reasoning(cr, e);
+}
+
+static int chat_on_stop(void *user, struct slice reason, struct err *e)
+{
+	struct chat_run *cr = user;
+	size_t k = reason.n < sizeof cr->stop - 1 ? reason.n : sizeof cr->stop - 1;
+
+	(void)e;
+	cr->got_stop = 1;
+	memcpy(cr->stop, reason.p, k);
+	cr->stop[k] = '\0';
+	return 0;
+}
+
+static int chat_on_metadata(void *user, const struct conv_usage *u, struct err *e)
+{
+	struct chat_run *cr = user;
+
+	(void)e;
+	cr->usage = *u;
+	return 0;
+}
+
+static int chat_on_json(void *user, struct slice line, struct err *e)
+{
+	(void)user;
+	return chat_write(1, line.p, line.n, e);
+}
+
+/* "$0.001234": six decimals, trailing zeros dropped down to two. */
+static void chat_cost(char *out, size_t n, double usd)
+{
+	size_t len;
+
+	snprintf(out, n, "%.6f", usd);
+	len = strlen(out);
+	while (len > 0 && out[len - 1] == '0' && len >= 2 && out[len - 3] != '.')
+		out[--len] = '\0';
+}
+
+static void chat_usage_line(const struct chat_run *cr, const char *model_id)
+{
+	const struct config_provider *pv = &cr->ctx->cfg.bedrock;
+	const struct conv_usage *u = &cr->usage;
+	char line[512], cost[64];
+	size_t i;
+	int n;
+	struct err e;
+
+	n = snprintf(line, sizeof line,
+		     "in=%lld out=%lld cache_read=%lld cache_write=%lld latency=%lld stop=%s",
+		     (long long)u->input_tokens, (long long)u->output_tokens,
+		     (long long)u->cache_read, (long long)u->cache_write, (long long)u->latency_ms,
+		     cr->stop[0] ? cr->stop : "-");
+	for (i = 0; i < pv->n_models; i++) {
+		const struct config_model *m = &pv->models[i];
+
+		if (m->has_cost && strcmp(m->id, model_id) == 0) {
+			double usd = ((double)u->input_tokens * m->cost.input +
+				      (double)u->output_tokens * m->cost.output +
+				      (double)u->cache_read * m->cost.cache_read +
+				      (double)u->cache_write * m->cost.cache_write) / 1e6;
+
+			chat_cost(cost, sizeof cost, usd);
+			n += snprintf(line + n, sizeof line - (size_t)n, " cost=$%s", cost);
+			break;
+		}
+	}
+	if (n > (int)sizeof line - 2)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	chat_write(2, line, (size_t)n, &e);
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* Ends a service error with the request id (SPEC 1); a message too long
+ * for both is cut (at a UTF-8 boundary, marked "...") so that the id stays. */
+static void chat_add_request_id(const struct aws_response *r, struct err *e)
+{
+	char rid[160];
+	size_t n = strlen(e->msg), k;
+
+	if (e->cls != ERR_SERVICE || !r->request_id[0] || strstr(e->msg, "(request id "))
+		return;
+	k = (size_t)snprintf(rid, sizeof rid, " (request id %s)", r->request_id);
+	if (k >= sizeof rid)
+		return;
+	if (n + k >= sizeof e->msg) {
+		n = sizeof e->msg - 1 - k - 3;
+		while (n > 0 && ((uint8_t)e->msg[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(e->msg + n, "...", 3);
+		n += 3;
+	}
+	memcpy(e->msg + n, rid, k + 1);
+}
+
+static int chat_call(struct chat_run *cr, const struct chat_opts *o, const char *model_id,
+		     const struct buf *body, struct err *e)
+{
+	struct aws_creds creds;
+	struct conv_call cc;
+	struct aws_response r;
+	int rc;
+
+	memset(&creds, 0, sizeof creds);
+	if (creds_get(&cr->ctx->creds, &creds, e) < 0)
+		return -1;
+	if (cr->g->verbose)
+		ctx_log(cr->ctx, "credentials from %s", creds.source);
+	memset(&cc, 0, sizeof cc);
+	cc.model_id = model_id;
+	cc.stream = !o->no_stream;
+	cc.body = body->p;
+	cc.body_len = body->len;
+	cc.cs = &cr->cs;
+	cc.max_answer = CHAT_ANSWER_MAX;
+	cc.t0 = &cr->t0;
+	rc = conv_call(&cr->ctx->aws, &creds, &cc, &r, e);
+	aws_creds_wipe(&creds);
+	if (rc == 0 && o->no_stream) {
+		struct conv_handler h = cr->cs.h;
+
+		rc = conv_parse_response(&h, o->json, r.body.p, r.body.len, e);
+	}
+	if (rc < 0)
+		chat_add_request_id(&r, e);
+	if (cr->g->verbose)
+		ctx_log(cr->ctx, "done after %ld ms (%d attempt%s)", chat_ms_since(&cr->t0),
+			r.attempts, r.attempts == 1 ? "" : "s");
+	aws_response_free(&r);
+	return rc;
+}
+
+static int chat_run_turn(const struct globals *g, const struct chat_opts *o, struct ctx *ctx,
+			 const char *model_id, const struct buf *body, struct err *e)
+{
+	struct conv_handler h;
+	struct chat_run cr;
+	int rc;
+
+	memset(&cr, 0, sizeof cr);
+	cr.g = g;
+	cr.ctx = ctx;
+	cr.json = o->json;
+	clock_gettime(CLOCK_MONOTONIC, &cr.t0);
+	memset(&h, 0, sizeof h);
+	h.user = &cr;
+	if (o->json) {
+		h.json_line = chat_on_json;
+	} else {
+		h.text = chat_on_text;
+		h.reasoning_text = chat_on_reasoning;
+		h.reasoning_redacted = chat_on_redacted;
+		h.tool_start = chat_on_tool_start;
+		h.tool_input = chat_on_tool_input;
+		h.block_stop = chat_on_block_stop;
+	}
+	h.message_stop = chat_on_stop;
+	h.metadata = chat_on_metadata;
+	conv_stream_init(&cr.cs, &h, o->json);
+	rc = chat_call(&cr, o, model_id, body, e);
+	{
+		struct err e2;
+
+		/* what was streamed stays, on a line of its own */
+		chat_close_reasoning(&cr, &e2);
+		if (cr.tool_open)
+			chat_write(2, "\n", 1, &e2);
+		if (cr.wrote_text && cr.last_text != '\n' && chat_write(1, "\n", 1, &e2) < 0 &&
+		    rc == 0) {
+			*e = e2;
+			rc = -1;
+		}
+	}
+	if (rc == 0 && !g->quiet)
+		chat_usage_line(&cr, model_id);
+	conv_stream_free(&cr.cs);
+	return rc;
+}
+
+int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
+{
+	struct buf prompt, body, files[CHAT_MAX_ATT];
+	struct conv_attachment att[CHAT_MAX_ATT];
+	struct conv_request rq;
+	struct chat_opts o;
+	struct ctx ctx;
+	const char *model_id = NULL;
+	size_t i;
+	int rc = -1, opened = 0;
+
+	if (chat_args(&o, argc, argv, e) < 0)
+		return -1;
+	if (o.help) {
+		fputs(chat_usage, stdout);
+		return 0;
+	}
+	buf_init(&prompt, CHAT_STDIN_MAX);
+	buf_init(&body, CHAT_BODY_MAX);
+	for (i = 0; i < CHAT_MAX_ATT; i++)
+		buf_init(&files[i], CHAT_FILE_MAX);
+	memset(att, 0, sizeof att);
+	/* a bad model ref given on the command line fails before any I/O */
+	if (o.model && chat_model_id(o.model, &model_id, e) < 0)
+		goto out;
+	if (ctx_open(&ctx, g, e) < 0)
+		goto out;
+	opened = 1;
+	if (!o.model && chat_model_id(ctx.cfg.primary_model, &model_id, e) < 0)
+		goto out;
+	ctx.aws.opts.io_timeout_ms = (int)(o.timeout * 1000.0 + 0.5);
+	if (ctx.aws.opts.io_timeout_ms < 1)
+		ctx.aws.opts.io_timeout_ms = 1;
+	ctx.aws.opts.connect_timeout_ms = ctx.aws.opts.io_timeout_ms < CONN_CONNECT_TIMEOUT_MS
+						  ? ctx.aws.opts.io_timeout_ms
+						  : CONN_CONNECT_TIMEOUT_MS;
+	if (chat_attachments(&o, files, att, e) < 0 || chat_prompt(g, &o, &prompt, e) < 0)
+		goto out;
+	memset(&rq, 0, sizeof rq);
+	rq.model_id = model_id;
+	rq.system = o.system;
+	rq.text = prompt.p;
+	rq.text_len = prompt.len;
+	rq.att = att;
+	rq.natt = o.nfiles;
+	rq.max_tokens = o.max_tokens;
+	rq.has_temperature = o.has_temperature;
+	rq.temperature = o.temperature;
+	rq.has_top_p = o.has_top_p;
+	rq.top_p = o.top_p;
+	rq.stop = o.stop;
+	rq.nstop = o.nstop;
+	rq.thinking = o.thinking;
+	if (conv_build_body(&rq, &body, e) < 0)
+		goto out;
+	buf_free(&prompt); /* the body holds it now */
+	if (g->verbose)
+		ctx_log(&ctx, "model %s, request body %zu bytes", model_id, body.len);
+	rc = chat_run_turn(g, &o, &ctx, model_id, &body, e);
+out:
+	if (opened)
+		ctx_close(&ctx);
+	buf_free(&prompt);
+	buf_free(&body);
+	for (i = 0; i < CHAT_MAX_ATT; i++)
+		buf_free(&files[i]);
+	return rc;
+}

@@ -1,0 +1,60 @@
+#include "cmd/ctx.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void ctx_log(void *user, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)user;
+	fputs("brock: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int ctx_open(struct ctx *c, const struct globals *g, struct err *e)
+{
+	memset(c, 0, sizeof *c);
+	c->g = g;
+	if (config_load(&g->env, g->config, &c->cfg, e) != 0)
+		return -1;
+	/* a missing default file is an empty config; a named one is a typo */
+	if (g->config && !c->cfg.exists) {
+		err_set(e, ERR_USAGE, "config file %s does not exist", g->config);
+		config_free(&c->cfg);
+		return -1;
+	}
+	conn_pool_init(&c->pool, &g->env);
+	aws_init(&c->aws, &g->env, &c->pool);
+	creds_init(&c->creds, &g->env, &c->aws, g->profile);
+	c->open = 1;
+	if (g->verbose) {
+		c->aws.log = ctx_log;
+		c->aws.log_user = c;
+	}
+	c->aws.runtime_base_url = c->cfg.bedrock.base_url;
+	if (creds_region(&g->env, g->region, g->profile, c->cfg.discovery.region,
+			 c->cfg.bedrock.base_url, c->aws.region, sizeof c->aws.region,
+			 c->region_source, sizeof c->region_source, e) != 0) {
+		ctx_close(c);
+		return -1;
+	}
+	if (g->verbose)
+		ctx_log(c, "region %s (from %s)", c->aws.region, c->region_source);
+	return 0;
+}
+
+void ctx_close(struct ctx *c)
+{
+	if (c->open) {
+		creds_free(&c->creds);
+		aws_free(&c->aws);
+		conn_pool_free(&c->pool);
+		c->open = 0;
+	}
+	config_free(&c->cfg);
+}

@@ -1,0 +1,34 @@
+/* ctx: what a command needs to talk to AWS, set up once from the global
+ * options: the parsed config file, the connection pool (with the trust
+ * anchors), the aws client (endpoints, retries, clock skew) and the
+ * credential chain. No globals: commands own their ctx. */
+#ifndef BROCK_CTX_H
+#define BROCK_CTX_H
+
+#include "aws/aws.h"
+#include "cmd/cmd.h"
+#include "bedrock/config.h"
+#include "net/conn.h"
+#include "aws/creds.h"
+#include "base/err.h"
+
+struct ctx {
+	const struct globals *g;
+	struct config cfg;
+	struct conn_pool pool;
+	struct aws aws;
+	struct creds_chain creds;
+	char region_source[64]; /* where aws.region came from */
+	int open;
+};
+
+/* Loads the config (ERR_USAGE with FILE:LINE:COL when it does not parse),
+ * resolves the region, and prepares pool, aws client and credential chain
+ * (credentials themselves are fetched lazily with creds_get). */
+int ctx_open(struct ctx *c, const struct globals *g, struct err *e);
+void ctx_close(struct ctx *c);
+
+/* aws_log_fn printing "brock: ..." lines on stderr (used when -v). */
+void ctx_log(void *user, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

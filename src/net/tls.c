@@ -1,0 +1,626 @@
+/* tls: BearSSL client with a hand-built minimal profile, and PEM trust
+ * anchors. See tls.h for the policy. */
+#include "net/tls.h"
+
+#include <bearssl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/file.h"
+
+/* The generated roots are one long literal (C11 only promises 4095 bytes;
+ * gcc and clang take any length). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverlength-strings"
+#include "amazon_roots.h"
+#pragma GCC diagnostic pop
+
+/* ------------------------------------------------------------------------ */
+/* Error names */
+
+struct tls_errname {
+	int code;
+	const char *name;
+};
+
+static const struct tls_errname tls_errnames[] = {
+	{BR_ERR_OK, "BR_ERR_OK"},
+	{BR_ERR_BAD_PARAM, "BR_ERR_BAD_PARAM"},
+	{BR_ERR_BAD_STATE, "BR_ERR_BAD_STATE"},
+	{BR_ERR_UNSUPPORTED_VERSION, "BR_ERR_UNSUPPORTED_VERSION (server does not offer TLS 1.2)"},
+	{BR_ERR_BAD_VERSION, "BR_ERR_BAD_VERSION"},
+	{BR_ERR_BAD_LENGTH, "BR_ERR_BAD_LENGTH"},
+	{BR_ERR_TOO_LARGE, "BR_ERR_TOO_LARGE"},
+	{BR_ERR_BAD_MAC, "BR_ERR_BAD_MAC"},
+	{BR_ERR_NO_RANDOM, "BR_ERR_NO_RANDOM (no entropy source)"},
+	{BR_ERR_UNKNOWN_TYPE, "BR_ERR_UNKNOWN_TYPE"},
+	{BR_ERR_UNEXPECTED, "BR_ERR_UNEXPECTED"},
+	{BR_ERR_BAD_CCS, "BR_ERR_BAD_CCS"},
+	{BR_ERR_BAD_ALERT, "BR_ERR_BAD_ALERT"},
+	{BR_ERR_BAD_HANDSHAKE, "BR_ERR_BAD_HANDSHAKE"},
+	{BR_ERR_OVERSIZED_ID, "BR_ERR_OVERSIZED_ID"},
+	{BR_ERR_BAD_CIPHER_SUITE, "BR_ERR_BAD_CIPHER_SUITE (no common cipher suite)"},
+	{BR_ERR_BAD_COMPRESSION, "BR_ERR_BAD_COMPRESSION"},
+	{BR_ERR_BAD_FRAGLEN, "BR_ERR_BAD_FRAGLEN"},
+	{BR_ERR_BAD_SECRENEG, "BR_ERR_BAD_SECRENEG"},
+	{BR_ERR_EXTRA_EXTENSION, "BR_ERR_EXTRA_EXTENSION"},
+	{BR_ERR_BAD_SNI, "BR_ERR_BAD_SNI"},
+	{BR_ERR_BAD_HELLO_DONE, "BR_ERR_BAD_HELLO_DONE"},
+	{BR_ERR_LIMIT_EXCEEDED, "BR_ERR_LIMIT_EXCEEDED"},
+	{BR_ERR_BAD_FINISHED, "BR_ERR_BAD_FINISHED"},
+	{BR_ERR_RESUME_MISMATCH, "BR_ERR_RESUME_MISMATCH"},
+	{BR_ERR_INVALID_ALGORITHM, "BR_ERR_INVALID_ALGORITHM"},
+	{BR_ERR_BAD_SIGNATURE, "BR_ERR_BAD_SIGNATURE"},
+	{BR_ERR_WRONG_KEY_USAGE, "BR_ERR_WRONG_KEY_USAGE"},
+	{BR_ERR_NO_CLIENT_AUTH, "BR_ERR_NO_CLIENT_AUTH"},
+	{BR_ERR_IO, "BR_ERR_IO"},
+	{BR_ERR_X509_INVALID_VALUE, "BR_ERR_X509_INVALID_VALUE"},
+	{BR_ERR_X509_TRUNCATED, "BR_ERR_X509_TRUNCATED"},
+	{BR_ERR_X509_EMPTY_CHAIN, "BR_ERR_X509_EMPTY_CHAIN"},
+	{BR_ERR_X509_INNER_TRUNC, "BR_ERR_X509_INNER_TRUNC"},
+	{BR_ERR_X509_BAD_TAG_CLASS, "BR_ERR_X509_BAD_TAG_CLASS"},
+	{BR_ERR_X509_BAD_TAG_VALUE, "BR_ERR_X509_BAD_TAG_VALUE"},
+	{BR_ERR_X509_INDEFINITE_LENGTH, "BR_ERR_X509_INDEFINITE_LENGTH"},
+	{BR_ERR_X509_EXTRA_ELEMENT, "BR_ERR_X509_EXTRA_ELEMENT"},
+	{BR_ERR_X509_UNEXPECTED, "BR_ERR_X509_UNEXPECTED"},
+	{BR_ERR_X509_NOT_CONSTRUCTED, "BR_ERR_X509_NOT_CONSTRUCTED"},
+	{BR_ERR_X509_NOT_PRIMITIVE, "BR_ERR_X509_NOT_PRIMITIVE"},
+	{BR_ERR_X509_PARTIAL_BYTE, "BR_ERR_X509_PARTIAL_BYTE"},
+	{BR_ERR_X509_BAD_BOOLEAN, "BR_ERR_X509_BAD_BOOLEAN"},
+	{BR_ERR_X509_OVERFLOW, "BR_ERR_X509_OVERFLOW"},
+	{BR_ERR_X509_BAD_DN, "BR_ERR_X509_BAD_DN"},
+	{BR_ERR_X509_BAD_TIME, "BR_ERR_X509_BAD_TIME"},
+	{BR_ERR_X509_UNSUPPORTED, "BR_ERR_X509_UNSUPPORTED"},
+	{BR_ERR_X509_LIMIT_EXCEEDED, "BR_ERR_X509_LIMIT_EXCEEDED"},
+	{BR_ERR_X509_WRONG_KEY_TYPE, "BR_ERR_X509_WRONG_KEY_TYPE"},
+	{BR_ERR_X509_BAD_SIGNATURE, "BR_ERR_X509_BAD_SIGNATURE"},
+	{BR_ERR_X509_TIME_UNKNOWN, "BR_ERR_X509_TIME_UNKNOWN"},
+	{BR_ERR_X509_EXPIRED, "BR_ERR_X509_EXPIRED"},
+	{BR_ERR_X509_DN_MISMATCH, "BR_ERR_X509_DN_MISMATCH"},
+	{BR_ERR_X509_BAD_SERVER_NAME, "BR_ERR_X509_BAD_SERVER_NAME"},
+	{BR_ERR_X509_CRITICAL_EXTENSION, "BR_ERR_X509_CRITICAL_EXTENSION"},
+	{BR_ERR_X509_NOT_CA, "BR_ERR_X509_NOT_CA"},
+	{BR_ERR_X509_FORBIDDEN_KEY_USAGE, "BR_ERR_X509_FORBIDDEN_KEY_USAGE"},
+	{BR_ERR_X509_WEAK_PUBLIC_KEY, "BR_ERR_X509_WEAK_PUBLIC_KEY"},
+	{BR_ERR_X509_NOT_TRUSTED, "BR_ERR_X509_NOT_TRUSTED"},
+};
+
+const char *tls_error_name(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof tls_errnames / sizeof tls_errnames[0]; i++)
+		if (tls_errnames[i].code == code)
+			return tls_errnames[i].name;
+	return "unknown error";
+}
+
+/* TLS alert descriptions a server is likely to send us. */
+static const char *tls_alert_name(int a)
+{
+	switch (a) {
+	case 0: return "close_notify";
+	case 10: return "unexpected_message";
+	case 20: return "bad_record_mac";
+	case 40: return "handshake_failure";
+	case 42: return "bad_certificate";
+	case 47: return "illegal_parameter";
+	case 50: return "decode_error";
+	case 51: return "decrypt_error";
+	case 70: return "protocol_version";
+	case 71: return "insufficient_security";
+	case 80: return "internal_error";
+	case 112: return "unrecognized_name";
+	default: return "alert";
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Trust anchors */
+
+static void tls_ta_free(br_x509_trust_anchor *ta)
+{
+	free(ta->dn.data); /* one block holds the DN and the key bytes */
+}
+
+void tls_trust_free(struct tls_trust *t)
+{
+	br_x509_trust_anchor *v = t->ta;
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		tls_ta_free(&v[i]);
+	free(v);
+	t->ta = NULL;
+	t->n = t->cap = 0;
+	t->source[0] = 0;
+}
+
+/* A buffer fed by BearSSL callbacks, which cannot fail: an overflow is
+ * remembered and the object is skipped at its end. */
+struct tls_acc {
+	struct buf b;
+	int overflow;
+};
+
+static void tls_acc_append(void *ctx, const void *p, size_t n)
+{
+	struct tls_acc *a = ctx;
+
+	if (!a->overflow && buf_append(&a->b, p, n) < 0)
+		a->overflow = 1;
+}
+
+static void tls_acc_reset(struct tls_acc *a)
+{
+	buf_reset(&a->b);
+	a->overflow = 0;
+}
+
+/* Builds one anchor from a DER certificate. Returns 1 when added, 0 when
+ * the certificate was skipped, -1 on memory/limit. */
+static int tls_trust_add_der(struct tls_trust *t, const uint8_t *der, size_t n, struct err *e)
+{
+	br_x509_decoder_context dc;
+	const br_x509_pkey *pk;
+	br_x509_trust_anchor ta;
+	struct tls_acc acc = {{0}, 0};
+	struct buf *dn = &acc.b;
+	size_t k1, k2, total;
+	uint8_t *blk;
+	int rc = 0;
+
+	buf_init(dn, 8192);
+	br_x509_decoder_init(&dc, tls_acc_append, &acc);
+	br_x509_decoder_push(&dc, der, n);
+	pk = br_x509_decoder_get_pkey(&dc);
+	if (!pk || br_x509_decoder_last_error(&dc) != 0 || acc.overflow || dn->len == 0)
+		goto out;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		k1 = pk->key.rsa.nlen;
+		k2 = pk->key.rsa.elen;
+	} else if (pk->key_type == BR_KEYTYPE_EC) {
+		k1 = pk->key.ec.qlen;
+		k2 = 0;
+	} else {
+		goto out;
+	}
+	if (t->n >= TLS_ANCHORS_MAX) {
+		rc = err_set(e, ERR_OTHER, "too many trust anchors (limit %u)", TLS_ANCHORS_MAX);
+		goto out;
+	}
+	if (t->n == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 64;
+		void *nv = realloc(t->ta, nc * sizeof(br_x509_trust_anchor));
+		if (!nv) {
+			rc = err_set(e, ERR_OTHER, "out of memory loading trust anchors");
+			goto out;
+		}
+		t->ta = nv;
+		t->cap = nc;
+	}
+	total = dn->len + k1 + k2;
+	blk = malloc(total);
+	if (!blk) {
+		rc = err_set(e, ERR_OTHER, "out of memory loading trust anchors");
+		goto out;
+	}
+	memset(&ta, 0, sizeof ta);
+	memcpy(blk, dn->p, dn->len);
+	ta.dn.data = blk;
+	ta.dn.len = dn->len;
+	ta.flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	ta.pkey.key_type = pk->key_type;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		memcpy(blk + dn->len, pk->key.rsa.n, k1);
+		memcpy(blk + dn->len + k1, pk->key.rsa.e, k2);
+		ta.pkey.key.rsa.n = blk + dn->len;
+		ta.pkey.key.rsa.nlen = k1;
+		ta.pkey.key.rsa.e = blk + dn->len + k1;
+		ta.pkey.key.rsa.elen = k2;
+	} else {
+		memcpy(blk + dn->len, pk->key.ec.q, k1);
+		ta.pkey.key.ec.curve = pk->key.ec.curve;
+		ta.pkey.key.ec.q = blk + dn->len;
+		ta.pkey.key.ec.qlen = k1;
+	}
+	((br_x509_trust_anchor *)t->ta)[t->n++] = ta;
+	rc = 1;
+out:
+	buf_free(dn);
+	return rc;
+}
+
+int tls_trust_add_pem(struct tls_trust *t, const void *pem, size_t n, size_t *added,
+		      struct err *e)
+{
+	br_pem_decoder_context pc;
+	const uint8_t *p = pem;
+	struct tls_acc der = {{0}, 0};
+	size_t count = 0;
+	int in_cert = 0, rc = 0, last_pass = 0;
+
+	if (added)
+		*added = 0;
+	buf_init(&der.b, TLS_CERT_MAX);
+	br_pem_decoder_init(&pc);
+	/* A final newline is pushed so that a bundle without one still ends
+	 * its last object. */
+	while (rc >= 0) {
+		size_t k;
+
+		if (n == 0) {
+			if (last_pass)
+				break;
+			last_pass = 1;
+			p = (const uint8_t *)"\n";
+			n = 1;
+		}
+		k = br_pem_decoder_push(&pc, p, n);
+		p += k;
+		n -= k;
+		switch (br_pem_decoder_event(&pc)) {
+		case BR_PEM_BEGIN_OBJ: {
+			const char *name = br_pem_decoder_name(&pc);
+			in_cert = strcmp(name, "CERTIFICATE") == 0 ||
+				  strcmp(name, "X509 CERTIFICATE") == 0 ||
+				  strcmp(name, "TRUSTED CERTIFICATE") == 0;
+			tls_acc_reset(&der);
+			br_pem_decoder_setdest(&pc, in_cert ? tls_acc_append : NULL,
+					       in_cert ? &der : NULL);
+			break;
+		}
+		case BR_PEM_END_OBJ:
+			if (in_cert && !der.overflow) {
+				int r = tls_trust_add_der(t, der.b.p, der.b.len, e);
+				if (r < 0)
+					rc = -1;
+				else
+					count += (size_t)r;
+			}
+			in_cert = 0;
+			break;
+		case BR_PEM_ERROR:
+			in_cert = 0; /* the decoder skips the bad object */
+			break;
+		default:
+			break;
+		}
+	}
+	buf_free(&der.b);
+	if (added)
+		*added = count;
+	return rc;
+}
+
+/* Loads a bundle named by a variable (var != NULL) or a system path. */
+static int tls_trust_load_file(struct tls_trust *t, const char *var, const char *path,
+			       struct err *e)
+{
+	struct buf b;
+	size_t added = 0;
+	int got, rc;
+
+	buf_init(&b, TLS_BUNDLE_MAX);
+	got = file_read(path, TLS_BUNDLE_MAX, &b, e);
+	if (got != 1)
+		buf_free(&b);
+	if (got == 0 && var)
+		return err_set(e, ERR_USAGE, "%s=%s: cannot read CA bundle: %s", var, path,
+			       strerror(ENOENT));
+	if (got == 0)
+		return err_set(e, ERR_OTHER, "%s: cannot read CA bundle: %s", path, strerror(ENOENT));
+	if (got < 0) {
+		err_wrap(e, "cannot read CA bundle");
+		if (!var)
+			return -1;
+		e->cls = ERR_USAGE; /* the user named it */
+		return err_wrap(e, "%s", var);
+	}
+	rc = tls_trust_add_pem(t, b.p, b.len, &added, e);
+	buf_free(&b);
+	if (rc < 0)
+		return rc;
+	if (added == 0) {
+		if (var)
+			return err_set(e, ERR_USAGE, "%s=%s: no usable certificate in CA bundle",
+				       var, path);
+		return err_set(e, ERR_OTHER, "%s: no usable certificate in CA bundle", path);
+	}
+	snprintf(t->source, sizeof t->source, "%s%s%s", var ? var : "", var ? "=" : "", path);
+	return 0;
+}
+
+int tls_trust_add_builtin(struct tls_trust *t, size_t *added, struct err *e)
+{
+	return tls_trust_add_pem(t, amazon_roots_pem, sizeof amazon_roots_pem - 1, added, e);
+}
+
+static const char *const tls_system_bundles[] = {
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/ca-bundle.pem",
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+};
+
+int tls_trust_load(struct tls_trust *t, const struct env *env, struct err *e)
+{
+	static const char *const vars[] = {"AWS_CA_BUNDLE", "SSL_CERT_FILE"};
+	char path[4096];
+	size_t i, added = 0;
+
+	if (t->n > 0)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		int n = env_get_buf(env, vars[i], path, sizeof path);
+		if (n < 0)
+			return err_set(e, ERR_USAGE, "%s: path too long", vars[i]);
+		if (n > 0)
+			return tls_trust_load_file(t, vars[i], path, e);
+	}
+	for (i = 0; i < sizeof tls_system_bundles / sizeof tls_system_bundles[0]; i++) {
+		const char *sys = tls_system_bundles[i];
+		if (access(sys, R_OK) != 0)
+			continue;
+		/* An unusable system bundle is not fatal: the compiled-in roots
+		 * follow. */
+		if (tls_trust_load_file(t, NULL, sys, e) == 0)
+			return 0;
+		tls_trust_free(t);
+		err_clear(e);
+		break;
+	}
+	if (tls_trust_add_builtin(t, &added, e) < 0)
+		return -1;
+	if (added == 0)
+		return err_set(e, ERR_OTHER, "built-in Amazon roots did not decode");
+	snprintf(t->source, sizeof t->source, "built-in Amazon roots");
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sessions */
+
+struct tls {
+	br_ssl_client_context cc;
+	br_x509_minimal_context xc;
+	const struct tls_io *io;
+	char host[256];
+	int eof;     /* the transport reached end of stream */
+	int io_fail; /* the transport failed: the session is unusable */
+	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+};
+
+static const uint16_t tls_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+};
+
+/* The minimal profile: only what the suites above need, so that the static
+ * binary links no CBC, CCM, 3DES, MD5, SHA-1 PRF or RSA key exchange. */
+static void tls_profile(struct tls *t, const struct tls_trust *trust)
+{
+	br_ssl_engine_context *eng = &t->cc.eng;
+
+	br_ssl_client_zero(&t->cc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(eng, tls_suites, sizeof tls_suites / sizeof tls_suites[0]);
+
+	br_x509_minimal_init(&t->xc, &br_sha256_vtable, trust->ta, trust->n);
+	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
+	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
+	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
+	br_x509_minimal_set_hash(&t->xc, br_sha256_ID, &br_sha256_vtable);
+	br_x509_minimal_set_hash(&t->xc, br_sha384_ID, &br_sha384_vtable);
+	br_x509_minimal_set_hash(&t->xc, br_sha512_ID, &br_sha512_vtable);
+
+	br_ssl_engine_set_default_rsavrfy(eng);
+	br_ssl_engine_set_default_ecdsa(eng);
+	br_x509_minimal_set_rsa(&t->xc, br_ssl_engine_get_rsavrfy(eng));
+	br_x509_minimal_set_ecdsa(&t->xc, br_ssl_engine_get_ec(eng), br_ssl_engine_get_ecdsa(eng));
+	br_ssl_engine_set_x509(eng, &t->xc.vtable);
+
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+
+	br_ssl_engine_set_buffer(eng, t->iobuf, sizeof t->iobuf, 1);
+}
+
+/* Turns the engine's error into the message the user sees. */
+static int tls_engine_error(const struct tls *t, int code, struct err *e)
+{
+	const char *h = t->host;
+
+	switch (code) {
+	case BR_ERR_X509_NOT_TRUSTED:
+		return err_set(e, ERR_NET, "certificate not trusted (unknown CA) for %s", h);
+	case BR_ERR_X509_EXPIRED:
+		return err_set(e, ERR_NET, "certificate expired or not yet valid for %s", h);
+	case BR_ERR_X509_BAD_SERVER_NAME:
+		return err_set(e, ERR_NET, "certificate does not match host name %s", h);
+	default:
+		break;
+	}
+	if (code >= BR_ERR_RECV_FATAL_ALERT && code < BR_ERR_SEND_FATAL_ALERT)
+		return err_set(e, ERR_NET, "TLS handshake failed with %s: received alert %d (%s)", h,
+			       code - BR_ERR_RECV_FATAL_ALERT,
+			       tls_alert_name(code - BR_ERR_RECV_FATAL_ALERT));
+	if (code >= BR_ERR_SEND_FATAL_ALERT)
+		return err_set(e, ERR_NET, "TLS handshake failed with %s: sent alert %d (%s)", h,
+			       code - BR_ERR_SEND_FATAL_ALERT,
+			       tls_alert_name(code - BR_ERR_SEND_FATAL_ALERT));
+	return err_set(e, ERR_NET, "TLS handshake failed with %s: %s", h, tls_error_name(code));
+}
+
+/* Drives the engine until one of the target states is reached (the
+ * br_sslio loop, with our transport and errors). Returns 0, 1 when the
+ * stream ended cleanly (close_notify or transport EOF after the handshake),
+ * or -1. */
+static int tls_run_until(struct tls *t, unsigned target, struct err *e)
+{
+	br_ssl_engine_context *eng = &t->cc.eng;
+
+	if (t->io_fail)
+		return err_set(e, ERR_NET, "connection to %s already failed", t->host);
+	for (;;) {
+		unsigned st = br_ssl_engine_current_state(eng);
+		unsigned char *b;
+		size_t len, done;
+
+		if (st & BR_SSL_CLOSED) {
+			int code = br_ssl_engine_last_error(eng);
+			if (code == BR_ERR_OK)
+				return 1;
+			t->io_fail = 1;
+			return tls_engine_error(t, code, e);
+		}
+		if (st & BR_SSL_SENDREC) {
+			b = br_ssl_engine_sendrec_buf(eng, &len);
+			if (t->io->write(t->io->ctx, b, len, &done, e) < 0) {
+				t->io_fail = 1;
+				return -1;
+			}
+			br_ssl_engine_sendrec_ack(eng, done);
+			continue;
+		}
+		if (st & target)
+			return 0;
+		if ((st & BR_SSL_RECVAPP) && (target & BR_SSL_SENDAPP)) {
+			/* The peer sent data while we want to write: for
+			 * HTTP/1.1 that is a protocol violation (or an early
+			 * error response); report it rather than deadlock. */
+			return err_set(e, ERR_PROTO, "%s sent data before the request was complete",
+				       t->host);
+		}
+		if (st & BR_SSL_RECVREC) {
+			if (t->eof)
+				return 1;
+			b = br_ssl_engine_recvrec_buf(eng, &len);
+			if (t->io->read(t->io->ctx, b, len, &done, e) < 0) {
+				t->io_fail = 1;
+				return -1;
+			}
+			if (done == 0) {
+				t->eof = 1;
+				return 1;
+			}
+			br_ssl_engine_recvrec_ack(eng, done);
+			continue;
+		}
+		br_ssl_engine_flush(eng, 0);
+	}
+}
+
+int tls_open(struct tls **out, const struct tls_trust *trust, const char *host,
+	     const struct tls_io *io, struct err *e)
+{
+	struct tls *t;
+	size_t hl = strlen(host);
+	int r;
+
+	*out = NULL;
+	if (hl == 0 || hl >= sizeof t->host)
+		return err_set(e, ERR_USAGE, "bad TLS host name");
+	if (!trust || trust->n == 0)
+		return err_set(e, ERR_OTHER, "no trust anchors loaded");
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return err_set(e, ERR_OTHER, "out of memory");
+	memcpy(t->host, host, hl + 1);
+	t->io = io;
+	tls_profile(t, trust);
+	if (!br_ssl_client_reset(&t->cc, t->host, 0)) {
+		r = tls_engine_error(t, br_ssl_engine_last_error(&t->cc.eng), e);
+		goto fail;
+	}
+	r = tls_run_until(t, BR_SSL_SENDAPP | BR_SSL_RECVAPP, e);
+	if (r == 1)
+		r = err_set(e, ERR_NET, "connection closed by %s during the TLS handshake", host);
+	if (r < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	tls_close(t);
+	return -1;
+}
+
+int tls_read(struct tls *t, uint8_t *p, size_t n, size_t *got, struct err *e)
+{
+	unsigned char *b;
+	size_t len;
+	int r;
+
+	*got = 0;
+	if (n == 0)
+		return 0;
+	r = tls_run_until(t, BR_SSL_RECVAPP, e);
+	if (r < 0)
+		return -1;
+	if (r == 1)
+		return 0; /* end of stream; HTTP framing tells truncation apart */
+	b = br_ssl_engine_recvapp_buf(&t->cc.eng, &len);
+	if (len > n)
+		len = n;
+	memcpy(p, b, len);
+	br_ssl_engine_recvapp_ack(&t->cc.eng, len);
+	*got = len;
+	return 0;
+}
+
+int tls_write(struct tls *t, const uint8_t *p, size_t n, struct err *e)
+{
+	while (n > 0) {
+		unsigned char *b;
+		size_t len;
+		int r = tls_run_until(t, BR_SSL_SENDAPP, e);
+
+		if (r == 1)
+			return err_set(e, ERR_NET, "connection closed by %s", t->host);
+		if (r < 0)
+			return -1;
+		b = br_ssl_engine_sendapp_buf(&t->cc.eng, &len);
+		if (len > n)
+			len = n;
+		memcpy(b, p, len);
+		br_ssl_engine_sendapp_ack(&t->cc.eng, len);
+		p += len;
+		n -= len;
+	}
+	return 0;
+}
+
+int tls_flush(struct tls *t, struct err *e)
+{
+	int r;
+
+	br_ssl_engine_flush(&t->cc.eng, 0);
+	r = tls_run_until(t, BR_SSL_SENDAPP | BR_SSL_RECVAPP, e);
+	if (r == 1)
+		return err_set(e, ERR_NET, "connection closed by %s", t->host);
+	return r;
+}
+
+int tls_pending(const struct tls *t)
+{
+	return (br_ssl_engine_current_state(&t->cc.eng) & BR_SSL_RECVAPP) != 0;
+}
+
+void tls_close(struct tls *t)
+{
+	if (!t)
+		return;
+	secure_zero(t, sizeof *t); /* session keys */
+	free(t);
+}

@@ -1,0 +1,85 @@
+/* tls: TLS client sessions and trust anchors.
+ * The only module that knows the TLS library (BearSSL today). A session is
+ * driven over a caller-supplied byte transport (struct tls_io: conn.c's
+ * socket with deadlines), so this file never touches a socket and a TLS 1.3
+ * backend could replace it behind the same few functions.
+ *
+ * Policy, fixed (no switches): TLS 1.2 only; ECDHE_{ECDSA,RSA} with
+ * AES-128/256-GCM or ChaCha20-Poly1305; SNI always sent; the certificate
+ * chain and the host name always verified against the system clock. */
+#ifndef BROCK_TLS_H
+#define BROCK_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/env.h"
+#include "base/err.h"
+
+/* Limits: a bundle file is at most TLS_BUNDLE_MAX bytes, one certificate at
+ * most TLS_CERT_MAX bytes of DER, at most TLS_ANCHORS_MAX anchors in a set. */
+#define TLS_BUNDLE_MAX (8u << 20)
+#define TLS_CERT_MAX (64u << 10)
+#define TLS_ANCHORS_MAX 4096
+
+/* A set of trust anchors, owned by the caller (zero-initialise it). */
+struct tls_trust {
+	void *ta;         /* br_x509_trust_anchor[n]; owned */
+	size_t n, cap;
+	char source[288]; /* where the anchors came from, for messages */
+};
+
+/* Loads anchors once: AWS_CA_BUNDLE, else SSL_CERT_FILE, else the first
+ * existing system bundle, else the Amazon roots compiled in. A variable that
+ * is set but names an unreadable file or a file without any certificate is
+ * an error (ERR_USAGE) that names the variable. A no-op when already loaded.
+ * The environment is passed in (env.h), never read here. */
+int tls_trust_load(struct tls_trust *t, const struct env *env, struct err *e);
+
+/* Adds every decodable certificate of a PEM bundle (RSA or EC key) as an
+ * anchor; undecodable ones are skipped. *added (may be NULL) gets the count.
+ * Fails only on a limit or on memory. Pure: no I/O. */
+int tls_trust_add_pem(struct tls_trust *t, const void *pem, size_t n, size_t *added,
+		      struct err *e);
+
+/* Adds the Amazon Trust Services roots compiled into the binary. */
+int tls_trust_add_builtin(struct tls_trust *t, size_t *added, struct err *e);
+
+void tls_trust_free(struct tls_trust *t);
+
+/* The byte transport a session runs over. read stores 0 in *got at end of
+ * stream; both may transfer fewer bytes than asked; both return 0 or -1
+ * with e filled (timeouts, resets). */
+struct tls_io {
+	int (*read)(void *ctx, uint8_t *p, size_t n, size_t *got, struct err *e);
+	int (*write)(void *ctx, const uint8_t *p, size_t n, size_t *put, struct err *e);
+	void *ctx;
+};
+
+struct tls; /* one client session (about 40 KiB, heap) */
+
+/* Runs the full handshake with host (SNI + name check) before returning, so
+ * certificate problems surface here as ERR_NET with a clear message. io must
+ * outlive the session. */
+int tls_open(struct tls **out, const struct tls_trust *trust, const char *host,
+	     const struct tls_io *io, struct err *e);
+
+/* Reads decrypted bytes; *got = 0 means the peer closed the stream. */
+int tls_read(struct tls *t, uint8_t *p, size_t n, size_t *got, struct err *e);
+
+/* Buffers bytes for sending (full records go out as they fill); tls_flush
+ * pushes out what remains. */
+int tls_write(struct tls *t, const uint8_t *p, size_t n, struct err *e);
+int tls_flush(struct tls *t, struct err *e);
+
+/* Nonzero when decrypted bytes are waiting (an idle pooled session with
+ * pending data is not clean and must not be reused). */
+int tls_pending(const struct tls *t);
+
+/* Frees the session (no close_notify: the caller closes the socket). NULL ok. */
+void tls_close(struct tls *t);
+
+/* The name of a BearSSL error code (for messages and tests). */
+const char *tls_error_name(int code);
+
+#endif
