@@ -73,7 +73,7 @@ $(1)/brock: $(1)/obj/cmd/main.o $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 $(1)/tests/%: tests/%.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 	@mkdir -p $$(@D)
 	@echo "  CC      $$@"
-	@$(2) $(CSTD) $(WARN) -Wno-missing-prototypes $(3) $(INC) -Itests -MMD -MP -MF $$@.d $(4) -o $$@ $$< $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+	@$(2) $(CSTD) $(WARN) -Wno-missing-prototypes $(3) $(INC) -Itests -MMD -MP -MF $$(@D)/.$$(@F).d $(4) -o $$@ $$< $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 
 $(1)/replay/%: fuzz/%.c fuzz/replay.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 	@mkdir -p $$(@D)
@@ -140,7 +140,7 @@ demo: deps $(BUILD)/brock
 # The bench links the same libbrock.a as the product (built -O2 for glibc), so it cannot drift.
 $(BUILD)/bench/bench: bench/bench.c $(BUILD)/bench/libbrock.a $(BUILD)/bench/bearssl/libbearssl.a
 	@echo "  LD      $@"
-	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -MMD -MP -MF $@.d -o $@ $^ -lz
+	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -MMD -MP -MF $(@D)/.$(@F).d -o $@ $^ -lz
 
 bench: $(BUILD)/bench/bench
 	@echo "bench: $< (gcc -O2, glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), $$(git rev-parse --short HEAD 2>/dev/null))"

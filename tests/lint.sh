@@ -94,7 +94,7 @@ result "include guards" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
 prefixes() {
 	case $1 in
 	base64) echo 'base64_|hex_' ;;
-	buf) echo 'buf_|slice_|str_|secure_zero$' ;;
+	buf) echo 'buf_|slice_|str_|secure_zero$|secure_equal$' ;;
 	cmd_*) echo 'cmd_' ;;
 	converse) echo 'conv_' ;;
 	discovery) echo 'disc_' ;;

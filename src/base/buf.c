@@ -26,11 +26,6 @@ int slice_eq_str(struct slice a, const char *s)
 	return slice_eq(a, slice_str(s));
 }
 
-static int lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 int slice_eq_nocase(struct slice a, const char *s)
 {
 	size_t n = strlen(s);
@@ -38,7 +33,7 @@ int slice_eq_nocase(struct slice a, const char *s)
 	if (a.n != n)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (lower(a.p[i]) != lower((unsigned char)s[i]))
+		if (str_lower_ch(a.p[i]) != str_lower_ch((unsigned char)s[i]))
 			return 0;
 	return 1;
 }
@@ -58,7 +53,23 @@ char *str_dupn(const char *s, size_t n)
 void str_lower(char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		s[i] = (char)lower((unsigned char)s[i]);
+		s[i] = (char)str_lower_ch((unsigned char)s[i]);
+}
+
+static int is_blank(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+struct slice slice_trim(struct slice s)
+{
+	while (s.n && is_blank(s.p[0])) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n && is_blank(s.p[s.n - 1]))
+		s.n--;
+	return s;
 }
 
 void secure_zero(void *p, size_t n)
@@ -67,6 +78,16 @@ void secure_zero(void *p, size_t n)
 
 	while (n--)
 		*v++ = 0;
+}
+
+int secure_equal(const void *a, const void *b, size_t n)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= (uint8_t)(x[i] ^ y[i]);
+	return d == 0;
 }
 
 void buf_init(struct buf *b, size_t max)

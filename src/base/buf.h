@@ -43,8 +43,17 @@ struct slice buf_slice(const struct buf *b);
 char *str_dupn(const char *s, size_t n);
 /* ASCII A-Z to a-z in place (model ids, provider names: never locale). */
 void str_lower(char *s, size_t n);
+/* The one ASCII lower-casing of a byte; anything but A-Z is returned as is. */
+static inline int str_lower_ch(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+/* s without leading and trailing spaces, tabs, CR and LF. */
+struct slice slice_trim(struct slice s);
 
 /* Wipes memory the compiler may not optimise away (secrets). */
 void secure_zero(void *p, size_t n);
+/* 1 when a[0..n) == b[0..n), in time that depends on n only (keys, MACs). */
+int secure_equal(const void *a, const void *b, size_t n);
 
 #endif

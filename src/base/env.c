@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "base/buf.h"
+
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -52,8 +54,7 @@ int env_get_buf(const struct env *env, const char *name, char *out, unsigned n)
 static int eq_nocase(const char *a, const char *b)
 {
 	for (; *a && *b; a++, b++) {
-		char x = (*a >= 'A' && *a <= 'Z') ? (char)(*a + 32) : *a;
-		if (x != *b)
+		if (str_lower_ch((unsigned char)*a) != *b)
 			return 0;
 	}
 	return *a == *b;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "aws/aws.h"
 #include "base/base64.h"
 #include "wire/url.h"
@@ -1203,20 +1204,12 @@ int conv_parse_response(const struct conv_handler *h, int json_mode, const uint8
 struct conv_run {
 	const struct aws *a;
 	const struct conv_call *c;
-	struct timespec t0;
+	int64_t t0; /* clock_ms() */
 	int is_stream;    /* the 2xx body is an event stream */
 	struct buf other; /* a 2xx body that is not */
 	char ctype[128];
 	int first_byte_logged;
 };
-
-static long conv_ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 static int conv_on_headers(void *user, const struct http_parser *p, struct err *e)
 {
@@ -1236,7 +1229,7 @@ static int conv_on_headers(void *user, const struct http_parser *p, struct err *
 	buf_reset(&cr->other);
 	if (cr->a->log)
 		cr->a->log(cr->a->log_user, "HTTP %d %s after %ld ms", p->status, cr->ctype,
-			   conv_ms_since(&cr->t0));
+			   (long)(clock_ms() - cr->t0));
 	return 0;
 }
 
@@ -1246,7 +1239,7 @@ static int conv_on_body(void *user, const uint8_t *p, size_t n, struct err *e)
 
 	if (cr->a->log && !cr->first_byte_logged) {
 		cr->first_byte_logged = 1;
-		cr->a->log(cr->a->log_user, "first body byte after %ld ms", conv_ms_since(&cr->t0));
+		cr->a->log(cr->a->log_user, "first body byte after %ld ms", (long)(clock_ms() - cr->t0));
 	}
 	if (!cr->is_stream) {
 		if (buf_append(&cr->other, p, n) >= 0)
@@ -1290,10 +1283,7 @@ int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_ca
 	memset(&cr, 0, sizeof cr);
 	cr.a = a;
 	cr.c = c;
-	if (c->t0)
-		cr.t0 = *c->t0;
-	else
-		clock_gettime(CLOCK_MONOTONIC, &cr.t0);
+	cr.t0 = c->t0_ms ? c->t0_ms : clock_ms();
 	buf_init(&path, 16384);
 	if (buf_append_str(&path, "/model") < 0 ||
 	    url_path_append_segment(&path, slice_str(c->model_id)) < 0 ||

@@ -166,7 +166,7 @@ struct conv_call {
 	struct conv_stream *cs;     /* stream: fed with the event stream as it arrives */
 	size_t max_answer;          /* non-stream: largest answer collected into r->body */
 	int gateway;                /* serve's texts: errors say "from Bedrock", no request id */
-	const struct timespec *t0;  /* CLOCK_MONOTONIC start of the -v times; NULL: now */
+	int64_t t0_ms;              /* clock_ms() at the start of the -v times; 0: now */
 };
 
 /* One POST /model/<id>/converse(-stream), SigV4-signed to the runtime. r is

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "aws/aws.h"
+#include "base/clock.h"
 #include "cmd/cmd.h"
 #include "bedrock/converse.h"
 #include "aws/creds.h"
@@ -335,16 +336,8 @@ struct chat_run {
 	int got_stop;
 	char stop[64];
 	struct conv_usage usage;
-	struct timespec t0;
+	int64_t t0; /* clock_ms() at the start */
 };
-
-static long chat_ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 static int chat_close_reasoning(struct chat_run *cr, struct err *e)
 {
@@ -537,7 +530,7 @@ static int chat_call(struct chat_run *cr, const struct chat_opts *o, const char 
 	cc.body_len = body->len;
 	cc.cs = &cr->cs;
 	cc.max_answer = CHAT_ANSWER_MAX;
-	cc.t0 = &cr->t0;
+	cc.t0_ms = cr->t0;
 	rc = conv_call(&cr->ctx->aws, &creds, &cc, &r, e);
 	aws_creds_wipe(&creds);
 	if (rc == 0 && o->no_stream) {
@@ -548,7 +541,7 @@ static int chat_call(struct chat_run *cr, const struct chat_opts *o, const char 
 	if (rc < 0)
 		chat_add_request_id(&r, e);
 	if (cr->g->verbose)
-		ctx_log(cr->ctx, "done after %ld ms (%d attempt%s)", chat_ms_since(&cr->t0),
+		ctx_log(cr->ctx, "done after %ld ms (%d attempt%s)", (long)(clock_ms() - cr->t0),
 			r.attempts, r.attempts == 1 ? "" : "s");
 	aws_response_free(&r);
 	return rc;
@@ -565,7 +558,7 @@ static int chat_run_turn(const struct globals *g, const struct chat_opts *o, str
 	cr.g = g;
 	cr.ctx = ctx;
 	cr.json = o->json;
-	clock_gettime(CLOCK_MONOTONIC, &cr.t0);
+	cr.t0 = clock_ms();
 	memset(&h, 0, sizeof h);
 	h.user = &cr;
 	if (o->json) {

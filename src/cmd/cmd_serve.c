@@ -18,9 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bearssl.h>
-
 #include "aws/aws.h"
+#include "base/clock.h"
 #include "bedrock/catalog.h"
 #include "cmd/cmd.h"
 #include "bedrock/converse.h"
@@ -30,6 +29,7 @@
 #include "wire/json.h"
 #include "bedrock/openai.h"
 #include "net/server.h"
+#include "wire/sigv4.h"
 #include "base/pctenc.h"
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
@@ -140,16 +140,6 @@ static int serve_args(int argc, char **argv, const char **listen, int *help, str
 	return 0;
 }
 
-static void serve_digest(const void *p, size_t n, uint8_t out[32])
-{
-	br_sha256_context h;
-
-	br_sha256_init(&h);
-	br_sha256_update(&h, p, n);
-	br_sha256_out(&h, out);
-	secure_zero(&h, sizeof h);
-}
-
 static int serve_add_key(struct serve *sv, const char *k, size_t n, const char *from,
 			 struct err *e)
 {
@@ -164,7 +154,7 @@ static int serve_add_key(struct serve *sv, const char *k, size_t n, const char *
 			       SERVE_KEY_MAX);
 	if (sv->nkeys >= SERVE_MAX_KEYS)
 		return err_set(e, ERR_USAGE, "too many API keys (at most %d)", SERVE_MAX_KEYS);
-	serve_digest(k, n, sv->keys[sv->nkeys++]);
+	sigv4_sha256(k, n, sv->keys[sv->nkeys++]);
 	return 0;
 }
 
@@ -186,15 +176,12 @@ static int serve_load_keys(struct serve *sv, struct err *e)
 	v = env_get(&sv->g->env, "BROCK_API_KEYS");
 	for (p = v; p && *p;) {
 		const char *end = strchr(p, ',');
-		const char *a = p, *b = end ? end : p + strlen(p);
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		struct slice k = slice_trim((struct slice){(const uint8_t *)p, n});
 
-		while (a < b && (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n'))
-			a++;
-		while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r' || b[-1] == '\n'))
-			b--;
-		if (b > a && serve_add_key(sv, a, (size_t)(b - a), "BROCK_API_KEYS", e) < 0)
+		if (k.n && serve_add_key(sv, (const char *)k.p, k.n, "BROCK_API_KEYS", e) < 0)
 			return -1;
-		p = end ? end + 1 : b + strlen(b);
+		p += n + (end != NULL);
 	}
 	return 0;
 }
@@ -220,9 +207,9 @@ static int serve_authorized(const struct serve *sv, const struct server_request 
 	}
 	if (v.n == 0 || v.n > SERVE_KEY_MAX)
 		return 0;
-	serve_digest(v.p, v.n, d);
+	sigv4_sha256(v.p, v.n, d);
 	for (i = 0; i < sv->nkeys; i++) /* every key, no early exit */
-		ok |= server_ct_equal(d, sv->keys[i], sizeof d);
+		ok |= secure_equal(d, sv->keys[i], sizeof d);
 	secure_zero(d, sizeof d);
 	return ok;
 }
@@ -513,14 +500,6 @@ static int serve_sse_write(void *user, const uint8_t *p, size_t n, struct err *e
 	return 0;
 }
 
-static double serve_seconds_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static int serve_metadata_cb(void *user, const struct conv_usage *u, struct err *e)
 {
 	(void)e;
@@ -537,7 +516,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	struct conv_call cc;
 	struct aws_response r;
 	struct conv_usage usage;
-	struct timespec t0;
+	int64_t t0;
 	struct err e;
 	int rc, failed_late = 0;
 
@@ -555,10 +534,10 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	cc.cs = &sc->cs;
 	cc.max_answer = SERVE_ANSWER_MAX;
 	cc.gateway = 1;
-	cc.t0 = &t0;
 	if (orq->stream)
 		serve_streams_add(sv, 1);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_ms();
+	cc.t0_ms = t0;
 	rc = conv_call(&sv->ctx.aws, &creds, &cc, &r, &e);
 	aws_creds_wipe(&creds);
 	if (orq->stream) {
@@ -603,7 +582,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	}
 	if (sv->g->verbose && rc < 0)
 		ctx_log(&sv->ctx, "chat %s: %s", orq->model_id, e.msg);
-	serve_count_upstream(sv, serve_seconds_since(&t0), &usage, failed_late,
+	serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &usage, failed_late,
 			     server_client_gone(sc->c));
 	aws_response_free(&r);
 }

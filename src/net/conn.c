@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/base64.h"
 #include "base/buf.h"
 #include "wire/http.h"
@@ -34,17 +35,6 @@ struct conn {
 	time_t idle_since;
 };
 
-/* ------------------------------------------------------------------------ */
-/* Time */
-
-static int64_t conn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int conn_timeout_error(struct err *e, int ms, const char *name)
 {
 	if (ms % 1000 == 0)
@@ -56,11 +46,11 @@ static int conn_timeout_error(struct err *e, int ms, const char *name)
  * out, -1 on error (errno). */
 static int conn_poll(int fd, short events, int ms)
 {
-	int64_t deadline = conn_now_ms() + ms;
+	int64_t deadline = clock_ms() + ms;
 
 	for (;;) {
 		struct pollfd pfd = {fd, events, 0};
-		int64_t left = deadline - conn_now_ms();
+		int64_t left = deadline - clock_ms();
 		int r;
 
 		if (left < 0)
@@ -196,7 +186,7 @@ static int conn_tcp(struct conn *c, const char *host, unsigned port, int timeout
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char portstr[8];
-	int64_t deadline = conn_now_ms() + timeout_ms;
+	int64_t deadline = clock_ms() + timeout_ms;
 	int r, last_errno = 0;
 	size_t left = 0;
 
@@ -212,7 +202,7 @@ static int conn_tcp(struct conn *c, const char *host, unsigned port, int timeout
 	for (ai = res; ai; ai = ai->ai_next)
 		left++;
 	for (ai = res; ai; ai = ai->ai_next, left--) {
-		int64_t remain = deadline - conn_now_ms();
+		int64_t remain = deadline - clock_ms();
 		int slice;
 
 		if (remain <= 0)
@@ -264,11 +254,9 @@ static const char *conn_proxy_for(const struct env *env, const struct url *u)
 static int conn_proxy_parse(const char *v, struct url *pu, struct err *e)
 {
 	struct buf tmp;
-	size_t n = strlen(v);
+	size_t n = slice_trim(slice_str(v)).n; /* env_get already dropped leading blanks */
 	int r;
 
-	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' || v[n - 1] == '\r'))
-		n--;
 	buf_init(&tmp, 2048);
 	if ((!strstr(v, "://") && buf_append_str(&tmp, "http://") < 0) ||
 	    buf_append(&tmp, v, n) < 0) {

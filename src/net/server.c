@@ -1,5 +1,6 @@
 /* server: the serve-mode listener (see server.h). */
 #include "net/server.h"
+#include "base/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +33,7 @@ struct server_conn {
 	int head_only;  /* HEAD request: no body bytes */
 	int refused;    /* closed by a refusal (400, 408, 413, ...) */
 	int served;     /* answered a request already */
-	long req_deadline; /* monotonic ms by which the current request must be in */
+	int64_t req_deadline; /* monotonic ms by which the current request must be in */
 };
 
 #define SERVER_LINGER_MS 1000
@@ -415,29 +416,10 @@ int server_client_gone(const struct server_conn *c)
 	return c->gone;
 }
 
-int server_ct_equal(const void *a, const void *b, size_t n)
-{
-	const volatile uint8_t *x = a, *y = b;
-	uint8_t d = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		d |= (uint8_t)(x[i] ^ y[i]);
-	return d == 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Reading one request */
 
 enum { SERVER_RD_OK = 1, SERVER_RD_CLOSE = 0 };
-
-static long server_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* 1 when this idle connection should give its slot to a newcomer: the
  * server is at its cap and asked for one (counted down, so that one
@@ -472,7 +454,7 @@ static void server_idle_add(struct server *s, int d)
  * trickling a byte now and then must not hold a connection slot for ever). */
 static int server_wait(struct server_conn *c, int started)
 {
-	long t0 = server_now_ms();
+	int64_t t0 = clock_ms();
 	long limit = started ? c->s->o.read_ms : c->s->o.idle_ms;
 	int rc = 0;
 
@@ -482,7 +464,7 @@ static int server_wait(struct server_conn *c, int started)
 		server_idle_add(c->s, 1);
 	for (;;) {
 		struct pollfd pf = {c->fd, POLLIN, 0};
-		long waited = server_now_ms() - t0, left = limit - waited;
+		int64_t waited = clock_ms() - t0, left = limit - waited;
 		int r;
 
 		if (!started && (server_is_stopping(c->s) || server_reaped(c, waited)))
@@ -560,7 +542,7 @@ static int server_read_request(struct server_conn *c)
 	int started = c->in_off < c->in_len;
 
 	if (started)
-		c->req_deadline = server_now_ms() + c->s->o.request_ms;
+		c->req_deadline = clock_ms() + c->s->o.request_ms;
 
 	for (;;) {
 		struct slice body;
@@ -591,7 +573,7 @@ static int server_read_request(struct server_conn *c)
 			return SERVER_RD_OK;
 		/* HTTP_EV_NEED */
 		if (!started)
-			c->req_deadline = server_now_ms() + c->s->o.request_ms;
+			c->req_deadline = clock_ms() + c->s->o.request_ms;
 		if (server_fill(c, started) < 0)
 			return SERVER_RD_CLOSE;
 		started = 1;
@@ -646,13 +628,13 @@ static void server_serve_one(struct server_conn *c)
  * before the client read it. Read and drop for a short, bounded while. */
 static void server_linger(int fd)
 {
-	long t0 = server_now_ms();
+	int64_t t0 = clock_ms();
 	size_t total = 0;
 	uint8_t b[4096];
 
 	while (total < SERVER_LINGER_BYTES) {
 		struct pollfd pf = {fd, POLLIN, 0};
-		long left = SERVER_LINGER_MS - (server_now_ms() - t0);
+		long left = SERVER_LINGER_MS - (clock_ms() - t0);
 		ssize_t k;
 
 		if (left <= 0 || poll(&pf, 1, (int)left) <= 0)

@@ -131,7 +131,5 @@ int server_status(const struct server_conn *c);
 /* 1 once a write to the client failed (it went away or stopped reading). */
 int server_client_gone(const struct server_conn *c);
 
-/* Constant-time equality of two n-byte strings. */
-int server_ct_equal(const void *a, const void *b, size_t n);
 
 #endif

@@ -81,7 +81,7 @@ static int sticky(const struct http_parser *p, struct err *e)
 
 /* ---- character classes ------------------------------------------------ */
 
-static int is_tchar(uint8_t c)
+int http_is_tchar(uint8_t c)
 {
 	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
 		return 1;
@@ -316,7 +316,7 @@ static int parse_request_line(struct http_parser *p, struct slice line, struct e
 	size_t i = 0, m, t;
 	int v;
 
-	while (i < line.n && is_tchar(line.p[i]))
+	while (i < line.n && http_is_tchar(line.p[i]))
 		i++;
 	if (i == 0 || i == line.n || line.p[i] != ' ')
 		return FAIL(HTTP_E_REQUEST_LINE, "malformed request line (bad method)");
@@ -368,7 +368,7 @@ static int parse_field(struct http_parser *p, struct slice line, struct err *e)
 	size_t i = 0;
 	struct slice v;
 
-	while (i < line.n && is_tchar(line.p[i]))
+	while (i < line.n && http_is_tchar(line.p[i]))
 		i++;
 	if (i < line.n && is_ows(line.p[i])) {
 		size_t j = i;
@@ -459,7 +459,7 @@ static int te_item(struct slice item, void *ctx)
 
 	st->n++;
 	/* a coding may carry parameters: compare only its name */
-	while (i < item.n && is_tchar(item.p[i]))
+	while (i < item.n && http_is_tchar(item.p[i]))
 		i++;
 	if (slice_eq_nocase((struct slice){item.p, i}, "chunked")) {
 		if (st->chunked_at)
@@ -868,7 +868,7 @@ static int check_token(const char *s, const char *what, struct err *e)
 	if (!s || !*s)
 		return err_set(e, ERR_USAGE, "empty HTTP %s", what);
 	for (i = 0; s[i]; i++)
-		if (!is_tchar((uint8_t)s[i]))
+		if (!http_is_tchar((uint8_t)s[i]))
 			return err_set(e, ERR_USAGE, "invalid character in HTTP %s", what);
 	return 0;
 }

@@ -171,6 +171,9 @@ int http_header_has_token(const struct http_parser *p, const char *name, const c
 int http_write_request_line(struct buf *out, const char *method, const char *target,
 			    struct err *e);
 int http_write_status_line(struct buf *out, int status, const char *reason, struct err *e);
+/* RFC 9110 tchar: a byte a header name, method or token may hold. */
+int http_is_tchar(uint8_t c);
+
 int http_write_header(struct buf *out, const char *name, const char *value, struct err *e);
 int http_write_header_slice(struct buf *out, const char *name, struct slice value,
 			    struct err *e);

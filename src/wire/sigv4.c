@@ -8,18 +8,20 @@
 #include "base/base64.h"
 #include "base/pctenc.h"
 #include "base/timefmt.h"
+#include "wire/http.h"
 
 #define SV_ALGO "AWS4-HMAC-SHA256"
 
 /* ---------------------------------------------------------------- helpers */
 
-static void sv_sha256(const void *p, size_t n, uint8_t out[32])
+void sigv4_sha256(const void *p, size_t n, uint8_t out[32])
 {
 	br_sha256_context h;
 
 	br_sha256_init(&h);
 	br_sha256_update(&h, p, n);
 	br_sha256_out(&h, out);
+	secure_zero(&h, sizeof h);
 }
 
 /* HMAC-SHA256; every context that saw the key is wiped. */
@@ -36,21 +38,9 @@ static void sv_hmac(const uint8_t *key, size_t klen, const void *msg, size_t mle
 	secure_zero(&hc, sizeof(hc));
 }
 
-static int sv_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 static int sv_is_ws(uint8_t c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* RFC 7230 tchar: what a header name may hold. */
-static int sv_is_tchar(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* Scope parts (region, service, akid) go into the Authorization header and
@@ -98,7 +88,7 @@ static int sv_cmp_nocase(struct slice a, struct slice b)
 	size_t n = a.n < b.n ? a.n : b.n;
 
 	for (size_t i = 0; i < n; i++) {
-		int d = sv_lower(a.p[i]) - sv_lower(b.p[i]);
+		int d = str_lower_ch(a.p[i]) - str_lower_ch(b.p[i]);
 		if (d)
 			return d;
 	}
@@ -330,7 +320,7 @@ static int sv_hdrs_collect(struct sv_hdrs *h, const struct sigv4_request *req,
 		if (nm.n == 0)
 			return err_set(e, ERR_PROTO, "sigv4: empty header name");
 		for (size_t k = 0; k < nm.n; k++)
-			if (!sv_is_tchar(nm.p[k]))
+			if (!http_is_tchar(nm.p[k]))
 				return err_set(e, ERR_PROTO, "sigv4: bad header name");
 		/* the signer owns these: a caller that sets them has a bug */
 		if (slice_eq_nocase(nm, "authorization"))
@@ -352,7 +342,7 @@ static int sv_append_lower(struct buf *out, struct slice s)
 	if (buf_reserve(out, s.n) < 0)
 		return -1;
 	for (size_t i = 0; i < s.n; i++)
-		out->p[out->len++] = (uint8_t)sv_lower(s.p[i]);
+		out->p[out->len++] = (uint8_t)str_lower_ch(s.p[i]);
 	out->p[out->len] = 0;
 	return 0;
 }
@@ -427,7 +417,7 @@ static int sv_payload_hash(const struct sigv4_request *req, char out[129], struc
 		memcpy(out, req->payload_hash, strlen(req->payload_hash) + 1);
 		return 0;
 	}
-	sv_sha256(req->body.n ? req->body.p : (const uint8_t *)"", req->body.n, d);
+	sigv4_sha256(req->body.n ? req->body.p : (const uint8_t *)"", req->body.n, d);
 	hex_encode(out, d, 32);
 	return 0;
 }
@@ -446,7 +436,7 @@ static int sv_canonical(const struct sigv4_request *req, unsigned flags,
 	if (req->method.n == 0)
 		return err_set(e, ERR_OTHER, "sigv4: empty method");
 	for (size_t i = 0; i < req->method.n; i++)
-		if (!sv_is_tchar(req->method.p[i]))
+		if (!http_is_tchar(req->method.p[i]))
 			return err_set(e, ERR_PROTO, "sigv4: bad method");
 	/* about 20 KiB: off the stack, which serve-mode threads keep small */
 	h = malloc(sizeof(*h));
@@ -543,7 +533,7 @@ static void sv_signing_key(struct sigv4_ctx *c, const char *secret, const char *
 		sv_derive_key(secret, date, region, service, out);
 		return;
 	}
-	sv_sha256(secret, strlen(secret), fp);
+	sigv4_sha256(secret, strlen(secret), fp);
 	if (c->valid && strcmp(c->date, date) == 0 && strcmp(c->region, region) == 0 &&
 	    strcmp(c->service, service) == 0 && strcmp(c->akid, akid) == 0 &&
 	    memcmp(c->secret_fp, fp, 32) == 0) {
@@ -675,7 +665,7 @@ static int sv_string_to_sign(struct sigv4_result *r, const char *scope)
 	uint8_t d[32];
 	char hx[65];
 
-	sv_sha256(r->canonical.p, r->canonical.len, d);
+	sigv4_sha256(r->canonical.p, r->canonical.len, d);
 	hex_encode(hx, d, 32);
 	return buf_appendf(&r->string_to_sign, SV_ALGO "\n%s\n%s\n%s", r->amz_date, scope, hx);
 }

@@ -123,5 +123,7 @@ int sigv4_canonical_request(const struct sigv4_request *req, unsigned flags,
 
 /* Formats t (UTC) as "YYYYMMDDTHHMMSSZ"; -1 if the year is not 4 digits. */
 int sigv4_amz_date(time_t t, char out[17]);
+/* One-shot SHA-256 of p[0..n); the hash context is wiped. */
+void sigv4_sha256(const void *p, size_t n, uint8_t out[32]);
 
 #endif

@@ -7,11 +7,6 @@
 
 #include "base/pctenc.h"
 
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static int is_alnum(int c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -24,7 +19,7 @@ static int eq_nocase(const char *a, size_t an, const char *b, size_t bn)
 	if (an != bn)
 		return 0;
 	for (i = 0; i < an; i++)
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+		if (str_lower_ch((unsigned char)a[i]) != str_lower_ch((unsigned char)b[i]))
 			return 0;
 	return 1;
 }
@@ -136,7 +131,7 @@ static int parse_hostport(struct url *u, const char *s, size_t n, struct err *e)
 		u->host[hn] = 0;
 	}
 	for (i = 0; u->host[i]; i++)
-		u->host[i] = (char)lower((unsigned char)u->host[i]);
+		u->host[i] = (char)str_lower_ch((unsigned char)u->host[i]);
 	u->port = u->https ? 443 : 80;
 	if (ps && pn) { /* "host:" means the default port (RFC 3986 3.2.3) */
 		long port = parse_port(ps, pn);
