@@ -104,6 +104,7 @@ prefixes() {
 	openai) echo 'oai_' ;;
 	main) echo 'main$' ;;
 	pctenc) echo 'pct_' ;;
+	server_*) echo 'server_' ;;
 	*) echo "$1_" ;;
 	esac
 }

@@ -290,10 +290,8 @@ static int serve_metrics_text(struct serve *sv, struct buf *o)
 	size_t i;
 	int r = 0;
 
-	pthread_mutex_lock(&sv->srv.mu);
-	accepted = sv->srv.accepted;
-	rejected = sv->srv.rejected;
-	pthread_mutex_unlock(&sv->srv.mu);
+	accepted = atomic_load(&sv->srv.accepted);
+	rejected = atomic_load(&sv->srv.rejected);
 	pthread_mutex_lock(&m->mu);
 	r |= buf_append_str(o, "# HELP brock_requests_total HTTP requests answered, by route and "
 			       "status code.\n# TYPE brock_requests_total counter\n");
@@ -659,8 +657,10 @@ static int serve_method(struct server_conn *c, const struct server_request *rq, 
 	return 0;
 }
 
-/* server_handler_fn */
-static void serve_handle(void *user, struct server_conn *c, const struct server_request *rq)
+/* server_head_fn, on a loop thread: everything decided from the headers
+ * alone (routes, methods, the key) is answered here, before any body byte
+ * is read; what calls Bedrock runs on a helper thread. */
+static int serve_head(void *user, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve *sv = user;
 	enum serve_route route = serve_route_of(rq->path);
@@ -670,23 +670,19 @@ static void serve_handle(void *user, struct server_conn *c, const struct server_
 
 		if (serve_method(c, rq, "GET"))
 			server_reply(c, 200, "application/json", NULL, ok, sizeof ok - 1);
-		return;
+		return SERVER_ANSWERED;
 	}
 	if (!serve_authorized(sv, rq)) {
 		serve_error(c, 401, "invalid_request_error", NULL, "invalid_api_key",
 			    "Incorrect or missing API key: send 'Authorization: Bearer <key>'",
 			    "WWW-Authenticate: Bearer\r\n");
-		return;
+		return SERVER_ANSWERED;
 	}
 	switch (route) {
 	case ROUTE_CHAT:
-		if (serve_method(c, rq, "POST"))
-			serve_chat(sv, c, rq);
-		return;
+		return serve_method(c, rq, "POST") ? SERVER_GO : SERVER_ANSWERED;
 	case ROUTE_MODELS:
-		if (serve_method(c, rq, "GET"))
-			serve_models(sv, c, rq);
-		return;
+		return serve_method(c, rq, "GET") ? SERVER_GO : SERVER_ANSWERED;
 	case ROUTE_METRICS:
 		if (serve_method(c, rq, "GET")) {
 			struct buf b;
@@ -700,7 +696,7 @@ static void serve_handle(void *user, struct server_conn *c, const struct server_
 					    NULL);
 			buf_free(&b);
 		}
-		return;
+		return SERVER_ANSWERED;
 	default: {
 		char msg[300];
 
@@ -710,15 +706,29 @@ static void serve_handle(void *user, struct server_conn *c, const struct server_
 		if (!json_utf8_valid(msg, strlen(msg), NULL))
 			snprintf(msg, sizeof msg, "Unknown route");
 		serve_error(c, 404, "invalid_request_error", NULL, "not_found", msg, NULL);
-		return;
+		return SERVER_ANSWERED;
 	}
 	}
 }
 
-/* server_done_fn */
-static void serve_done(void *user, const struct server_request *rq, int status)
+/* server_handler_fn, on a helper thread: the routes that call Bedrock. */
+static void serve_handle(void *user, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve *sv = user;
+
+	if (serve_route_of(rq->path) == ROUTE_CHAT)
+		serve_chat(sv, c, rq);
+	else
+		serve_models(sv, c, rq);
+}
+
+/* server_done_fn */
+static void serve_done(void *user, struct server_conn *c, const struct server_request *rq,
+		       int status)
+{
+	struct serve *sv = user;
+
+	(void)c;
 	enum serve_route route = rq ? serve_route_of(rq->path) : ROUTE_OTHER;
 
 	serve_count(sv, route, status);
@@ -771,7 +781,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 {
 	struct serve *sv;
 	const char *listen;
-	int help, rc, active;
+	int help, rc;
 
 	if (serve_args(argc, argv, &listen, &help, e) < 0)
 		return -1;
@@ -797,6 +807,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 		free(sv);
 		return -1;
 	}
+	sv->srv.head = serve_head;
 	sv->srv.handler = serve_handle;
 	sv->srv.error = serve_on_server_error;
 	sv->srv.done = serve_done;
@@ -807,20 +818,17 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 		fprintf(stderr, "brock: serving OpenAI-compatible API on %s (%zu API key%s)\n",
 			sv->srv.url, sv->nkeys, sv->nkeys == 1 ? "" : "s");
 	rc = server_run(&sv->srv, e);
-	pthread_mutex_lock(&sv->srv.mu);
-	active = sv->srv.active;
-	pthread_mutex_unlock(&sv->srv.mu);
-	if (active > 0) {
+	if (server_close(&sv->srv) != 0) {
 		/* streams still running after the drain bound: exit under them
 		 * without freeing what they use */
 		if (!g->quiet)
-			fprintf(stderr, "brock: stopping with %d connection%s still open\n", active,
-				active == 1 ? "" : "s");
+			fprintf(stderr, "brock: stopping with %ld answer%s still running\n",
+				(long)atomic_load(&sv->srv.busy),
+				atomic_load(&sv->srv.busy) == 1 ? "" : "s");
 		return rc;
 	}
 	if (!g->quiet && rc == 0)
 		fprintf(stderr, "brock: stopped\n");
-	server_close(&sv->srv);
 	secure_zero(sv->keys, sizeof sv->keys);
 	pthread_mutex_destroy(&sv->m.mu);
 	ctx_close(&sv->ctx);

@@ -1,0 +1,104 @@
+/* server_impl: what server.c (listener, loops, caps), server_conn.c (the
+ * connection state machine) and server_out.c (answers) share. Not an
+ * interface for anyone else. */
+#ifndef BROCK_SERVER_IMPL_H
+#define BROCK_SERVER_IMPL_H
+
+#include "net/server.h"
+
+#define SERVER_SCRATCH 16384        /* per loop: every read lands here first */
+#define SERVER_LINGER_MS 1000
+#define SERVER_LINGER_BYTES (16u << 20)
+
+/* Connection states (server_conn.c is the state machine). */
+enum server_state {
+	SC_WAIT,   /* no byte of the next request yet (idle or new) */
+	SC_HEAD,   /* header section arriving */
+	SC_BODY,   /* body arriving */
+	SC_RUN,    /* the handler runs (on a helper thread or inline) */
+	SC_FLUSH,  /* the handler returned; output still being written */
+	SC_LINGER, /* after a refusal: answer flushed, reading and dropping input */
+	SC_ZOMBIE, /* socket closed while a helper thread still runs the handler */
+	SC_DEAD    /* closed; freed after the current batch of events */
+};
+
+/* Bits of a connection's loop_msg. */
+#define SC_MSG_OUT 1u  /* output was queued by the handler's thread */
+#define SC_MSG_DONE 2u /* the handler's thread returned */
+#define SC_MSG_PEND 4u /* a pipelined request waits in pend */
+
+struct server_loop {
+	struct loop l;
+	struct server *s;
+	struct loop_io lis; /* the shared listener */
+	pthread_t t;
+	int started;
+	uint8_t scratch[SERVER_SCRATCH];
+	struct server_conn *conns; /* every connection of this loop (doubly linked) */
+	struct server_conn *dead;  /* closed during this batch: freed after it */
+	int drained;               /* the drain pass ran on this loop */
+};
+
+struct server_conn {
+	struct server *s;
+	struct server_loop *sl;
+	struct server_conn *prev, *next, *dead_next;
+	struct loop_io io;
+	struct loop_timer tm;
+	struct loop_msg msg;
+	struct loop_job job;
+	int fd;
+	enum server_state st;
+	int64_t since;       /* clock_ms the state's deadline counts from */
+	int64_t req_start;   /* first byte of the current request */
+	int64_t last_write;  /* the last time output moved (or was queued onto empty) */
+
+	/* the request */
+	struct http_parser *p; /* allocated per request, freed at its end */
+	struct buf body;
+	size_t body_reserved;  /* bytes of body_held this request holds */
+	uint8_t *pend;         /* bytes after the request (pipelining) */
+	size_t pend_len;
+	void *udata;
+	struct server_request rq;
+	int served;            /* requests completed on this connection */
+	int inline_run;        /* the handler runs on the loop thread */
+
+	/* the answer: written by the handler's thread, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;     /* output drained, or the client gone */
+	struct buf out;
+	size_t out_off;
+	int status, streaming, keep, head_only, refused;
+	int gone;              /* under mu: the socket is closed or failed */
+	int want_out;          /* under mu: EPOLLOUT is needed */
+
+	/* the client */
+	char client[SERVER_CLIENT_MAX];
+	uint8_t ip[16];        /* counted address (v4 mapped), valid when ip_counted */
+	int ip_counted;
+	int peer_proxy;        /* the peer is a trusted proxy */
+};
+
+/* server.c */
+int server_ipt_add(struct server *s, const uint8_t ip[16], int max);
+void server_ipt_del(struct server *s, const uint8_t ip[16]);
+int server_ip_parse(const char *txt, uint8_t ip[16]);
+int server_is_proxy(struct server *s, const uint8_t ip[16]);
+int server_opt(struct server *s, const int *field);
+
+/* server_conn.c */
+void server_conn_accepted(struct server_loop *sl, int fd, const uint8_t ip[16], const char *txt,
+			  int counted);
+void server_conn_drain(struct server_loop *sl);
+void server_conn_free_dead(struct server_loop *sl);
+int server_conn_reap_idle(struct server_loop *sl);
+void server_conn_close(struct server_conn *c);
+void server_conn_refuse(struct server_conn *c, int status, const char *msg);
+
+/* server_out.c */
+int server_conn_flush(struct server_conn *c);
+const char *server_reason(int status);
+void server_write_busy(int fd);
+
+#endif
