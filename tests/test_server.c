@@ -85,6 +85,7 @@ static atomic_int stop_flag;
 static pthread_t srv_thread;
 static unsigned srv_port;
 static int done_count, done_last;
+static int flood_gone, flood_sent;
 static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void handler(void *user, struct server_conn *c, const struct server_request *rq)
@@ -108,6 +109,20 @@ static void handler(void *user, struct server_conn *c, const struct server_reque
 		CHECK(server_reply(c, 200, NULL, NULL, "x", 1) < 0); /* one answer per request */
 		return;
 	}
+	if (slice_eq_str(rq->path, "/flood")) { /* 8 MiB to a client that reads nothing */
+		static char piece[16384];
+		int i, rc = 0;
+
+		memset(piece, 'f', sizeof piece);
+		CHECK(server_stream_start(c, 200, "text/plain", NULL) == 0);
+		for (i = 0; i < 512 && rc == 0; i++)
+			rc = server_stream_send(c, piece, sizeof piece);
+		pthread_mutex_lock(&done_mu);
+		flood_gone = rc < 0 && server_client_gone(c);
+		flood_sent = i;
+		pthread_mutex_unlock(&done_mu);
+		return;
+	}
 	if (slice_eq_str(rq->path, "/silent"))
 		return; /* the server answers 500 */
 	if (slice_eq_str(rq->path, "/slow"))
@@ -117,6 +132,16 @@ static void handler(void *user, struct server_conn *c, const struct server_reque
 		     (int)rq->query.n, (const char *)rq->query.p, rq->body_len,
 		     (int)(rq->body_len > 64 ? 64 : rq->body_len), (const char *)rq->body);
 	server_reply(c, 200, "text/plain", "X-Test: 1\r\n", out, (size_t)n);
+}
+
+/* Refuses /deny from its headers alone (as a wrong key would be). */
+static int on_head(void *user, struct server_conn *c, const struct server_request *rq)
+{
+	(void)user;
+	if (!slice_eq_str(rq->path, "/deny"))
+		return SERVER_GO;
+	server_reply(c, 401, "text/plain", NULL, "no", 2);
+	return SERVER_ANSWERED;
 }
 
 static void on_done(void *user, struct server_conn *c, const struct server_request *rq,
@@ -149,9 +174,11 @@ static int start_server(int max_conns)
 	memset(&o, 0, sizeof o);
 	o.max_conns = max_conns;
 	o.max_body = 1000;
+	o.body_budget = 1500;
+	o.out_max = 32768;
 	o.idle_ms = 600;
 	o.head_ms = 300;
-	o.write_ms = 1000;
+	o.write_ms = 600;
 	o.loops = 1; /* the cap test: an idle connection is reaped on the accepting loop */
 	o.drain_ms = 3000;
 	o.request_ms = 800;
@@ -160,6 +187,7 @@ static int start_server(int max_conns)
 		fprintf(stderr, "server_open: %s\n", e.msg);
 		return -1;
 	}
+	srv.head = on_head;
 	srv.handler = handler;
 	srv.done = on_done;
 	srv.stop = &stop_flag;
@@ -619,6 +647,131 @@ static void test_graceful_stop(void)
 	close(idle);
 }
 
+/* Reads what arrived within ms (bytes appended to out, at most n-1). */
+static size_t read_some(int fd, char *out, size_t n, int ms)
+{
+	struct pollfd pf = {fd, POLLIN, 0};
+	size_t got = 0;
+
+	while (got + 1 < n && poll(&pf, 1, ms) > 0) {
+		ssize_t k = recv(fd, out + got, n - 1 - got, 0);
+
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+	}
+	out[got] = '\0';
+	return got;
+}
+
+static void test_refused_at_head(void)
+{
+	char got[512];
+	int fd = dial();
+
+	/* a refused request with a large declared body: no 100 Continue, no body read */
+	send_str(fd, "POST /deny HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+		     "Content-Length: 100000000\r\n\r\n");
+	read_some(fd, got, sizeof got, 1000);
+	CHECK(strncmp(got, "HTTP/1.1 401 ", 13) == 0);
+	CHECK(strstr(got, "Connection: close") != NULL);
+	CHECK(strstr(got, "100 Continue") == NULL);
+	close(fd);
+	/* without a body the connection stays usable */
+	fd = dial();
+	{
+		struct reader r;
+		struct answer a;
+
+		reader_init(&r, fd);
+		send_str(fd, "GET /deny HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
+		CHECK(read_answer(&r, &a, 0) == 1 && a.status == 401 && a.keep_alive);
+		CHECK(read_answer(&r, &a, 0) == 1 && a.status == 200);
+		http_parser_free(&r.p);
+	}
+	close(fd);
+}
+
+static void test_body_budget(void)
+{
+	struct reader r;
+	struct answer a;
+	unsigned long rej = atomic_load(&srv.rejected);
+	int f1 = dial(), f2 = dial();
+
+	/* the first request holds 900 of the 1500 budget bytes while its body trickles */
+	send_str(f1, "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 900\r\n\r\nabc");
+	poll(NULL, 0, 50);
+	reader_init(&r, f2);
+	send_str(f2, "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 900\r\n\r\n");
+	CHECK(read_answer(&r, &a, 0) == 1);
+	CHECK(a.status == 503);
+	CHECK(atomic_load(&srv.rejected) == rej + 1);
+	http_parser_free(&r.p);
+	close(f2);
+	close(f1);
+	poll(NULL, 0, 100);
+	CHECK(atomic_load(&srv.body_held) == 0);
+}
+
+static void test_slow_reader(void)
+{
+	unsigned long dropped = atomic_load(&srv.dropped);
+	int fd = dial();
+	int i;
+
+	send_str(fd, "GET /flood HTTP/1.1\r\nHost: h\r\n\r\n");
+	for (i = 0; i < 40 && atomic_load(&srv.dropped) == dropped; i++)
+		poll(NULL, 0, 100);
+	poll(NULL, 0, 200);
+	CHECK(atomic_load(&srv.dropped) == dropped + 1);
+	pthread_mutex_lock(&done_mu);
+	/* backpressure: the handler waited (socket buffers took a few MiB)
+	 * instead of queueing all 8 MiB, and learnt that its client is gone */
+	CHECK(flood_gone);
+	CHECK(flood_sent < 512);
+	pthread_mutex_unlock(&done_mu);
+	close(fd);
+}
+
+static void test_per_ip_cap(void)
+{
+	struct server_opts o;
+	struct reader r;
+	struct answer a;
+	int f1, f2, f3;
+
+	memset(&o, 0, sizeof o);
+	o.max_conns = 3;
+	o.max_conns_per_ip = 2;
+	o.max_body = 1000;
+	o.body_budget = 1500;
+	o.out_max = 32768;
+	o.head_ms = 300;
+	o.request_ms = 800;
+	o.idle_ms = 600;
+	o.write_ms = 600;
+	o.drain_ms = 3000;
+	server_set_limits(&srv, &o);
+	poll(NULL, 0, 700);
+	f1 = dial();
+	f2 = dial();
+	send_str(f1, "GET /x HTTP/1.1\r\n");
+	send_str(f2, "GET /x HTTP/1.1\r\n");
+	poll(NULL, 0, 50);
+	f3 = dial();
+	reader_init(&r, f3);
+	CHECK(read_answer(&r, &a, 0) == 1);
+	CHECK(a.status == 503);
+	http_parser_free(&r.p);
+	close(f1);
+	close(f2);
+	close(f3);
+	o.max_conns_per_ip = 100;
+	server_set_limits(&srv, &o);
+	poll(NULL, 0, 100);
+}
+
 static void test_live(void)
 {
 	if (start_server(3) != 0) {
@@ -630,6 +783,10 @@ static void test_live(void)
 	T_RUN(test_limits);
 	T_RUN(test_streams);
 	T_RUN(test_cap);
+	T_RUN(test_refused_at_head);
+	T_RUN(test_body_budget);
+	T_RUN(test_slow_reader);
+	T_RUN(test_per_ip_cap);
 	T_RUN(test_graceful_stop);
 	pthread_mutex_lock(&done_mu);
 	t_case("done callback counted answers", done_count >= 15);

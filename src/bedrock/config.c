@@ -338,7 +338,16 @@ static int read_schema(const struct ld *l, struct config *c)
 	if (want_obj(l, serve, "serve") < 0 ||
 	    read_str(l, get(l, serve, "listen"), "serve.listen", &c->serve_listen) < 0 ||
 	    read_str_list(l, get(l, serve, "apiKeys"), "serve.apiKeys", &c->serve_api_keys,
-			  &c->n_serve_api_keys) < 0)
+			  &c->n_serve_api_keys) < 0 ||
+	    read_int(l, get(l, serve, "maxConnections"), "serve.maxConnections",
+		     &c->serve_max_conns) < 0 ||
+	    read_int(l, get(l, serve, "maxConnectionsPerIp"), "serve.maxConnectionsPerIp",
+		     &c->serve_max_conns_per_ip) < 0 ||
+	    read_str_list(l, get(l, serve, "trustedProxies"), "serve.trustedProxies",
+			  &c->serve_trusted_proxies, &c->n_serve_trusted_proxies) < 0 ||
+	    read_str_list(l, get(l, serve, "allowOrigins"), "serve.allowOrigins",
+			  &c->serve_allow_origins, &c->n_serve_allow_origins) < 0 ||
+	    read_str(l, get(l, serve, "log"), "serve.log", &c->serve_log) < 0)
 		return -1;
 	return 0;
 }
@@ -402,6 +411,9 @@ void config_free(struct config *c)
 	free(c->primary_model);
 	free(c->serve_listen);
 	free_list(c->serve_api_keys, c->n_serve_api_keys, 1);
+	free_list(c->serve_trusted_proxies, c->n_serve_trusted_proxies, 0);
+	free_list(c->serve_allow_origins, c->n_serve_allow_origins, 0);
+	free(c->serve_log);
 	char path[CONFIG_PATH_MAX];
 	int exists = c->exists;
 	memcpy(path, c->path, sizeof path);

@@ -69,6 +69,13 @@ struct config {
 	char *serve_listen;         /* serve.listen, or NULL */
 	char **serve_api_keys;      /* serve.apiKeys (secrets: wiped on free) */
 	size_t n_serve_api_keys;
+	long long serve_max_conns;        /* serve.maxConnections (0: the default) */
+	long long serve_max_conns_per_ip; /* serve.maxConnectionsPerIp (0: the default) */
+	char **serve_trusted_proxies;     /* serve.trustedProxies: numeric addresses */
+	size_t n_serve_trusted_proxies;
+	char **serve_allow_origins;       /* serve.allowOrigins: "https://app.example" */
+	size_t n_serve_allow_origins;
+	char *serve_log;                  /* serve.log: "json", "text" or NULL */
 };
 
 /* The config file in use: flag (--config) if given, else $BROCK_CONFIG, else

@@ -12,6 +12,8 @@
  * constant time (no early exit, no length leak). */
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +31,14 @@
 #include "wire/json.h"
 #include "bedrock/openai.h"
 #include "net/server.h"
+#include "cmd/serve.h"
 #include "wire/sigv4.h"
 #include "base/pctenc.h"
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8080"
-#define SERVE_MAX_KEYS 256
-#define SERVE_KEY_MAX 4096                /* bytes of one client API key */
 #define SERVE_BODY_OUT_MAX (64u << 20)    /* Converse request body (images in base64) */
 #define SERVE_ANSWER_MAX (32u << 20)      /* Converse (non-stream) answer */
 #define SERVE_REPLY_MAX (64u << 20)       /* one JSON answer to a client */
-#define SERVE_CODES_MAX 64                /* distinct (route, status) pairs counted */
 
 static const char serve_usage[] =
 	"usage: brock serve [--listen ADDR:PORT]\n"
@@ -59,56 +59,39 @@ static const char serve_usage[] =
 /* Set from the signal handler (on whichever thread it lands); the listener
  * and the connection threads poll it. A lock-free atomic store is
  * async-signal-safe. */
-static atomic_int serve_stop_flag;
+static atomic_int serve_stop_flag, serve_reload_flag;
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag must be lock-free");
 
 static void serve_on_signal(int sig)
 {
-	(void)sig;
-	atomic_store_explicit(&serve_stop_flag, 1, memory_order_relaxed);
+	if (sig == SIGHUP)
+		atomic_store_explicit(&serve_reload_flag, 1, memory_order_relaxed);
+	else
+		atomic_store_explicit(&serve_stop_flag, 1, memory_order_relaxed);
 }
 
-enum serve_route {
-	ROUTE_CHAT,
-	ROUTE_MODELS,
-	ROUTE_HEALTHZ,
-	ROUTE_METRICS,
-	ROUTE_OTHER,
-	ROUTE_COUNT
-};
+static void serve_reload_job(struct loop_job *j)
+{
+	struct serve *sv = j->user;
 
-static const char *const serve_route_names[ROUTE_COUNT] = {
-	"/v1/chat/completions", "/v1/models", "/healthz", "/metrics", "other",
-};
+	cmd_serve_reload(sv);
+	atomic_store(&sv->reload_busy, 0);
+}
 
-/* Upstream latency histogram bounds, seconds. */
-static const double serve_buckets[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
-#define SERVE_NBUCKETS (sizeof serve_buckets / sizeof serve_buckets[0])
+/* server tick (first loop): a SIGHUP becomes a reload on a helper thread */
+static void serve_tick(void *user)
+{
+	struct serve *sv = user;
 
-struct serve_metrics {
-	pthread_mutex_t mu;
-	struct {
-		int route, status;
-		unsigned long long n;
-	} codes[SERVE_CODES_MAX];
-	size_t ncodes;
-	unsigned long long errors;
-	unsigned long long client_gone;
-	unsigned long long lat_bucket[SERVE_NBUCKETS];
-	unsigned long long lat_count;
-	double lat_sum;
-	unsigned long long tokens_in, tokens_out;
-	long active_streams;
-};
-
-struct serve {
-	const struct globals *g;
-	struct ctx ctx;
-	uint8_t keys[SERVE_MAX_KEYS][32]; /* SHA-256 of each client key */
-	size_t nkeys;
-	struct server srv;
-	struct serve_metrics m;
-};
+	if (!atomic_load_explicit(&serve_reload_flag, memory_order_relaxed) ||
+	    atomic_exchange(&sv->reload_busy, 1))
+		return;
+	atomic_store(&serve_reload_flag, 0);
+	sv->reload_job.fn = serve_reload_job;
+	sv->reload_job.user = sv;
+	if (server_submit(&sv->srv, &sv->reload_job) < 0)
+		atomic_store(&sv->reload_busy, 0);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Arguments and keys */
@@ -140,62 +123,22 @@ static int serve_args(int argc, char **argv, const char **listen, int *help, str
 	return 0;
 }
 
-static int serve_add_key(struct serve *sv, const char *k, size_t n, const char *from,
-			 struct err *e)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)k[i] <= 0x20 || k[i] == 0x7f)
-			return err_set(e, ERR_USAGE, "%s: an API key contains a space or control "
-				       "character", from);
-	if (n > SERVE_KEY_MAX)
-		return err_set(e, ERR_USAGE, "%s: an API key is longer than %d bytes", from,
-			       SERVE_KEY_MAX);
-	if (sv->nkeys >= SERVE_MAX_KEYS)
-		return err_set(e, ERR_USAGE, "too many API keys (at most %d)", SERVE_MAX_KEYS);
-	sigv4_sha256(k, n, sv->keys[sv->nkeys++]);
-	return 0;
-}
-
-/* serve.apiKeys and BROCK_API_KEYS ("k1,k2": blanks around keys ignored). */
-static int serve_load_keys(struct serve *sv, struct err *e)
-{
-	const struct config *cfg = &sv->ctx.cfg;
-	const char *v, *p;
-	size_t i;
-
-	for (i = 0; i < cfg->n_serve_api_keys; i++) {
-		const char *k = cfg->serve_api_keys[i];
-
-		if (!k[0])
-			return err_set(e, ERR_USAGE, "serve.apiKeys[%zu] is empty", i);
-		if (serve_add_key(sv, k, strlen(k), "serve.apiKeys", e) < 0)
-			return -1;
-	}
-	v = env_get(&sv->g->env, "BROCK_API_KEYS");
-	for (p = v; p && *p;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		struct slice k = slice_trim((struct slice){(const uint8_t *)p, n});
-
-		if (k.n && serve_add_key(sv, (const char *)k.p, k.n, "BROCK_API_KEYS", e) < 0)
-			return -1;
-		p += n + (end != NULL);
-	}
-	return 0;
-}
-
 /* 1 when the request carries one of the keys (or none are configured). */
-static int serve_authorized(const struct serve *sv, const struct server_request *rq)
+/* The 1-based index of the key the request carries, 0 for none or a
+ * wrong one; -1 when no keys are configured (every request is in). */
+static int serve_authorized(struct serve *sv, const struct server_request *rq)
 {
 	struct slice v;
 	uint8_t d[32];
 	size_t i;
-	int ok = 0;
+	int which = 0;
 
-	if (sv->nkeys == 0)
-		return 1;
+	pthread_mutex_lock(&sv->keys_mu);
+	if (sv->keys->n == 0) {
+		pthread_mutex_unlock(&sv->keys_mu);
+		return -1;
+	}
+	pthread_mutex_unlock(&sv->keys_mu);
 	if (!http_header(rq->p, "Authorization", &v) || v.n < 7 ||
 	    !slice_eq_nocase((struct slice){v.p, 7}, "bearer "))
 		return 0;
@@ -208,132 +151,13 @@ static int serve_authorized(const struct serve *sv, const struct server_request 
 	if (v.n == 0 || v.n > SERVE_KEY_MAX)
 		return 0;
 	sigv4_sha256(v.p, v.n, d);
-	for (i = 0; i < sv->nkeys; i++) /* every key, no early exit */
-		ok |= secure_equal(d, sv->keys[i], sizeof d);
+	pthread_mutex_lock(&sv->keys_mu);
+	for (i = 0; i < sv->keys->n; i++) /* every key, no early exit */
+		if (secure_equal(d, sv->keys->d[i], sizeof d))
+			which = (int)i + 1;
+	pthread_mutex_unlock(&sv->keys_mu);
 	secure_zero(d, sizeof d);
-	return ok;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Metrics */
-
-static enum serve_route serve_route_of(struct slice path)
-{
-	if (slice_eq_str(path, "/v1/chat/completions") || slice_eq_str(path, "/chat/completions"))
-		return ROUTE_CHAT;
-	if (slice_eq_str(path, "/v1/models") || slice_eq_str(path, "/models") ||
-	    (path.n > 11 && memcmp(path.p, "/v1/models/", 11) == 0))
-		return ROUTE_MODELS;
-	if (slice_eq_str(path, "/healthz"))
-		return ROUTE_HEALTHZ;
-	if (slice_eq_str(path, "/metrics"))
-		return ROUTE_METRICS;
-	return ROUTE_OTHER;
-}
-
-static void serve_count(struct serve *sv, enum serve_route route, int status)
-{
-	struct serve_metrics *m = &sv->m;
-	size_t i;
-
-	pthread_mutex_lock(&m->mu);
-	for (i = 0; i < m->ncodes; i++)
-		if (m->codes[i].route == (int)route && m->codes[i].status == status)
-			break;
-	if (i == m->ncodes && m->ncodes < SERVE_CODES_MAX) {
-		m->codes[i].route = (int)route;
-		m->codes[i].status = status;
-		m->codes[i].n = 0;
-		m->ncodes++;
-	}
-	if (i < m->ncodes)
-		m->codes[i].n++;
-	if (status >= 400)
-		m->errors++;
-	pthread_mutex_unlock(&m->mu);
-}
-
-static void serve_count_upstream(struct serve *sv, double seconds, const struct conv_usage *u,
-				 int stream_failed, int client_gone)
-{
-	struct serve_metrics *m = &sv->m;
-	size_t i;
-
-	pthread_mutex_lock(&m->mu);
-	for (i = 0; i < SERVE_NBUCKETS; i++)
-		if (seconds <= serve_buckets[i])
-			m->lat_bucket[i]++;
-	m->lat_count++;
-	m->lat_sum += seconds;
-	if (u && u->has_usage) {
-		m->tokens_in += (unsigned long long)(u->input_tokens > 0 ? u->input_tokens : 0);
-		m->tokens_out += (unsigned long long)(u->output_tokens > 0 ? u->output_tokens : 0);
-	}
-	if (stream_failed) /* answered 200, then failed: still an error */
-		m->errors++;
-	if (client_gone)
-		m->client_gone++;
-	pthread_mutex_unlock(&m->mu);
-}
-
-static void serve_streams_add(struct serve *sv, long d)
-{
-	pthread_mutex_lock(&sv->m.mu);
-	sv->m.active_streams += d;
-	pthread_mutex_unlock(&sv->m.mu);
-}
-
-static int serve_metrics_text(struct serve *sv, struct buf *o)
-{
-	struct serve_metrics *m = &sv->m;
-	unsigned long accepted, rejected;
-	size_t i;
-	int r = 0;
-
-	accepted = atomic_load(&sv->srv.accepted);
-	rejected = atomic_load(&sv->srv.rejected);
-	pthread_mutex_lock(&m->mu);
-	r |= buf_append_str(o, "# HELP brock_requests_total HTTP requests answered, by route and "
-			       "status code.\n# TYPE brock_requests_total counter\n");
-	for (i = 0; i < m->ncodes; i++)
-		r |= buf_appendf(o, "brock_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
-				 serve_route_names[m->codes[i].route], m->codes[i].status,
-				 m->codes[i].n);
-	r |= buf_appendf(o, "# HELP brock_errors_total Requests that ended in an error (status >= "
-			    "400, or a stream that failed after it started).\n"
-			    "# TYPE brock_errors_total counter\nbrock_errors_total %llu\n",
-			 m->errors);
-	r |= buf_appendf(o, "# HELP brock_client_disconnects_total Clients that went away during "
-			    "an answer.\n# TYPE brock_client_disconnects_total counter\n"
-			    "brock_client_disconnects_total %llu\n",
-			 m->client_gone);
-	r |= buf_append_str(o, "# HELP brock_upstream_latency_seconds Duration of Bedrock calls "
-			       "(whole answer, streams included).\n"
-			       "# TYPE brock_upstream_latency_seconds histogram\n");
-	for (i = 0; i < SERVE_NBUCKETS; i++)
-		r |= buf_appendf(o, "brock_upstream_latency_seconds_bucket{le=\"%g\"} %llu\n",
-				 serve_buckets[i], m->lat_bucket[i]);
-	r |= buf_appendf(o,
-			 "brock_upstream_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
-			 "brock_upstream_latency_seconds_sum %.6f\n"
-			 "brock_upstream_latency_seconds_count %llu\n",
-			 m->lat_count, m->lat_sum, m->lat_count);
-	r |= buf_appendf(o, "# HELP brock_tokens_total Tokens reported by Bedrock.\n"
-			    "# TYPE brock_tokens_total counter\n"
-			    "brock_tokens_total{type=\"input\"} %llu\n"
-			    "brock_tokens_total{type=\"output\"} %llu\n",
-			 m->tokens_in, m->tokens_out);
-	r |= buf_appendf(o, "# HELP brock_active_streams Streaming answers in progress.\n"
-			    "# TYPE brock_active_streams gauge\nbrock_active_streams %ld\n",
-			 m->active_streams);
-	pthread_mutex_unlock(&m->mu);
-	r |= buf_appendf(o, "# HELP brock_connections_total Client connections accepted.\n"
-			    "# TYPE brock_connections_total counter\nbrock_connections_total %lu\n"
-			    "# HELP brock_connections_rejected_total Connections refused with 503 "
-			    "(over the cap).\n# TYPE brock_connections_rejected_total counter\n"
-			    "brock_connections_rejected_total %lu\n",
-			 accepted, rejected);
-	return r ? -1 : 0;
+	return which;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -344,7 +168,7 @@ static void serve_json(struct server_conn *c, int status, const struct buf *b, c
 	server_reply(c, status, "application/json", extra, b->p, b->len);
 }
 
-static void serve_error(struct server_conn *c, int status, const char *type, const char *param,
+void cmd_serve_error(struct server_conn *c, int status, const char *type, const char *param,
 			const char *code, const char *msg, const char *extra)
 {
 	struct buf b;
@@ -363,7 +187,7 @@ static void serve_error(struct server_conn *c, int status, const char *type, con
 static void serve_on_server_error(void *user, struct server_conn *c, int status, const char *msg)
 {
 	(void)user;
-	serve_error(c, status, status >= 500 ? "server_error" : "invalid_request_error", NULL, NULL,
+	cmd_serve_error(c, status, status >= 500 ? "server_error" : "invalid_request_error", NULL, NULL,
 		    msg, NULL);
 }
 
@@ -373,7 +197,7 @@ static void serve_fail(struct server_conn *c, const struct err *e, int up_status
 	struct oai_error oe;
 
 	oai_error_classify(e, up_status, up_type, &oe);
-	serve_error(c, oe.status, oe.type, NULL, oe.code, e->msg[0] ? e->msg : "error",
+	cmd_serve_error(c, oe.status, oe.type, NULL, oe.code, e->msg[0] ? e->msg : "error",
 		    oe.status == 429 ? "Retry-After: 1\r\n" : NULL);
 }
 
@@ -389,11 +213,16 @@ static int serve_catalog(struct serve *sv, struct catalog *cat, struct err *e)
 	memset(&o, 0, sizeof o);
 	o.cfg = &sv->ctx.cfg.discovery;
 	o.env = &sv->g->env;
-	if (disc_run(&sv->ctx.aws, &sv->ctx.creds, &o, &dr, e) < 0)
+	/* a helper thread: it may wait for a reload (SIGHUP) to finish */
+	pthread_rwlock_rdlock(&sv->cfg_mu);
+	if (disc_run(&sv->ctx.aws, &sv->ctx.creds, &o, &dr, e) < 0) {
+		pthread_rwlock_unlock(&sv->cfg_mu);
 		return err_wrap(e, "model discovery");
+	}
 	if (dr.warning[0] && sv->g->verbose)
 		ctx_log(&sv->ctx, "warning: %s", dr.warning);
 	rc = catalog_build(cat, &sv->ctx.cfg, dr.list.n ? &dr.list : NULL, e);
+	pthread_rwlock_unlock(&sv->cfg_mu);
 	if (rc == 0 && cat->n == 0 && dr.source == DISC_SKIPPED) {
 		/* no credentials and nothing configured: an empty 200 list would
 		 * hide why; the gateway's credentials are the problem (502) */
@@ -452,7 +281,7 @@ static void serve_models(struct serve *sv, struct server_conn *c, const struct s
 			snprintf(msg, sizeof msg, "The model '%.200s' does not exist",
 				 ref.len && json_utf8_valid(ref.p, ref.len, NULL) ? (const char *)ref.p
 										  : "");
-			serve_error(c, 404, "invalid_request_error", "model", "model_not_found", msg,
+			cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found", msg,
 				    NULL);
 		}
 		buf_free(&ref);
@@ -466,7 +295,7 @@ static void serve_models(struct serve *sv, struct server_conn *c, const struct s
 		jw_arr_end(&w);
 		jw_obj_end(&w);
 		if (jw_finish(&w, &e) < 0)
-			serve_error(c, 500, "server_error", NULL, NULL, "model list too large", NULL);
+			cmd_serve_error(c, 500, "server_error", NULL, NULL, "model list too large", NULL);
 		else
 			serve_json(c, 200, &out, NULL);
 	}
@@ -480,6 +309,7 @@ static void serve_models(struct serve *sv, struct server_conn *c, const struct s
 struct serve_call {
 	struct serve *sv;
 	struct server_conn *c;
+	struct serve_req *q;
 	struct oai_stream os;
 	struct conv_stream cs;
 };
@@ -489,6 +319,10 @@ static int serve_sse_write(void *user, const uint8_t *p, size_t n, struct err *e
 {
 	struct serve_call *sc = user;
 
+	if (sc->q && sc->q->ttft_ms < 0) {
+		sc->q->ttft_ms = clock_ms() - sc->q->t0;
+		cmd_serve_count_ttft(sc->sv, (double)sc->q->ttft_ms / 1e3);
+	}
 	if (!server_status(sc->c) &&
 	    server_stream_start(sc->c, 200, "text/event-stream",
 				"Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n") < 0)
@@ -533,7 +367,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	cc.max_answer = SERVE_ANSWER_MAX;
 	cc.gateway = 1;
 	if (orq->stream)
-		serve_streams_add(sv, 1);
+		cmd_serve_streams_add(sv, 1);
 	t0 = clock_ms();
 	cc.t0_ms = t0;
 	rc = conv_call(&sv->ctx.aws, &creds, &cc, &r, &e);
@@ -555,7 +389,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 			serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
 				   r.error_type[0] ? r.error_type : NULL);
 		}
-		serve_streams_add(sv, -1);
+		cmd_serve_streams_add(sv, -1);
 	} else if (rc == 0) {
 		struct conv_handler h;
 		struct buf out;
@@ -580,7 +414,14 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	}
 	if (sv->g->verbose && rc < 0)
 		ctx_log(&sv->ctx, "chat %s: %s", orq->model_id, e.msg);
-	serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &usage, failed_late,
+	if (sc->q) {
+		sc->q->upstream = 1;
+		sc->q->gone_counted = server_client_gone(sc->c);
+		snprintf(sc->q->request_id, sizeof sc->q->request_id, "%s", r.request_id);
+		sc->q->tokens_in = usage.has_usage ? usage.input_tokens : 0;
+		sc->q->tokens_out = usage.has_usage ? usage.output_tokens : 0;
+	}
+	cmd_serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &usage, failed_late,
 			     server_client_gone(sc->c));
 	aws_response_free(&r);
 }
@@ -600,10 +441,26 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	memset(&orq, 0, sizeof orq);
 	if (oai_map_request(rq->body, rq->body_len, &orq, &cbody, &e) < 0) {
 		if (e.cls == ERR_USAGE)
-			serve_error(c, 400, "invalid_request_error", orq.param[0] ? orq.param : NULL,
+			cmd_serve_error(c, 400, "invalid_request_error", orq.param[0] ? orq.param : NULL,
 				    NULL, e.msg, NULL);
 		else
 			serve_fail(c, &e, 0, NULL);
+		buf_free(&cbody);
+		return;
+	}
+	server_body_done(c); /* mapped: the client's body leaves the budget */
+	if (*server_udata(c))
+		snprintf(((struct serve_req *)*server_udata(c))->model, SERVE_LOG_MODEL, "%.150s",
+			 orq.model_id);
+	if (strchr(orq.model_id, '/') && strncmp(orq.model_id, "arn:", 4) != 0) {
+		char msg[OAI_MODEL_MAX + 80];
+
+		/* "openai/gpt-4o": a ref of another provider, never sent upstream */
+		snprintf(msg, sizeof msg, "The model '%s' does not exist (not an %s model)",
+			 orq.model, CATALOG_PROVIDER);
+		cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
+				json_utf8_valid(msg, strlen(msg), NULL) ? msg : "unknown model",
+				NULL);
 		buf_free(&cbody);
 		return;
 	}
@@ -616,12 +473,13 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	oai_make_id(id, rnd, sizeof rnd);
 	sc = calloc(1, sizeof *sc); /* the stream state is large: keep it off the stack */
 	if (!sc) {
-		serve_error(c, 500, "server_error", NULL, NULL, "out of memory", NULL);
+		cmd_serve_error(c, 500, "server_error", NULL, NULL, "out of memory", NULL);
 		buf_free(&cbody);
 		return;
 	}
 	sc->sv = sv;
 	sc->c = c;
+	sc->q = *server_udata(c);
 	if (orq.stream) {
 		oai_stream_init(&sc->os, id, orq.model, created, orq.include_usage, serve_sse_write,
 				sc);
@@ -653,7 +511,7 @@ static int serve_method(struct server_conn *c, const struct server_request *rq, 
 		return 1;
 	snprintf(allow, sizeof allow, "Allow: %s\r\n", strcmp(want, "GET") == 0 ? "GET, HEAD" : want);
 	snprintf(msg, sizeof msg, "this route takes %s requests", want);
-	serve_error(c, 405, "invalid_request_error", NULL, "method_not_allowed", msg, allow);
+	cmd_serve_error(c, 405, "invalid_request_error", NULL, "method_not_allowed", msg, allow);
 	return 0;
 }
 
@@ -663,8 +521,20 @@ static int serve_method(struct server_conn *c, const struct server_request *rq, 
 static int serve_head(void *user, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve *sv = user;
-	enum serve_route route = serve_route_of(rq->path);
+	enum serve_route route = cmd_serve_route_of(rq->path);
+	struct serve_req *q = calloc(1, sizeof *q);
+	int key;
 
+	if (!q) {
+		cmd_serve_error(c, 503, "server_error", NULL, NULL, "out of memory", "Retry-After: 1\r\n");
+		return SERVER_ANSWERED;
+	}
+	q->route = route;
+	q->t0 = clock_ms();
+	q->ttft_ms = -1;
+	*server_udata(c) = q;
+	if (cmd_serve_gate(sv, c, rq) < 0)
+		return SERVER_ANSWERED;
 	if (route == ROUTE_HEALTHZ) {
 		static const char ok[] = "{\"status\":\"ok\"}";
 
@@ -672,15 +542,20 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			server_reply(c, 200, "application/json", NULL, ok, sizeof ok - 1);
 		return SERVER_ANSWERED;
 	}
-	if (!serve_authorized(sv, rq)) {
-		serve_error(c, 401, "invalid_request_error", NULL, "invalid_api_key",
+	key = serve_authorized(sv, rq);
+	q->key = key > 0 ? key : 0;
+	if (key == 0) {
+		cmd_serve_error(c, 401, "invalid_request_error", NULL, "invalid_api_key",
 			    "Incorrect or missing API key: send 'Authorization: Bearer <key>'",
 			    "WWW-Authenticate: Bearer\r\n");
 		return SERVER_ANSWERED;
 	}
 	switch (route) {
 	case ROUTE_CHAT:
-		return serve_method(c, rq, "POST") ? SERVER_GO : SERVER_ANSWERED;
+		/* text/plain, forms or no type: what a browser sends cross-site unasked */
+		return serve_method(c, rq, "POST") && cmd_serve_gate_json(c, rq) == 0
+			       ? SERVER_GO
+			       : SERVER_ANSWERED;
 	case ROUTE_MODELS:
 		return serve_method(c, rq, "GET") ? SERVER_GO : SERVER_ANSWERED;
 	case ROUTE_METRICS:
@@ -688,11 +563,11 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			struct buf b;
 
 			buf_init(&b, 1u << 20);
-			if (serve_metrics_text(sv, &b) == 0)
+			if (cmd_serve_metrics_text(sv, &b) == 0)
 				server_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
 					     b.p, b.len);
 			else
-				serve_error(c, 500, "server_error", NULL, NULL, "metrics too large",
+				cmd_serve_error(c, 500, "server_error", NULL, NULL, "metrics too large",
 					    NULL);
 			buf_free(&b);
 		}
@@ -705,7 +580,7 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			 (const char *)rq->path.p);
 		if (!json_utf8_valid(msg, strlen(msg), NULL))
 			snprintf(msg, sizeof msg, "Unknown route");
-		serve_error(c, 404, "invalid_request_error", NULL, "not_found", msg, NULL);
+		cmd_serve_error(c, 404, "invalid_request_error", NULL, "not_found", msg, NULL);
 		return SERVER_ANSWERED;
 	}
 	}
@@ -716,26 +591,10 @@ static void serve_handle(void *user, struct server_conn *c, const struct server_
 {
 	struct serve *sv = user;
 
-	if (serve_route_of(rq->path) == ROUTE_CHAT)
+	if (cmd_serve_route_of(rq->path) == ROUTE_CHAT)
 		serve_chat(sv, c, rq);
 	else
 		serve_models(sv, c, rq);
-}
-
-/* server_done_fn */
-static void serve_done(void *user, struct server_conn *c, const struct server_request *rq,
-		       int status)
-{
-	struct serve *sv = user;
-
-	(void)c;
-	enum serve_route route = rq ? serve_route_of(rq->path) : ROUTE_OTHER;
-
-	serve_count(sv, route, status);
-	if (sv->g->verbose && rq)
-		ctx_log(&sv->ctx, "%.*s %.*s -> %d", (int)(rq->p->method.n > 16 ? 16 : rq->p->method.n),
-			(const char *)rq->p->method.p, (int)(rq->path.n > 200 ? 200 : rq->path.n),
-			(const char *)rq->path.p, status);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -749,18 +608,33 @@ static void serve_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* The process holds credentials: no core file, no ptrace by others. */
+static void serve_no_dumps(void)
+{
+	struct rlimit r = {0, 0};
+
+	setrlimit(RLIMIT_CORE, &r);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 static int serve_start(struct serve *sv, const char *listen, struct err *e)
 {
+	struct server_opts o;
 	int lo;
 
-	if (serve_load_keys(sv, e) < 0)
+	sv->keys = calloc(1, sizeof *sv->keys);
+	if (!sv->keys)
+		return err_set(e, ERR_OTHER, "out of memory");
+	if (cmd_serve_check_config(&sv->ctx.cfg, e) < 0 ||
+	    cmd_serve_load_keys(sv, &sv->ctx.cfg, sv->keys, e) < 0)
 		return -1;
 	lo = server_listen_is_loopback(listen, e);
 	if (lo < 0)
 		return -1;
-	if (!lo && sv->nkeys == 0)
+	if (!lo && sv->keys->n == 0)
 		return err_set(e, ERR_USAGE,
 			       "refusing to serve on %.200s without API keys: set serve.apiKeys in "
 			       "the config or BROCK_API_KEYS, or listen on a loopback address",
@@ -768,13 +642,28 @@ static int serve_start(struct serve *sv, const char *listen, struct err *e)
 	/* a bad CA bundle is a startup error, not a failure of the first request */
 	if (conn_pool_load_trust(&sv->ctx.pool, e) < 0)
 		return -1;
-	if (server_open(&sv->srv, listen, NULL, e) < 0)
+	cmd_serve_limits(&sv->ctx.cfg, &o);
+	if (server_open(&sv->srv, listen, &o, e) < 0)
 		return -1;
-	if (!sv->srv.loopback && sv->nkeys == 0) { /* the name resolved differently at bind */
+	if (!sv->srv.loopback && sv->keys->n == 0) { /* the name resolved differently at bind */
 		server_close(&sv->srv);
 		return err_set(e, ERR_USAGE, "refusing to serve on %.200s without API keys", listen);
 	}
+	sv->loopback_only = sv->keys->n == 0;
+	atomic_store(&sv->json_log, sv->ctx.cfg.serve_log && strcmp(sv->ctx.cfg.serve_log, "json") == 0);
 	return 0;
+}
+
+static void serve_free(struct serve *sv)
+{
+	if (sv->keys)
+		secure_zero(sv->keys, sizeof *sv->keys);
+	free(sv->keys);
+	pthread_mutex_destroy(&sv->m.mu);
+	pthread_mutex_destroy(&sv->keys_mu);
+	pthread_rwlock_destroy(&sv->cfg_mu);
+	ctx_close(&sv->ctx);
+	free(sv);
 }
 
 int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
@@ -798,25 +687,26 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 		return -1;
 	}
 	pthread_mutex_init(&sv->m.mu, NULL);
+	pthread_mutex_init(&sv->keys_mu, NULL);
+	pthread_rwlock_init(&sv->cfg_mu, NULL);
+	serve_no_dumps();
 	if (!listen)
 		listen = sv->ctx.cfg.serve_listen ? sv->ctx.cfg.serve_listen : SERVE_DEFAULT_LISTEN;
 	if (serve_start(sv, listen, e) < 0) {
-		secure_zero(sv->keys, sizeof sv->keys);
-		pthread_mutex_destroy(&sv->m.mu);
-		ctx_close(&sv->ctx);
-		free(sv);
+		serve_free(sv);
 		return -1;
 	}
 	sv->srv.head = serve_head;
 	sv->srv.handler = serve_handle;
 	sv->srv.error = serve_on_server_error;
-	sv->srv.done = serve_done;
+	sv->srv.done = cmd_serve_done;
+	sv->srv.tick = serve_tick;
 	sv->srv.user = sv;
 	sv->srv.stop = &serve_stop_flag;
 	serve_signals();
 	if (!g->quiet)
 		fprintf(stderr, "brock: serving OpenAI-compatible API on %s (%zu API key%s)\n",
-			sv->srv.url, sv->nkeys, sv->nkeys == 1 ? "" : "s");
+			sv->srv.url, sv->keys->n, sv->keys->n == 1 ? "" : "s");
 	rc = server_run(&sv->srv, e);
 	if (server_close(&sv->srv) != 0) {
 		/* streams still running after the drain bound: exit under them
@@ -829,9 +719,6 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 	}
 	if (!g->quiet && rc == 0)
 		fprintf(stderr, "brock: stopped\n");
-	secure_zero(sv->keys, sizeof sv->keys);
-	pthread_mutex_destroy(&sv->m.mu);
-	ctx_close(&sv->ctx);
-	free(sv);
+	serve_free(sv);
 	return rc;
 }

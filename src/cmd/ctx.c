@@ -4,16 +4,52 @@
 #include <stdio.h>
 #include <string.h>
 
+size_t ctx_log_escape(const char *in, size_t n, char *out, size_t outn)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i, o = 0;
+
+	if (outn == 0)
+		return 0;
+	for (i = 0; i < n && s[i]; i++) {
+		unsigned c = s[i];
+		int esc = c < 0x20 || c == 0x7f;
+
+		if (c == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f) {
+			c = s[++i]; /* U+0080..U+009F (C1), UTF-8 encoded */
+			esc = 1;
+		}
+		if (!esc) {
+			if (o + 1 >= outn)
+				break;
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + 6 >= outn)
+			break;
+		memcpy(out + o, "\\u00", 4);
+		out[o + 4] = hex[c >> 4];
+		out[o + 5] = hex[c & 15];
+		o += 6;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void ctx_log(void *user, const char *fmt, ...)
 {
+	char raw[4096], safe[4096 * 2];
 	va_list ap;
 
 	(void)user;
-	fputs("brock: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* names and messages may carry what a client sent: never raw control
+	 * characters on a terminal (C0, DEL, C1) */
+	ctx_log_escape(raw, strlen(raw), safe, sizeof safe);
+	fprintf(stderr, "brock: %s\n", safe);
 }
 
 int ctx_open(struct ctx *c, const struct globals *g, struct err *e)

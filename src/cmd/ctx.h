@@ -28,7 +28,12 @@ struct ctx {
 int ctx_open(struct ctx *c, const struct globals *g, struct err *e);
 void ctx_close(struct ctx *c);
 
-/* aws_log_fn printing "brock: ..." lines on stderr (used when -v). */
+/* in[0..n) with control characters (C0, DEL, and C1 U+0080..U+009F in
+ * UTF-8) written as \u00XX (valid in JSON too), NUL-terminated in out
+ * (cut short when it does not fit); returns the length. */
+size_t ctx_log_escape(const char *in, size_t n, char *out, size_t outn);
+/* aws_log_fn printing "brock: ..." lines on stderr (used when -v), control
+ * characters escaped. */
 void ctx_log(void *user, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

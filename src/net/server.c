@@ -327,9 +327,16 @@ void server_set_limits(struct server *s, const struct server_opts *o)
 
 	server_defaults(&n);
 	pthread_mutex_lock(&s->mu);
-	n.loops = s->o.loops; /* fixed at start */
-	n.max_threads = s->o.max_threads;
-	s->o = n;
+	/* what loops read under the lock (server_opt); sizes stay as started */
+	s->o.max_conns = n.max_conns;
+	s->o.max_conns_per_ip = n.max_conns_per_ip;
+	s->o.head_ms = n.head_ms;
+	s->o.request_ms = n.request_ms;
+	s->o.idle_ms = n.idle_ms;
+	s->o.write_ms = n.write_ms;
+	s->o.drain_ms = n.drain_ms;
+	memcpy(s->o.proxies, n.proxies, sizeof s->o.proxies);
+	s->o.nproxies = n.nproxies;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -515,8 +522,15 @@ static void server_tick(struct loop *l, void *user)
 	if (sl == &s->loops[0] && atomic_load(&s->draining) &&
 	    (atomic_load(&s->busy) == 0 || l->now >= s->drain_until))
 		atomic_store(&s->quit, 1);
+	if (sl == &s->loops[0] && s->tick)
+		s->tick(s->user);
 	if (atomic_load(&s->quit))
 		loop_stop(l);
+}
+
+int server_submit(struct server *s, struct loop_job *j)
+{
+	return loop_pool_submit(&s->pool, j);
 }
 
 static void server_after(struct loop *l, void *user)

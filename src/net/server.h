@@ -119,6 +119,7 @@ struct server {
 	server_handler_fn handler;
 	server_error_fn error;
 	server_done_fn done;
+	void (*tick)(void *user); /* on the first loop, about every LOOP_MAX_WAIT_MS */
 	void *user;
 	/* Set by a signal handler, read by every loop: an atomic (lock-free,
 	 * so async-signal-safe), not a volatile sig_atomic_t. */
@@ -149,6 +150,8 @@ int server_parse_listen(const char *s, char *host, size_t hostn, unsigned *port,
  * ::ffff:127.x) without binding anything; 0 otherwise; -1 with e filled
  * when it is malformed or does not resolve. */
 int server_listen_is_loopback(const char *s, struct err *e);
+/* A numeric IPv4 or IPv6 address -> 16 bytes (IPv4 as ::ffff:a.b.c.d); -1 when not one. */
+int server_ip_parse(const char *txt, uint8_t ip[16]);
 /* 1 when the numeric address text a is a loopback address. */
 int server_addr_text_loopback(const char *a);
 
@@ -162,7 +165,10 @@ int server_run(struct server *s, struct err *e);
 /* Frees everything once no handler runs; 1 when handlers still ran (after
  * a drain that timed out) and memory was left for them, else 0. */
 int server_close(struct server *s);
-/* New limits (SIGHUP): caps, proxies, timeouts for what starts from now. */
+/* Runs j on a helper thread (blocking work: a config reload). */
+int server_submit(struct server *s, struct loop_job *j);
+/* New limits (SIGHUP): caps, proxies, timeouts for what starts from now
+ * (sizes: max_body, body_budget, out_max, stay as opened). */
 void server_set_limits(struct server *s, const struct server_opts *o);
 
 /* ---- answering (from the handler, on its connection; any thread) ---- */

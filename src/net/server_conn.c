@@ -285,9 +285,9 @@ static void sc_after_flush(struct server_conn *c, int pending)
 static void sc_handler_done(struct server_conn *c)
 {
 	struct server *s = c->s;
-	int zombie = c->st == SC_ZOMBIE;
+	int pending = -1;
 
-	if (!zombie) {
+	if (c->st == SC_RUN) {
 		if (c->streaming > 0) { /* a handler that forgot to end its stream */
 			server_stream_end(c);
 			c->keep = 0;
@@ -301,6 +301,12 @@ static void sc_handler_done(struct server_conn *c)
 			else
 				server_reply(c, 500, "text/plain", NULL, msg, sizeof msg - 1);
 		}
+		/* the answer's last piece (left for this thread) goes out now, in
+		 * the same step as the done hook: a client that reads its answer
+		 * and asks /metrics finds it counted; a client that left shows
+		 * in server_client_gone there */
+		c->st = SC_FLUSH;
+		pending = server_conn_flush(c);
 	}
 	if (c->streaming > 0) { /* its client left: the stream ends with it */
 		atomic_fetch_sub(&s->streams, 1);
@@ -309,15 +315,14 @@ static void sc_handler_done(struct server_conn *c)
 	if (s->done)
 		s->done(s->user, c, &c->rq, c->status);
 	sc_request_free(c);
-	if (zombie) {
+	if (c->st == SC_ZOMBIE) {
 		sc_unbusy(c);
 		c->st = SC_DEAD;
 		c->dead_next = c->sl->dead;
 		c->sl->dead = c;
 		return;
 	}
-	c->st = SC_FLUSH;
-	sc_after_flush(c, server_conn_flush(c));
+	sc_after_flush(c, pending);
 }
 
 static void sc_on_msg(struct loop *l, struct loop_msg *m, unsigned bits)
@@ -598,7 +603,9 @@ static void sc_feed(struct server_conn *c, const uint8_t *p, size_t n)
 			return;
 		}
 		http_parser_init(c->p, HTTP_REQUEST);
-		http_parser_max_body(c->p, c->s->o.max_body);
+		/* the body limit is checked after the head hook (a wrong key is
+		 * a 401 whatever the size); c->body's own limit stops a chunked one */
+		http_parser_max_body(c->p, UINT64_MAX);
 	}
 	for (;;) {
 		struct slice body;

@@ -83,7 +83,6 @@ struct server_conn {
 /* server.c */
 int server_ipt_add(struct server *s, const uint8_t ip[16], int max);
 void server_ipt_del(struct server *s, const uint8_t ip[16]);
-int server_ip_parse(const char *txt, uint8_t ip[16]);
 int server_is_proxy(struct server *s, const uint8_t ip[16]);
 int server_opt(struct server *s, const int *field);
 

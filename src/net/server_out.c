@@ -127,8 +127,8 @@ static void so_backpressure(struct server_conn *c)
 
 /* Queues pieces as one unit; -1 when the client is gone. The final piece
  * of an answer from a helper thread is left for the loop, which writes it
- * after the done hook ran (a client that sees its answer complete sees it
- * counted in /metrics too); it never waits for backpressure. */
+ * in the same step as the done hook (sc_handler_done); it never waits for
+ * backpressure. */
 static int so_queue_final(struct server_conn *c, const struct slice *v, size_t nv, int final)
 {
 	int rc = 0, post = 0, was_empty;
@@ -274,8 +274,7 @@ int server_stream_end(struct server_conn *c)
 	if (c->streaming == 1 && !c->head_only) {
 		struct slice v = SLICE_LIT("0\r\n\r\n");
 
-		/* sent at once: a client that left is seen by the handler */
-		rc = so_queue(c, &v, 1);
+		rc = so_queue_final(c, &v, 1, 1);
 	}
 	atomic_fetch_sub(&c->s->streams, 1);
 	c->streaming = 0;

@@ -256,8 +256,10 @@ class Client:
             assert st == 431 and b"Connection: close" in head, got[:300]
             _is_error(json.loads(body), st)
         elif kind == "413":
+            # with the key (without one it is a 401: the key is checked first)
             got = _raw(self.t, port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 9000000\r\n"
-                       b"Content-Type: application/json\r\n\r\n{\"model\":")
+                       b"Authorization: Bearer " + KEY.encode() +
+                       b"\r\nContent-Type: application/json\r\n\r\n{\"model\":")
             st, _, body = _raw_status(got)
             assert st == 413, got[:300]
             _is_error(json.loads(body), st)
@@ -269,7 +271,7 @@ class Client:
         elif kind == "http10":  # no chunked encoding: the raw stream, then the close
             body = json.dumps(_chat_body(prompt, True)).encode()
             got = _raw(self.t, port, b"POST /v1/chat/completions HTTP/1.0\r\nAuthorization: Bearer " + KEY.encode()
-                       + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                       + b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
             st, head, data = _raw_status(got)
             self.t.add(upstream=1)
             assert st == 200 and b"Transfer-Encoding" not in head, got[:300]
