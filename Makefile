@@ -146,6 +146,15 @@ bench: $(BUILD)/bench/bench
 	@echo "bench: $< (gcc -O2, glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), $$(git rev-parse --short HEAD 2>/dev/null))"
 	@$<
 
+# Serve-mode load: a C upstream stub (ConverseStream event streams) and a load
+# generator, run as separate processes against build/brock (bench/serve.sh).
+$(BUILD)/bench/serve_%: bench/serve_%.c $(BUILD)/bench/libbrock.a $(BUILD)/bench/bearssl/libbearssl.a
+	@echo "  LD      $@"
+	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -o $@ $^ -lpthread
+
+bench-serve: $(BUILD)/brock $(BUILD)/bench/serve_stub $(BUILD)/bench/serve_load
+	@sh bench/serve.sh $(BUILD)/brock $(BUILD)/bench
+
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
 	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay $(BUILD)/bench
@@ -156,5 +165,5 @@ distclean:
 # Per-object header dependencies written by -MMD -MP.
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench clean distclean
+.PHONY: all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench bench-serve clean distclean
 .SECONDARY:

@@ -1,5 +1,6 @@
 /* server: the listener, the loops, the caps (see server.h). The
  * connection state machine is server_conn.c, answers server_out.c. */
+#define _GNU_SOURCE /* accept4 on glibc (the sanitizer builds) */
 #include "net/server_impl.h"
 #include "base/clock.h"
 

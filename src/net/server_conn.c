@@ -251,6 +251,10 @@ static void sc_next(struct server_conn *c)
 	}
 	c->served++;
 	c->since = c->sl->l.now;
+	if (c->out.cap > SERVER_OUT_MAX) { /* a big answer's buffer does not stay with an idle client */
+		buf_free(&c->out);
+		buf_init(&c->out, SERVER_OUT_HARD);
+	}
 	if (loop_io_mod(&c->sl->l, &c->io, EPOLLIN) < 0) {
 		server_conn_close(c);
 		return;
