@@ -27,6 +27,7 @@ struct stub_conn {
 	struct loop_timer tm;
 	struct http_parser p;
 	int fd, sent, streaming;
+	int64_t start; /* deltas are due at start + k * cadence: a late tick does not shift the rest */
 };
 
 static int n_deltas = 100, cadence = 50;
@@ -93,7 +94,7 @@ static void stub_tick(struct loop *l, struct loop_timer *t)
 	}
 	buf_free(&o);
 	if (c->streaming)
-		loop_timer_set(l, t, l->now + cadence);
+		loop_timer_set(l, t, c->start + (int64_t)(c->sent + 1) * cadence);
 }
 
 static void stub_start(struct stub_conn *c)
@@ -112,7 +113,8 @@ static void stub_start(struct stub_conn *c)
 	buf_free(&o);
 	c->sent = 0;
 	c->streaming = 1;
-	loop_timer_set(&L, &c->tm, L.now + cadence);
+	c->start = L.now;
+	loop_timer_set(&L, &c->tm, c->start + cadence);
 }
 
 static void stub_on_io(struct loop *l, struct loop_io *w, uint32_t ev)
