@@ -78,10 +78,38 @@ static void serve_reload_job(struct loop_job *j)
 	atomic_store(&sv->reload_busy, 0);
 }
 
-/* server tick (first loop): a SIGHUP becomes a reload on a helper thread */
+/* The chain caches credentials and refreshes them 5 minutes before they
+ * expire: asking it now and then from a helper thread makes that refresh
+ * happen here, not in a request (a request holds its own copy anyway). */
+static void serve_creds_job(struct loop_job *j)
+{
+	struct serve *sv = j->user;
+	struct aws_creds c;
+	struct err e;
+
+	memset(&c, 0, sizeof c);
+	if (creds_get(&sv->ctx.creds, &c, &e) < 0 && sv->g->verbose)
+		ctx_log(&sv->ctx, "background credential refresh: %s", e.msg);
+	aws_creds_wipe(&c);
+	atomic_store(&sv->creds_busy, 0);
+}
+
+#define SERVE_CREDS_EVERY_MS 60000
+
+/* server tick (first loop): a SIGHUP becomes a reload on a helper thread;
+ * the credential check runs every minute beside the loop */
 static void serve_tick(void *user)
 {
 	struct serve *sv = user;
+	int64_t now = clock_ms();
+
+	if (now >= sv->creds_next && !atomic_exchange(&sv->creds_busy, 1)) {
+		sv->creds_next = now + SERVE_CREDS_EVERY_MS;
+		sv->creds_job.fn = serve_creds_job;
+		sv->creds_job.user = sv;
+		if (server_submit(&sv->srv, &sv->creds_job) < 0)
+			atomic_store(&sv->creds_busy, 0);
+	}
 
 	if (!atomic_load_explicit(&serve_reload_flag, memory_order_relaxed) ||
 	    atomic_exchange(&sv->reload_busy, 1))

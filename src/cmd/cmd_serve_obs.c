@@ -225,7 +225,7 @@ int cmd_serve_metrics_text(struct serve *sv, struct buf *o)
 /* ------------------------------------------------------------------------ */
 /* The request log */
 
-static void serve_log_json(struct serve *sv, const struct server_conn *c,
+static void serve_log_json(enum serve_route route, const struct server_conn *c,
 			   const struct server_request *rq, const struct serve_req *q, int status)
 {
 	char when[TIMEFMT_ISO_LEN + 1], key[16], line[8192];
@@ -233,7 +233,6 @@ static void serve_log_json(struct serve *sv, const struct server_conn *c,
 	struct jw w;
 	struct err e;
 
-	(void)sv;
 	timefmt_iso8601(when, time(NULL));
 	buf_init(&b, 4096);
 	jw_init(&w, &b);
@@ -244,7 +243,7 @@ static void serve_log_json(struct serve *sv, const struct server_conn *c,
 		snprintf(key, sizeof key, "key-%d", q->key);
 		jw_kstr(&w, "key", key);
 	}
-	jw_kstr(&w, "route", serve_route_names[q ? q->route : ROUTE_OTHER]);
+	jw_kstr(&w, "route", serve_route_names[route]);
 	if (rq && rq->p)
 		jw_kstrn(&w, "method", rq->p->method.p, rq->p->method.n > 16 ? 16 : rq->p->method.n);
 	if (q && q->model[0])
@@ -288,7 +287,7 @@ void cmd_serve_done(void *user, struct server_conn *c, const struct server_reque
 		pthread_mutex_unlock(&sv->m.mu);
 	}
 	if (atomic_load(&sv->json_log) && c)
-		serve_log_json(sv, c, rq, q, status);
+		serve_log_json(route, c, rq, q, status);
 	else if (sv->g->verbose && rq)
 		ctx_log(&sv->ctx, "%.*s %.*s -> %d", (int)(rq->p->method.n > 16 ? 16 : rq->p->method.n),
 			(const char *)rq->p->method.p, (int)(rq->path.n > 200 ? 200 : rq->path.n),

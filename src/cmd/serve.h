@@ -80,6 +80,9 @@ struct serve {
 	struct serve_metrics m;
 	atomic_int reload_busy;
 	struct loop_job reload_job;
+	atomic_int creds_busy;
+	struct loop_job creds_job;
+	int64_t creds_next;        /* clock_ms of the next background refresh check (tick only) */
 };
 
 /* cmd_serve_obs.c */

@@ -459,6 +459,7 @@ static int sc_forwarded(struct server_conn *c)
 			return 0; /* not an address: keep the proxy's */
 		if (server_is_proxy(s, ip))
 			continue;
+		snprintf(c->client, sizeof c->client, "%s", txt);
 		if (!c->ip_counted || memcmp(ip, c->ip, 16) != 0) {
 			if (c->ip_counted)
 				server_ipt_del(s, c->ip);
@@ -471,7 +472,6 @@ static int sc_forwarded(struct server_conn *c)
 			memcpy(c->ip, ip, 16);
 			c->ip_counted = 1;
 		}
-		snprintf(c->client, sizeof c->client, "%s", txt);
 		return 0;
 	}
 	return 0;

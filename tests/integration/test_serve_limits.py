@@ -275,3 +275,33 @@ def test_serve_thousand_streams(h):
     m = s.metrics()
     assert 'brock_requests_total{route="/v1/chat/completions",code="200"} %d' % n in m, m
     assert metric(m, "brock_open_streams") == 0, m
+
+
+def test_serve_trusted_proxy_forwarded_for(h):
+    h.brock_config('{serve: {trustedProxies: ["127.0.0.1"], maxConnectionsPerIp: 2, log: "json"}}')
+    s = serve(h)
+
+    def hello(c, client):
+        c.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 203.0.113.9, %s\r\n\r\n"
+                  % client.encode())
+        return c.recv(4096)
+
+    held = [socket.create_connection(("127.0.0.1", s.port), timeout=10) for _ in range(2)]
+    for c in held:  # two connections of 10.1.1.1 through the balancer
+        assert hello(c, "10.1.1.1").startswith(b"HTTP/1.1 200 ")
+    third = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    got = hello(third, "10.1.1.1")
+    assert got.startswith(b"HTTP/1.1 503 "), got
+    third.close()
+    other = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    assert hello(other, "10.2.2.2").startswith(b"HTTP/1.1 200 ")
+    other.close()
+    for c in held:
+        c.close()
+    for _ in range(100):
+        lines = [json.loads(x) for x in s.stderr().splitlines() if x.startswith("{")]
+        if len(lines) >= 4:
+            break
+        time.sleep(0.05)
+    clients = sorted(set(x["client"] for x in lines))
+    assert clients == ["10.1.1.1", "10.2.2.2"], lines
