@@ -323,6 +323,7 @@ static void *loop_pool_main(void *arg)
 			p->head = j->next;
 			if (!p->head)
 				p->tail = NULL;
+			p->queued--;
 			pthread_mutex_unlock(&p->mu);
 			j->fn(j); /* j may be freed by now */
 			pthread_mutex_lock(&p->mu);
@@ -359,7 +360,10 @@ int loop_pool_submit(struct loop_pool *p, struct loop_job *j)
 	else
 		p->head = j;
 	p->tail = j;
-	spawn = p->idle == 0 && p->threads < p->max;
+	p->queued++;
+	/* an idle thread woken for an earlier job may not have taken it yet:
+	 * compare the queue with the idle threads, not idle with 0 */
+	spawn = p->queued > p->idle && p->threads < p->max;
 	if (spawn) {
 		pthread_attr_t at;
 		pthread_t t;
@@ -370,6 +374,8 @@ int loop_pool_submit(struct loop_pool *p, struct loop_job *j)
 		if (pthread_create(&t, &at, loop_pool_main, p) == 0) {
 			p->threads++;
 			p->started++;
+		} else if (p->idle > 0) {
+			pthread_cond_signal(&p->cv);
 		} else if (p->threads == 0) {
 			/* nobody would ever run it: take it back */
 			struct loop_job **q = &p->head;
@@ -378,6 +384,7 @@ int loop_pool_submit(struct loop_pool *p, struct loop_job *j)
 				q = &(*q)->next;
 			*q = NULL;
 			p->tail = NULL;
+			p->queued--;
 			for (q = &p->head; *q; q = &(*q)->next)
 				p->tail = *q;
 			rc = -1;

@@ -112,6 +112,7 @@ struct loop_pool {
 	pthread_cond_t cv;   /* jobs queued / a thread exited */
 	struct loop_job *head, *tail;
 	int threads, idle, max;
+	int queued;          /* jobs waiting: more than idle threads means start one */
 	int stopping;
 	unsigned long started; /* threads ever started (tests) */
 };
