@@ -132,6 +132,7 @@ void server_conn_close(struct server_conn *c)
 	loop_io_del(&sl->l, &c->io);
 	close(c->fd);
 	c->fd = -1;
+	c->io.fd = -1;
 	pthread_mutex_unlock(&c->mu);
 	loop_timer_stop(&sl->l, &c->tm);
 	if (c->prev)
@@ -305,6 +306,11 @@ static void sc_handler_done(struct server_conn *c)
 			else
 				server_reply(c, 500, "text/plain", NULL, msg, sizeof msg - 1);
 		}
+		if (c->st == SC_DEAD) { /* an inline answer found the client gone */
+			if (s->done)
+				s->done(s->user, c, &c->rq, c->status);
+			return;
+		}
 		/* the answer's last piece (left for this thread) goes out now, in
 		 * the same step as the done hook: a client that reads its answer
 		 * and asks /metrics finds it counted; a client that left shows
@@ -365,6 +371,8 @@ static void sc_refused(struct server_conn *c, int status)
 	if (s->done)
 		s->done(s->user, c, c->rq.p ? &c->rq : NULL, status);
 	sc_request_free(c);
+	if (c->st == SC_DEAD)
+		return; /* writing the refusal found the client gone */
 	c->st = SC_FLUSH;
 	sc_after_flush(c, server_conn_flush(c));
 }
@@ -374,7 +382,8 @@ void server_conn_refuse(struct server_conn *c, int status, const char *msg)
 	struct server *s = c->s;
 
 	if (c->st != SC_RUN && c->st != SC_FLUSH)
-		atomic_fetch_add(&s->busy, 1); /* FLUSH below counts as busy */
+		atomic_fetch_add(&s->busy, 1);
+	c->st = SC_FLUSH; /* busy until written (a close while writing it un-counts it) */
 	c->keep = 0;
 	c->refused = 1;
 	c->status = 0;
@@ -518,7 +527,13 @@ static int sc_on_head(struct server_conn *c)
 	if (s->head)
 		go = s->head(s->user, c, &c->rq);
 	if (go == SERVER_ANSWERED) {
+		if (c->st == SC_DEAD) { /* writing the answer found the client gone */
+			if (s->done)
+				s->done(s->user, c, &c->rq, c->status);
+			return -1;
+		}
 		atomic_fetch_add(&s->busy, 1);
+		c->st = SC_FLUSH;
 		if (!c->status) {
 			c->keep = 0;
 			server_reply(c, 500, "text/plain", NULL, "no answer", 9);
@@ -584,6 +599,8 @@ static void sc_dispatch(struct server_conn *c)
 		s->handler(s->user, c, &c->rq);
 		if (c->st == SC_RUN)
 			sc_handler_done(c);
+		else if (s->done) /* the client went away while it answered */
+			s->done(s->user, c, &c->rq, c->status);
 		return;
 	}
 	c->job.fn = sc_job;
