@@ -515,13 +515,13 @@ static void server_tick(struct loop *l, void *user)
 	struct server *s = sl->s;
 
 	if (server_is_stopping(s) && !atomic_exchange(&s->draining, 1))
-		s->drain_until = l->now + server_opt(s, &s->o.drain_ms);
+		atomic_store(&s->drain_until, l->now + server_opt(s, &s->o.drain_ms));
 	if (atomic_load(&s->draining) && !sl->drained) {
 		sl->drained = 1;
 		server_conn_drain(sl);
 	}
 	if (sl == &s->loops[0] && atomic_load(&s->draining) &&
-	    (atomic_load(&s->busy) == 0 || l->now >= s->drain_until))
+	    (atomic_load(&s->busy) == 0 || l->now >= atomic_load(&s->drain_until)))
 		atomic_store(&s->quit, 1);
 	if (sl == &s->loops[0] && s->tick)
 		s->tick(s->user);

@@ -132,7 +132,7 @@ struct server {
 	struct server_ipt *ipt;
 	pthread_mutex_t mu; /* o (limits), ipt */
 	atomic_int draining, quit;
-	int64_t drain_until;
+	atomic_llong drain_until; /* clock_ms: set by the loop that saw the stop first */
 	atomic_long conns;      /* open client connections */
 	atomic_long busy;       /* requests being handled or written */
 	atomic_long streams;    /* streamed answers in progress */

@@ -286,6 +286,21 @@ static void sc_after_flush(struct server_conn *c, int pending)
 	sc_next(c);
 }
 
+/* Before the done hook: a client that reset its connection while its
+ * answer ran (and the handler wrote nothing since) is gone, so that the
+ * hook sees it; a FIN alone is not (a client may half-close and read). */
+static void sc_probe_gone(struct server_conn *c)
+{
+	uint8_t b;
+
+	if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != EINTR) {
+		pthread_mutex_lock(&c->mu);
+		c->gone = 1;
+		pthread_mutex_unlock(&c->mu);
+	}
+}
+
 /* The handler returned (on its thread or inline): complete the answer. */
 static void sc_handler_done(struct server_conn *c)
 {
@@ -311,19 +326,20 @@ static void sc_handler_done(struct server_conn *c)
 				s->done(s->user, c, &c->rq, c->status);
 			return;
 		}
-		/* the answer's last piece (left for this thread) goes out now, in
-		 * the same step as the done hook: a client that reads its answer
-		 * and asks /metrics finds it counted; a client that left shows
-		 * in server_client_gone there */
 		c->st = SC_FLUSH;
-		pending = server_conn_flush(c);
+		sc_probe_gone(c);
 	}
 	if (c->streaming > 0) { /* its client left: the stream ends with it */
 		atomic_fetch_sub(&s->streams, 1);
 		c->streaming = 0;
 	}
+	/* the done hook runs before the answer's last piece (left for this
+	 * thread) goes out: a client that reads its answer and asks /metrics
+	 * finds it counted */
 	if (s->done)
 		s->done(s->user, c, &c->rq, c->status);
+	if (c->st == SC_FLUSH)
+		pending = server_conn_flush(c);
 	sc_request_free(c);
 	if (c->st == SC_ZOMBIE) {
 		sc_unbusy(c);
