@@ -39,10 +39,10 @@ $(VENDOR)/.stamp: vendor/fetch.sh vendor/lock
 	touch $@
 
 deps:
-	vendor/deps.sh
+	@VENDOR=$(VENDOR) vendor/deps.sh
 
 deps-cross:
-	vendor/deps.sh cross
+	@VENDOR=$(VENDOR) vendor/deps.sh cross
 
 $(GEN): vendor/roots.sh
 	@mkdir -p $(@D)
