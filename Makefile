@@ -8,6 +8,7 @@
 #   make lint       banned functions, cppcheck, include guards, symbol prefixes
 #   make demo       brock chat + brock models list against the local emulator
 #   make bench      throughput numbers
+#   make dist       release tarballs + SHA256SUMS in dist/ (reproducible)
 #   make deps       install build tools (Debian, idempotent)
 .SUFFIXES:
 SHELL = /bin/sh
@@ -17,6 +18,7 @@ VENDOR  ?= $(BUILD)/vendor
 MUSLCC  ?= musl-gcc
 CLANG   ?= clang
 FUZZ_SECONDS ?= 20
+VERSION = 0.1.0
 
 CSTD   = -std=c11 -D_DEFAULT_SOURCE
 WARN   = -Wall -Wextra -Wpedantic -Werror -Wshadow -Wvla -Wstrict-prototypes \
@@ -28,7 +30,7 @@ LAYERS  := base wire net aws bedrock cmd
 SRCS    := $(filter-out src/cmd/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 TESTS   := $(basename $(notdir $(wildcard tests/test_*.c)))
 FUZZERS := $(basename $(notdir $(wildcard fuzz/fuzz_*.c)))
-GEN     := $(BUILD)/gen/amazon_roots.h
+GEN     := $(BUILD)/gen/amazon_roots.h $(BUILD)/gen/version.h
 
 all: $(BUILD)/brock
 
@@ -44,9 +46,16 @@ deps:
 deps-cross:
 	@VENDOR=$(VENDOR) vendor/deps.sh cross
 
-$(GEN): vendor/roots.sh
+$(BUILD)/gen/amazon_roots.h: vendor/roots.sh
 	@mkdir -p $(@D)
 	sh vendor/roots.sh > $@.tmp && mv $@.tmp $@
+
+# Rewritten only when the commit (or VERSION) changed, so only main.o follows it.
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(@D)
+	@sh vendor/version.sh $(VERSION) $@
+
+FORCE:
 
 # ---------------------------------------------------------------------------
 # One build variant: $(1)=dir  $(2)=CC  $(3)=CFLAGS  $(4)=LDFLAGS
@@ -82,7 +91,7 @@ $(1)/replay/%: fuzz/%.c fuzz/replay.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 $(1)/unit: $(addprefix $(1)/tests/,$(TESTS))
 endef
 
-MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections
+MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections -ffile-prefix-map=$(CURDIR)/=
 MUSL_LDFLAGS = -static -Wl,--gc-sections
 ASAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DBROCK_FUZZING
@@ -146,15 +155,27 @@ bench: $(BUILD)/bench/bench
 	@echo "bench: $< (gcc -O2, glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), $$(git rev-parse --short HEAD 2>/dev/null))"
 	@$<
 
+# Release tarballs (SPEC 9), reproducible; DIST_ARCHES picks a subset.
+DIST_ARCHES ?= x86_64 aarch64 armv7
+dist: $(BUILD)/brock $(if $(filter aarch64,$(DIST_ARCHES)),$(BUILD)/aarch64/brock) \
+      $(if $(filter armv7,$(DIST_ARCHES)),$(BUILD)/armhf/brock)
+	@BUILD=$(BUILD) DIST_ARCHES="$(DIST_ARCHES)" sh vendor/dist.sh $(VERSION)
+
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
 	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay $(BUILD)/bench
 
-distclean:
-	rm -rf $(BUILD)
+dist# Release tarballs (SPEC 9), reproducible; DIST_ARCHES picks a subset.
+DIST_ARCHES ?= x86_64 aarch64 armv7
+dist: $(BUILD)/brock $(if $(filter aarch64,$(DIST_ARCHES)),$(BUILD)/aarch64/brock) \
+      $(if $(filter armv7,$(DIST_ARCHES)),$(BUILD)/armhf/brock)
+	@BUILD=$(BUILD) DIST_ARCHES="$(DIST_ARCHES)" sh vendor/dist.sh $(VERSION)
+
+clean:
+	rm -rf $(BUILD) dist
 
 # Per-object header dependencies written by -MMD -MP.
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench clean distclean
+.PHONY: dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench clean distclean
 .SECONDARY:

@@ -8,9 +8,7 @@
 #include "cmd/cmd.h"
 #include "base/err.h"
 
-#ifndef BROCK_VERSION
-#define BROCK_VERSION "0.1.0"
-#endif
+#include "version.h" /* build/gen, written by vendor/version.sh */
 
 extern char **environ;
 
@@ -126,7 +124,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "--version") == 0) {
-		printf("brock %s\n", BROCK_VERSION);
+		printf("brock %s (commit %s, %s)\nBearSSL %s\njsmn %s\n", BROCK_VERSION, BROCK_COMMIT,
+		       BROCK_DATE, BROCK_BEARSSL_VERSION, BROCK_JSMN_VERSION);
 		return 0;
 	}
 	if (strcmp(cmd, "chat") == 0)
