@@ -165,13 +165,7 @@ clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
 	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay $(BUILD)/bench
 
-dist# Release tarballs (SPEC 9), reproducible; DIST_ARCHES picks a subset.
-DIST_ARCHES ?= x86_64 aarch64 armv7
-dist: $(BUILD)/brock $(if $(filter aarch64,$(DIST_ARCHES)),$(BUILD)/aarch64/brock) \
-      $(if $(filter armv7,$(DIST_ARCHES)),$(BUILD)/armhf/brock)
-	@BUILD=$(BUILD) DIST_ARCHES="$(DIST_ARCHES)" sh vendor/dist.sh $(VERSION)
-
-clean:
+distclean:
 	rm -rf $(BUILD) dist
 
 # Per-object header dependencies written by -MMD -MP.
