@@ -22,6 +22,7 @@ static const char usage[] =
 	"  auth [--json]                where credentials and region come from\n"
 	"  serve [--listen ADDR:PORT]   OpenAI-compatible gateway (GET /v1/models,\n"
 	"                               POST /v1/chat/completions, /healthz, /metrics)\n"
+	"  doctor [--json] [--call]     what is wrong on this box: each check OK/WARN/FAIL + fix\n"
 	"\n"
 	"Global options:\n"
 	"  --config FILE    config file (default $BROCK_CONFIG, else\n"
@@ -136,6 +137,8 @@ int main(int argc, char **argv)
 		rc = cmd_config(&g, argc - 1, argv + 1, &e);
 	else if (strcmp(cmd, "auth") == 0)
 		rc = cmd_auth(&g, argc - 1, argv + 1, &e);
+	else if (strcmp(cmd, "doctor") == 0)
+		rc = cmd_doctor(&g, argc - 1, argv + 1, &e);
 	else if (strcmp(cmd, "serve") == 0)
 		rc = cmd_serve(&g, argc - 1, argv + 1, &e);
 	else
