@@ -5,6 +5,7 @@
 #   make cross      build/aarch64/brock, build/armhf/brock
 #   make check-cross  unit tests under qemu-user
 #   make fuzz-smoke every libFuzzer target for a bounded time
+#   make fuzz-long  every target for FUZZ_SECONDS, new coverage merged into fuzz/corpus
 #   make lint       banned functions, cppcheck, include guards, symbol prefixes
 #   make demo       brock chat + brock models list against the local emulator
 #   make bench      throughput numbers
@@ -140,6 +141,10 @@ fuzz-build: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZERS))
 fuzz-smoke: fuzz-build
 	@sh fuzz/smoke.sh $(BUILD)/fuzz/bin $(FUZZ_SECONDS) $(FUZZERS)
 
+# Long runs that grow the committed corpus (fuzz/long.sh; results in fuzz/RESULTS.md).
+fuzz-long: fuzz-build
+	@sh fuzz/long.sh $(BUILD)/fuzz/bin $(FUZZ_SECONDS) $(FUZZERS)
+
 lint:
 	@sh tests/lint.sh
 
@@ -171,5 +176,5 @@ distclean:
 # Per-object header dependencies written by -MMD -MP.
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench clean distclean
+.PHONY: dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke fuzz-long bench clean distclean
 .SECONDARY:
