@@ -1,7 +1,6 @@
 /* creds_imds: EC2 instance metadata credentials (IMDSv2 with a session
  * token, the v1 fallback when the token is refused, and the "unreachable"
  * memo so a machine off EC2 pays the timeout once). */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -108,6 +107,29 @@ static int imds_get(struct creds_chain *c, struct imds *m, const char *path,
 	return 0;
 }
 
+/* IAM's role-name alphabet, byte by byte: no <ctype.h> (undefined for a
+ * negative char, locale-dependent) and no strchr (it finds the NUL). */
+static int role_byte_ok(uint8_t b)
+{
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+	       memchr("+=,.@_-", b, 7) != NULL;
+}
+
+int creds_imds_role(const uint8_t *p, size_t n, char *role, size_t cap)
+{
+	size_t k = 0;
+
+	/* The first line is the role name. */
+	while (k < n && p[k] != '\n' && p[k] != '\r')
+		k++;
+	if (k == 0 || creds_copy_str(role, cap, p, k) != 0)
+		return -1;
+	for (size_t i = 0; i < k; i++)
+		if (!role_byte_ok(p[i]))
+			return -1;
+	return 0;
+}
+
 int creds_imds_fetch(struct creds_chain *c, struct aws_creds *out, struct err *e)
 {
 	static const char list[] = "/latest/meta-data/iam/security-credentials/";
@@ -130,14 +152,7 @@ int creds_imds_fetch(struct creds_chain *c, struct aws_creds *out, struct err *e
 		return -1;
 	if (imds_get(c, &m, list, &res, e) != 0)
 		return -1;
-	/* The first line is the role name. */
-	n = 0;
-	while (n < res.body.len && res.body.p[n] != '\n' && res.body.p[n] != '\r')
-		n++;
-	r = (n == 0 || creds_copy_str(role, sizeof role, res.body.p, n) != 0) ? -1 : 0;
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (!isalnum(role[i]) && !strchr("+=,.@_-", role[i]))
-			r = -1;
+	r = creds_imds_role(res.body.p, res.body.len, role, sizeof role);
 	httpc_result_free(&res);
 	if (r != 0)
 		return err_set(e, ERR_CREDS, "IMDS: no usable role name");

@@ -122,6 +122,10 @@ int creds_container_url(const struct creds_chain *c, char *url, size_t n, struct
 int creds_container_fetch(struct creds_chain *c, const char *url, struct aws_creds *out,
 			  struct err *e);
 int creds_imds_fetch(struct creds_chain *c, struct aws_creds *out, struct err *e);
+/* The role name on the first line of IMDS's security-credentials listing
+ * p[0..n): 1 to cap-1 bytes of A-Z a-z 0-9 + = , . @ _ - (IAM's alphabet),
+ * copied into role as a C string. 0, or -1 when there is no usable name. */
+int creds_imds_role(const uint8_t *p, size_t n, char *role, size_t cap);
 
 /* ---- IAM Identity Center (creds_sso.c) ---- */
 
