@@ -658,7 +658,7 @@ static enum aws_step aws_attempt(struct aws_run *run, int attempt, struct err *e
 	r->error_type[0] = r->error_message[0] = '\0';
 	if (httpc_request(a->pool, &hr, &a->opts, aws_on_headers, aws_on_body, &at, &info, e) <
 	    0) {
-		if (at.cb_failed || at.delivered || e->cls != ERR_NET || !more)
+		if (at.cb_failed || at.delivered || e->cls != ERR_NET || e->final || !more)
 			return AWS_FAIL;
 		snprintf(run->why, sizeof run->why, "%s", e->msg);
 		return AWS_RETRY;

@@ -85,7 +85,7 @@ int creds_meta_get(struct creds_chain *c, const char *what, const char *url,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		memset(res, 0, sizeof *res);
 		r = httpc_fetch(c->aws->pool, &rq, opts, CREDS_META_BODY_MAX, res, e);
-		if (r == 0 && res->status < 500)
+		if ((r == 0 && res->status < 500) || (r != 0 && e->final))
 			break;
 		if (r == 0 && attempt == 1)
 			break;

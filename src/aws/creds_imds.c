@@ -37,7 +37,7 @@ static int imds_token(struct creds_chain *c, struct imds *m, int force, struct e
 		memset(&res, 0, sizeof res);
 		r = httpc_fetch(c->aws->pool, &rq, &imds_opts, 4096, &res, e);
 		neterr = r != 0;
-		if (r == 0 && res.status < 500)
+		if ((r == 0 && res.status < 500) || (neterr && e->final))
 			break;
 		if (attempt == 0)
 			httpc_result_free(&res);

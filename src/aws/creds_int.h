@@ -112,8 +112,8 @@ int creds_sts_web_identity(struct creds_chain *c, const char *arn, const char *s
 
 /* ---- container and IMDS (creds_container.c, creds_imds.c) ---- */
 
-/* A GET answered with JSON credentials; one retry on a network error that
- * is not final. */
+/* A GET answered with JSON credentials; one retry on a 5xx or a network
+ * error that is not final (a rejected certificate is). */
 int creds_meta_get(struct creds_chain *c, const char *what, const char *url,
 		   const struct httpc_header *h, size_t nh, const struct conn_opts *opts,
 		   struct httpc_result *res, struct err *e);
