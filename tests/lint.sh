@@ -91,11 +91,14 @@ result "include guards" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
 # (d) module prefixes on external functions. A definition starts at column 0 with a name
 # followed by '(' and reaches a '{' before any ';'; static ones are skipped. Modules whose
 # prefix is not "<module>_" are listed here; buf.h also owns slice_*, str_* and secure_zero.
+# aws_*.c files share the prefix aws_, the files of the credential chain (creds_*.c) creds_.
 prefixes() {
 	case $1 in
 	base64) echo 'base64_|hex_' ;;
 	buf) echo 'buf_|slice_|str_|secure_zero$|secure_equal$' ;;
 	cmd_*) echo 'cmd_' ;;
+	aws_*) echo 'aws_' ;;
+	creds_*) echo 'creds_' ;;
 	converse) echo 'conv_' ;;
 	discovery) echo 'disc_' ;;
 	evstream) echo 'evs_' ;;

@@ -929,7 +929,7 @@ struct run_state {
 
 static void cache_lookup(struct aws *a, const struct disc_opts *o, struct run_state *s, time_t now)
 {
-	struct err ce = {0, ""};
+	struct err ce = {0};
 	long long interval = o->cfg->refresh_interval;
 
 	s->use_cache = interval > 0;
@@ -986,7 +986,7 @@ static int run(struct aws *a, struct creds_chain *cc, const struct disc_opts *o,
 	const struct config_discovery *cfg = o->cfg;
 	time_t now = o->now ? o->now : time(NULL);
 	struct aws_creds creds;
-	struct err ce = {0, ""};
+	struct err ce = {0};
 	struct disc_list fresh_list;
 
 	if (disc_filter_norm((const char *const *)cfg->provider_filter, cfg->n_provider_filter,

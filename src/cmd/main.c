@@ -101,7 +101,7 @@ static int take_globals(struct globals *g, int *argc, char **argv, struct err *e
 int main(int argc, char **argv)
 {
 	struct globals g = {{environ}, NULL, NULL, NULL, 0, 0};
-	struct err e = {0, ""};
+	struct err e = {0};
 	const char *cmd;
 	int rc;
 
