@@ -243,7 +243,7 @@ static void test_parse_rejects(void)
 		U_DATE U_EXP U_SIG U_SH U_VER,
 		U_HEAD U_ACT U_ALG "&X-Amz-Credential=AKID%2F20270101%2Feu-west-1%2Fbedrock"
 		U_DATE U_EXP U_SIG U_SH U_VER,
-		U_HEAD U_ACT U_ALG "&X-Amz-Credential=AKID%2F20270101%2FEU%2Fbedrock%2Faws4_request"
+		U_HEAD U_ACT U_ALG "&X-Amz-Credential=AKID%2F20270101%2Feu%2Bwest%2Fbedrock%2Faws4_request"
 		U_DATE U_EXP U_SIG U_SH U_VER,
 		U_HEAD U_ACT U_ALG "&X-Amz-Credential=%2F20270101%2Feu-west-1%2Fbedrock%2Faws4_request"
 		U_DATE U_EXP U_SIG U_SH U_VER,
@@ -288,7 +288,7 @@ static void test_parse_not_a_key(void)
  * lifetime boundary). */
 static void test_round_trip(void)
 {
-	static const char *const regions[] = {"us-east-1", "ap-southeast-2", "us-gov-west-1", "x"};
+	static const char *const regions[] = {"us-east-1", "ap-southeast-2", "us-gov-west-1", "X_.9"};
 	static const unsigned long lifetimes[] = {1, 59, 43200, 604800};
 	struct err e = {0, ""};
 

@@ -163,14 +163,11 @@ static int bt_lhex(int c)
 	return bt_digit(c) || (c >= 'a' && c <= 'f');
 }
 
-static int bt_alnum(int c)
+/* What the signer accepts in an access key id or a region (sigv4.c). */
+static int bt_scope_ch(int c)
 {
-	return bt_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static int bt_region_ch(int c)
-{
-	return bt_digit(c) || (c >= 'a' && c <= 'z') || c == '-';
+	return bt_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+	       c == '_' || c == '.';
 }
 
 /* One slot per known parameter; a repeated or unknown one is an error. */
@@ -221,9 +218,9 @@ static int bt_credential(struct slice raw, const char amz_date[8], struct bedroc
 			part[n++] = (struct slice){d.p + start, i - start};
 			start = i + 1;
 		}
-	if (n == 5 && bt_all(part[0], bt_alnum, 1, sizeof out->akid - 1) &&
+	if (n == 5 && bt_all(part[0], bt_scope_ch, 1, sizeof out->akid - 1) &&
 	    part[1].n == 8 && memcmp(part[1].p, amz_date, 8) == 0 &&
-	    bt_all(part[2], bt_region_ch, 1, sizeof out->region - 1) &&
+	    bt_all(part[2], bt_scope_ch, 1, sizeof out->region - 1) &&
 	    slice_eq_str(part[3], "bedrock") && slice_eq_str(part[4], "aws4_request")) {
 		memcpy(out->akid, part[0].p, part[0].n);
 		out->akid[part[0].n] = 0;
