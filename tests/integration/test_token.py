@@ -203,3 +203,27 @@ def test_token_rejected_when_expired_tampered_or_other_region(h):
     assert r.rc == 3, r
     for e in h.emu.log("runtime")[-4:]:
         assert e["auth"]["verdict"] in ("expired-token", "bad-bearer"), e["auth"]
+
+
+def test_token_auth_shows_region_and_expiry_of_a_key(h):
+    r = mint(h, ["--json", "--expires", "3600", "--region", "us-west-2"])
+    j = json.loads(r.stdout)
+    env = dict(NO_KEYS, AWS_BEARER_TOKEN_BEDROCK=j["token"])
+    r = h.brock(["auth", "--json"], env=env)
+    assert r.rc == 0, r
+    a = json.loads(r.stdout)
+    assert a["source"] == "bearer-token" and a["bearerTokenRegion"] == "us-west-2", a
+    assert a["temporary"] is True and a["expiration"] == j["expiration"], a
+    assert j["token"][16:60] not in r.stdout + r.stderr, r
+    # text: the region it works in, and a warning when brock would send it elsewhere
+    r = h.brock(["auth"], env=env)
+    assert r.rc == 0, r
+    assert "short-term key for us-west-2" in r.stdout, r
+    assert "works in us-west-2 only, not in us-east-1" in r.stdout, r
+    assert "expires:     " + j["expiration"] in r.stdout, r
+    r = h.brock(["auth"], env=dict(env, AWS_REGION="us-west-2"))
+    assert "warning" not in r.stdout, r
+    # a long-term key: nothing to read
+    r = h.brock(["auth", "--json"], env=dict(NO_KEYS, AWS_BEARER_TOKEN_BEDROCK=h.emu.bearer_token))
+    a = json.loads(r.stdout)
+    assert "bearerTokenRegion" not in a and a["expiration"] is None, a
