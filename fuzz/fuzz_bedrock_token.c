@@ -9,7 +9,7 @@
 
 #include "aws/bedrock_token.h"
 
-#define FZ_YEARS_10K 315537897600LL /* seconds from 1970 to 9999-12-31 and a bit */
+#define FZ_YEARS_10K 315537897600LL /* about 10000 years of seconds: the last 2000 the signer refuses */
 
 static void fz_read(const uint8_t *p, size_t n)
 {
