@@ -66,6 +66,11 @@ static int src_bearer(struct creds_chain *c, struct aws_creds *out, struct buf *
 		creds_tried_add(tried, "AWS_BEARER_TOKEN_BEDROCK: not set");
 		return SRC_SKIP;
 	}
+	if (c->sigv4_only) {
+		secure_zero(out->bearer, sizeof out->bearer);
+		creds_tried_add(tried, "AWS_BEARER_TOKEN_BEDROCK: set, but a bearer token cannot sign");
+		return SRC_SKIP;
+	}
 	snprintf(out->source, sizeof out->source, "bearer-token");
 	return 0;
 }

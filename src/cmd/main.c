@@ -23,6 +23,9 @@ static const char usage[] =
 	"  serve [--listen ADDR:PORT]   OpenAI-compatible gateway (GET /v1/models,\n"
 	"                               POST /v1/chat/completions, /healthz, /metrics)\n"
 	"  doctor [--json] [--call]     what is wrong on this box: each check OK/WARN/FAIL + fix\n"
+	"  token [--expires SECONDS] [--json]\n"
+	"                               mint a short-term Bedrock API key from the current\n"
+	"                               SigV4 credentials, offline\n"
 	"\n"
 	"Global options:\n"
 	"  --config FILE    config file (default $BROCK_CONFIG, else\n"
@@ -40,7 +43,7 @@ static const char usage[] =
 static const char *const value_opts[] = {
 	"-m", "--model", "-s", "--system", "--max-tokens", "--temperature", "--top-p", "--stop",
 	"-i", "--image", "-d", "--document", "--thinking", "--timeout", "--provider", "--listen",
-	NULL,
+	"--expires", NULL,
 };
 
 static int takes_value(const char *a)
@@ -141,6 +144,8 @@ int main(int argc, char **argv)
 		rc = cmd_doctor(&g, argc - 1, argv + 1, &e);
 	else if (strcmp(cmd, "serve") == 0)
 		rc = cmd_serve(&g, argc - 1, argv + 1, &e);
+	else if (strcmp(cmd, "token") == 0)
+		rc = cmd_token(&g, argc - 1, argv + 1, &e);
 	else
 		rc = err_set(&e, ERR_USAGE, "unknown command '%s' (try 'brock --help')", cmd);
 	if (fflush(stdout) != 0 && rc == 0)
