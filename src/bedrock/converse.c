@@ -1071,6 +1071,41 @@ int conv_stream_finish(struct conv_stream *s, struct err *e)
 /* ------------------------------------------------------------------------ */
 /* Converse (non-stream) */
 
+/* A 2xx answer may still be an AWS error object (SPEC 3.3):
+ * {"__type" | "code" | "Code": "[namespace#]Type[:...]", "message" | "Message": "..."}.
+ * -1 with ERR_SERVICE "Type: message" ("UnknownError" for an empty type)
+ * when d is one; 0 when it names no type. Both the stream and the
+ * non-stream call read error answers here. */
+static int conv_error_object(struct json_doc *d, struct buf *s, struct err *e)
+{
+	static const char *const type_keys[] = {"__type", "code", "Code"};
+	char t[128] = "", mm[400] = "";
+	struct slice v;
+	const uint8_t *c;
+	size_t i;
+	int k = -1;
+
+	if (json_type(d, 0) != JSON_OBJECT)
+		return 0;
+	for (i = 0; i < sizeof type_keys / sizeof type_keys[0] && k < 0; i++)
+		k = json_get(d, 0, type_keys[i]);
+	if (json_type(d, k) != JSON_STRING || json_str(d, k, s, &v, e) < 0)
+		return 0;
+	if ((c = memchr(v.p, ':', v.n)) != NULL)
+		v.n = (size_t)(c - v.p);
+	while ((c = memchr(v.p, '#', v.n)) != NULL) {
+		v.n -= (size_t)(c + 1 - v.p);
+		v.p = c + 1;
+	}
+	conv_clean(t, sizeof t, v.n ? v : SLICE_LIT("UnknownError"));
+	k = json_get(d, 0, "message");
+	if (k < 0)
+		k = json_get(d, 0, "Message");
+	if (json_type(d, k) == JSON_STRING && json_str(d, k, s, &v, e) == 0)
+		conv_clean(mm, sizeof mm, v);
+	return err_set(e, ERR_SERVICE, "%s%s%s", t, mm[0] ? ": " : "", mm);
+}
+
 static int conv_response_block(const struct conv_handler *h, struct json_doc *d, int b, int idx,
 			       struct buf *s1, struct buf *s2, struct err *e)
 {
@@ -1134,26 +1169,8 @@ static int conv_response_walk(const struct conv_handler *h, int json_mode, struc
 		return err_set(e, ERR_PROTO, "Converse answer is not a JSON object");
 	content = json_path(d, 0, "output.message.content");
 	if (content < 0) {
-		char t[128] = "", mm[400] = "";
-		int k = json_get(d, 0, "__type");
-
-		if (k < 0)
-			k = json_get(d, 0, "code");
-		if (k >= 0 && conv_str(d, k, s1, &v, e) == 0) {
-			const uint8_t *hash = v.n ? memchr(v.p, '#', v.n) : NULL;
-
-			if (hash) {
-				v.n -= (size_t)(hash + 1 - v.p);
-				v.p = hash + 1;
-			}
-			conv_clean(t, sizeof t, v);
-			k = json_get(d, 0, "message");
-			if (k < 0)
-				k = json_get(d, 0, "Message");
-			if (k >= 0 && conv_str(d, k, s1, &v, e) == 0)
-				conv_clean(mm, sizeof mm, v);
-			return err_set(e, ERR_SERVICE, "%s%s%s", t, mm[0] ? ": " : "", mm);
-		}
+		if (conv_error_object(d, s1, e) < 0)
+			return -1;
 		return err_set(e, ERR_PROTO, "Converse answer without output.message.content");
 	}
 	if (json_mode && h->json_line) {
@@ -1258,12 +1275,21 @@ static int conv_other_answer(const struct conv_run *cr, const struct aws_respons
 			     struct err *e)
 {
 	const char *ct = cr->ctype[0] ? cr->ctype : "a body without Content-Type";
-	char type[128], msg[512], rid[160] = "";
+	char rid[160] = "";
+	struct json_tok *tok = NULL;
+	struct json_doc d;
+	struct buf s;
+	int cap = 0, rc = 0;
 
-	aws_decode_error(NULL, NULL, cr->other.p, cr->other.len, type, sizeof type, msg,
-			 sizeof msg);
-	if (type[0]) /* the caller may append the request id */
-		return err_set(e, ERR_SERVICE, "%s%s%s", type, msg[0] ? ": " : "", msg);
+	/* the same reading as a Converse answer's, whatever the size; the
+	 * caller may append the request id */
+	buf_init(&s, cr->other.len + 64);
+	if (cr->other.len && conv_parse(&tok, &cap, &d, cr->other.p, cr->other.len, e) == 0)
+		rc = conv_error_object(&d, &s, e);
+	buf_free(&s);
+	free(tok);
+	if (rc < 0)
+		return -1;
 	if (cr->c->gateway)
 		return err_set(e, ERR_PROTO, "expected an event stream from Bedrock, got %s", ct);
 	if (r->request_id[0])

@@ -338,6 +338,29 @@ def test_chat_200_with_error_body(h):
     assert "UnknownOperationException" in r.stderr, r
 
 
+def test_chat_200_with_error_body_any_shape(h):
+    """SPEC 3.3: a 200 whose JSON body names an error type is a service error (exit 5) naming the
+    type, streamed or not, however large the object and whatever its type key."""
+    big = {"__type": "com.amazon.coral.service#UnknownOperationException", "message": "big one"}
+    big.update(("field%d" % i, [i, {"x": i}]) for i in range(300))  # past any fixed token array
+    shapes = [(big, "UnknownOperationException: big one"),
+              ({"Code": "UnknownOperationException:http://internal.amazon.com/", "Message": "m"},
+               "UnknownOperationException: m"),
+              ({"__type": "", "message": "no type given"}, "UnknownError: no type given")]
+    for body, want in shapes:
+        for extra in ([], ["--no-stream"]):
+            h.emu.reset()
+            h.emu.config(fail_next=1, fail_status=200, fail_header=False, fail_body=body)
+            r = h.brock(["chat", "-m", REF] + extra + ["hi"])
+            assert r.rc == 5, (want, extra, r)
+            assert r.stderr.startswith("brock: " + want + " (request id "), (extra, r)
+    # JSON that names no type is not an error answer: still a protocol error
+    h.emu.config(fail_next=1, fail_status=200, fail_header=False, fail_body={"message": "who?"})
+    r = h.brock(["chat", "-m", REF, "hi"])
+    assert r.rc == 6, r
+    assert "expected an event stream, got application/json" in r.stderr, r
+
+
 def test_chat_rejected_credentials_exit_3(h):
     r = h.brock(["chat", "-m", REF, "hi"], env={"AWS_SECRET_ACCESS_KEY": "wrongSecretKey0000000000000000000000000"})
     assert r.rc == 3, r
