@@ -1,6 +1,7 @@
 """brock chat against the emulator: streaming text, options, attachments, errors, retries, exit codes."""
 
 import json
+import time
 
 MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 REF = "amazon-bedrock/" + MODEL
@@ -528,3 +529,23 @@ def test_chat_plain_http_endpoint_and_generic_override(h):
                                                 "AWS_ENDPOINT_URL": h.emu.http})
     assert r.rc == 0, r
     assert not last_runtime(h)["tls"]
+
+
+def core_limit_of_waiting_brock(h, p, route):
+    """The "Max core file size" soft and hard limits of brock p, read while the emulator holds
+    its request on `route` (credentials are loaded by then)."""
+    deadline = time.monotonic() + 20
+    while not h.emu.log(route):
+        assert p.poll() is None and time.monotonic() < deadline, "brock never reached %s" % route
+        time.sleep(0.05)
+    with open("/proc/%d/limits" % p.pid) as f:
+        line = [x for x in f if x.startswith("Max core file size")][0]
+    return line.split()[4:6]
+
+
+def test_chat_no_core_dumps(h):
+    """A command that loads credentials never leaves them in a core file: RLIMIT_CORE is 0."""
+    h.emu.config(latency=3)
+    p = h.spawn(["chat", "-m", REF, "hi"])
+    assert core_limit_of_waiting_brock(h, p, "runtime") == ["0", "0"]
+    assert p.wait(timeout=30) == 0
