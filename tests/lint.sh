@@ -97,6 +97,8 @@ prefixes() {
 	buf) echo 'buf_|slice_|str_|secure_zero$|secure_equal$' ;;
 	cmd_*) echo 'cmd_' ;;
 	converse) echo 'conv_' ;;
+	converse_body) echo 'conv_' ;;
+	converse_fast) echo 'conv_fast_' ;;
 	discovery) echo 'disc_' ;;
 	evstream) echo 'evs_' ;;
 	json) echo 'json_|jw_' ;;
