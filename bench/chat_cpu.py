@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CPU per streamed text delta of `brock chat`, end to end (bench/RESULTS.md has the numbers).
 
-    make build/brock && python3 bench/chat_cpu.py [--runs 40] [--deltas 20000] [--no-callgrind]
+    make build/brock && python3 bench/chat_cpu.py [--runs 40] [--deltas 20000] [--tls] [--no-callgrind]
     python3 bench/chat_cpu.py --brock A --brock B ...   (compare binaries you built yourself)
 
 Starts bench/stream_stub.py (plain HTTP on loopback, one ConverseStream reply of N deltas per
@@ -10,7 +10,8 @@ request) and runs `brock chat -q -m amazon.nova-pro-v1:0 N` against it in a clea
 pointed at the stub), for N = 0 and N = --deltas, each binary in turn, interleaved, with stdout to
 /dev/null and to a pipe this script drains. It reports user+sys CPU (rusage of the child) as
 medians and CPU per 1,000 deltas = (median(N) - median(0)) / (N / 1000), which takes out
-start-up, config and the request. With valgrind installed it also reports the instructions
+start-up, config and the request. --tls serves HTTPS (a throwaway CA from
+tests/emulator/mkcerts.sh), as Bedrock does: then TLS decryption is part of every delta. With valgrind installed it also reports the instructions
 brock executes in user space per 1,000 deltas (callgrind; repeatable on a busy machine, blind
 to the kernel).
 
@@ -57,17 +58,21 @@ def build_variants(out):
     return bins
 
 
-def start_stub():
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "stream_stub.py")], stdout=subprocess.PIPE)
+def start_stub(certs):
+    argv = [sys.executable, os.path.join(HERE, "stream_stub.py")] + (["--certs", certs] if certs else [])
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE)
     port = int(p.stdout.readline())
     return p, port
 
 
-def env_for(port, home):
-    return {"PATH": "/usr/bin:/bin", "HOME": home, "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:%d" % port,
-            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            "AWS_REGION": "us-east-1"}
+def env_for(port, home, certs):
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "%s://127.0.0.1:%d" % ("https" if certs else "http", port),
+           "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+           "AWS_REGION": "us-east-1"}
+    if certs:
+        env["AWS_CA_BUNDLE"] = os.path.join(certs, "ca.crt")
+    return env
 
 
 def drain(f):
@@ -110,21 +115,28 @@ def main():
     ap.add_argument("--brock", action="append", help="a binary to measure (repeatable)")
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--deltas", type=int, default=20000)
+    ap.add_argument("--tls", action="store_true", help="HTTPS instead of plain HTTP")
     ap.add_argument("--no-callgrind", action="store_true")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="brock-chat-cpu-")
     stub = None
     try:
         bins = [(os.path.basename(b), os.path.abspath(b)) for b in args.brock] if args.brock else build_variants(tmp)
-        stub, port = start_stub()
+        certs = None
+        if args.tls:
+            certs = os.path.join(tmp, "certs")
+            subprocess.run(["sh", os.path.join(ROOT, "tests", "emulator", "mkcerts.sh"), certs], check=True,
+                           stdout=subprocess.DEVNULL)
+        stub, port = start_stub(certs)
         home = os.path.join(tmp, "home")
         os.mkdir(home)
-        env = env_for(port, home)
+        env = env_for(port, home, certs)
         k = args.deltas / 1000.0
         for _, exe in bins:  # warm up: the stub builds each reply once
             cpu_once(exe, args.deltas, env, False)
             cpu_once(exe, 0, env, False)
-        print("brock chat, %d text deltas per reply, %d runs each, CPU = user+sys of brock" % (args.deltas, args.runs))
+        print("brock chat over %s, %d text deltas per reply, %d runs each, CPU = user+sys of brock"
+              % ("HTTPS" if certs else "plain HTTP", args.deltas, args.runs))
         for pipe in (False, True):
             samples = {(name, n): [] for name, _ in bins for n in (0, args.deltas)}
             for _ in range(args.runs):

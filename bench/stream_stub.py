@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A ConverseStream stub for bench/chat_cpu.sh: plain HTTP on loopback, one reply per request.
 
-    python3 bench/stream_stub.py [--port N]
+    python3 bench/stream_stub.py [--port N] [--certs DIR]
 
 Prints the port on stdout, then answers every POST with a 200
 application/vnd.amazon.eventstream body: messageStart, N contentBlockDelta events, contentBlockStop,
@@ -9,7 +9,9 @@ messageStop and metadata, where N is the request's prompt (the text of the last 
 read as a whole number ("20000" -> 20,000 deltas; "0" -> none). The deltas look like Bedrock's:
 compact JSON, 8 to 40 bytes of English text, every eighth one holding an escaped newline or quote,
 and a "p" padding string of random length. The reply for each N is built once and cached, so
-the stub's own speed does not matter. No signature check: this is not a test of auth.
+the stub's own speed does not matter. No signature check: this is not a test of auth. With
+--certs (a directory made by tests/emulator/mkcerts.sh) it speaks HTTPS with server.crt, as Bedrock
+does; give brock ca.crt as AWS_CA_BUNDLE.
 
 Python 3 standard library only (the event-stream encoder is tests/emulator/awsproto.py, an
 implementation independent of brock's C code).
@@ -20,6 +22,7 @@ import json
 import os
 import random
 import socket
+import ssl
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,7 +90,12 @@ def prompt_count(body):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--certs", help="serve HTTPS with DIR/server.crt and DIR/server.key")
     args = ap.parse_args()
+    tls = None
+    if args.certs:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(os.path.join(args.certs, "server.crt"), os.path.join(args.certs, "server.key"))
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", args.port))
@@ -96,6 +104,12 @@ def main():
     cache = {}
     while True:
         conn, _ = srv.accept()
+        if tls:
+            try:
+                conn = tls.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                conn.close()
+                continue
         with conn, conn.makefile("rb") as f:
             while True:
                 body = read_request(f)
