@@ -100,6 +100,8 @@ prefixes() {
 	aws_*) echo 'aws_' ;;
 	creds_*) echo 'creds_' ;;
 	converse) echo 'conv_' ;;
+	converse_body) echo 'conv_' ;;
+	converse_fast) echo 'conv_fast_' ;;
 	discovery) echo 'disc_' ;;
 	evstream) echo 'evs_' ;;
 	json) echo 'json_|jw_' ;;

@@ -427,3 +427,11 @@ def test_models_cached_vs_uncached_timing(h):
         plain(h)
     cached = (time.monotonic() - t0) / 5
     assert cached <= uncached * 1.5 + 0.02, (cached, uncached)
+
+
+def test_models_no_core_dumps(h):
+    """Like chat (test_chat_no_core_dumps): RLIMIT_CORE 0 once credentials are loaded."""
+    from test_chat import core_limit_of_waiting_brock
+    h.emu.config(failures=[{"route": "foundation-models", "count": 1, "status": "stall", "seconds": 3}])
+    p = h.spawn(["models", "list", "--refresh"])
+    assert core_limit_of_waiting_brock(h, p, "foundation-models") == ["0", "0"]
