@@ -281,6 +281,44 @@ static int oai_content(struct oai_map *m, int c, int role, int images, const cha
 	return 0;
 }
 
+/* Containers nested in the valid JSON text s (0 for a scalar). */
+static int oai_nesting(struct slice s)
+{
+	int depth = 0, max = 0, in_str = 0;
+	size_t i;
+
+	for (i = 0; i < s.n; i++) {
+		uint8_t c = s.p[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				max = depth;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return max;
+}
+
+/* jw_raw and jw_tok copy checked JSON text without counting its nesting:
+ * refuses text v that, pasted at the writer's current depth, would take the
+ * Converse request past the writer's depth limit (JSON_MAX_DEPTH). */
+static int oai_fits(struct oai_map *m, struct slice v, const char *param)
+{
+	int room = m->w.max_depth - m->w.depth;
+
+	if (oai_nesting(v) > room)
+		return oai_fail(m, param, "nested too deeply (at most %d levels here)", room);
+	return 0;
+}
+
 /* function.arguments (a JSON text in a string) -> the toolUse input object. */
 static int oai_tool_input(struct oai_map *m, int args, const char *param)
 {
@@ -302,6 +340,8 @@ static int oai_tool_input(struct oai_map *m, int args, const char *param)
 		i++;
 	if (s.p[i] != '{' || json_validate((const char *)s.p, s.n, NULL, NULL, &tmp) < 0)
 		return oai_fail(m, param, "expected a JSON object in a string");
+	if (oai_fits(m, s, param) < 0)
+		return -1;
 	jw_raw(&m->w, s.p, s.n);
 	return 0;
 }
@@ -658,6 +698,8 @@ static int oai_tool_specs(struct oai_map *m, int tools)
 			oai_pathf(pf, sizeof pf, "tools[%zu].function.parameters", i);
 			if (json_type(m->d, params) != JSON_OBJECT)
 				return oai_fail(m, pf, "expected a JSON Schema object");
+			if (oai_fits(m, json_raw_value(m->d, params), pf) < 0)
+				return -1;
 			jw_tok(&m->w, m->d, params);
 		} else {
 			jw_raw(&m->w, OAI_EMPTY_SCHEMA, sizeof OAI_EMPTY_SCHEMA - 1);
