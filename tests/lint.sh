@@ -101,7 +101,7 @@ prefixes() {
 	evstream) echo 'evs_' ;;
 	json) echo 'json_|jw_' ;;
 	json5) echo 'j5_' ;;
-	openai) echo 'oai_' ;;
+	openai | openai_*) echo 'oai_' ;;
 	main) echo 'main$' ;;
 	pctenc) echo 'pct_' ;;
 	*) echo "$1_" ;;
