@@ -96,6 +96,7 @@ prefixes() {
 	base64) echo 'base64_|hex_' ;;
 	buf) echo 'buf_|slice_|str_|secure_zero$|secure_equal$' ;;
 	cmd_*) echo 'cmd_' ;;
+	config_edit) echo 'config_' ;;
 	converse) echo 'conv_' ;;
 	discovery) echo 'disc_' ;;
 	evstream) echo 'evs_' ;;
