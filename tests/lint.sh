@@ -98,7 +98,7 @@ prefixes() {
 	cmd_*) echo 'cmd_' ;;
 	config_edit) echo 'config_' ;;
 	converse) echo 'conv_' ;;
-	discovery) echo 'disc_' ;;
+	discovery | discovery_*) echo 'disc_' ;;
 	evstream) echo 'evs_' ;;
 	json) echo 'json_|jw_' ;;
 	json5) echo 'j5_' ;;
