@@ -82,11 +82,6 @@ int disc_id_ok(const char *s, size_t n)
 
 /* ------------------------------------------------------------------ filter */
 
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -101,22 +96,16 @@ int disc_filter_norm(const char *const *filter, size_t n, struct buf *out)
 	if (n && !v)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		const char *s = filter[i] ? filter[i] : "";
-		size_t len;
+		struct slice s = slice_trim(slice_str(filter[i]));
 
-		while (*s == ' ' || *s == '\t')
-			s++;
-		len = strlen(s);
-		while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-			len--;
-		if (!len)
+		if (!s.n)
 			continue;
-		v[k] = str_dupn(s, len);
+		v[k] = str_dupn((const char *)s.p, s.n);
 		if (!v[k]) {
 			rc = -1;
 			break;
 		}
-		str_lower(v[k], len);
+		str_lower(v[k], s.n);
 		k++;
 	}
 	if (rc == 0 && k)
@@ -133,12 +122,14 @@ int disc_filter_norm(const char *const *filter, size_t n, struct buf *out)
 	return rc;
 }
 
+/* a[0..an) == b[0..bn), ASCII case-insensitive (slice_eq_nocase wants b
+ * NUL-terminated; a maker inside an id is not). */
 static int eq_nocase(const char *a, size_t an, const char *b, size_t bn)
 {
 	if (an != bn)
 		return 0;
 	for (size_t i = 0; i < an; i++)
-		if (lower(a[i]) != lower(b[i]))
+		if (str_lower_ch((unsigned char)a[i]) != str_lower_ch((unsigned char)b[i]))
 			return 0;
 	return 1;
 }

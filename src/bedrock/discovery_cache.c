@@ -16,22 +16,22 @@
 
 int disc_cache_dir(const struct env *env, char *out, size_t n, struct err *e)
 {
-	const char *v;
+	const char *v, *tail;
+	struct slice t;
 	int w;
 
 	if ((v = env_get(env, "BROCK_CACHE_DIR")) != NULL)
-		w = snprintf(out, n, "%s", v);
+		tail = "";
 	else if ((v = env_get(env, "XDG_CACHE_HOME")) != NULL && v[0] == '/')
-		w = snprintf(out, n, "%s/brock", v);
+		tail = "/brock";
 	else if ((v = env_get(env, "HOME")) != NULL)
-		w = snprintf(out, n, "%s/.cache/brock", v);
+		tail = "/.cache/brock";
 	else
 		return err_set(e, ERR_OTHER, "no cache directory (set BROCK_CACHE_DIR or HOME)");
+	t = slice_trim(slice_str(v)); /* env_get may leave trailing blanks */
+	w = snprintf(out, n, "%.*s%s", (int)t.n, (const char *)t.p, tail);
 	if (w < 0 || (size_t)w >= n)
 		return err_set(e, ERR_OTHER, "cache directory path too long");
-	/* env_get may leave trailing blanks */
-	while (w > 1 && (out[w - 1] == ' ' || out[w - 1] == '\t' || out[w - 1] == '\n'))
-		out[--w] = 0;
 	return 0;
 }
 

@@ -580,11 +580,11 @@ static void oai_err_name(const char *type, char *out, size_t cap)
 	if (hash && (size_t)(hash - type) < strcspn(type, ": "))
 		type = hash + 1;
 	while (type[n] && type[n] != ':' && type[n] != ' ' && n + 1 < cap) {
-		char ch = type[n];
-
-		out[n++] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+		out[n] = type[n];
+		n++;
 	}
 	out[n] = '\0';
+	str_lower(out, n);
 	k = sizeof "exception" - 1;
 	if (n > k && memcmp(out + n - k, "exception", k) == 0)
 		out[n - k] = '\0';

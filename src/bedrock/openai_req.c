@@ -60,12 +60,7 @@ int oai_member(const struct json_doc *d, int obj, const char *key)
 
 int oai_blank(struct slice s)
 {
-	size_t i;
-
-	for (i = 0; i < s.n; i++)
-		if (s.p[i] != ' ' && s.p[i] != '\t' && s.p[i] != '\n' && s.p[i] != '\r')
-			return 0;
-	return 1;
+	return slice_trim(s).n == 0;
 }
 
 /* Opens (or continues, when it is the same role) a Converse message. */

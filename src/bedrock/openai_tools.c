@@ -56,7 +56,6 @@ static int oai_tool_input(struct oai_map *m, int args, const char *param)
 {
 	struct slice s;
 	struct err tmp;
-	size_t i = 0;
 
 	if (args < 0) {
 		jw_raw(&m->w, "{}", 2);
@@ -68,9 +67,7 @@ static int oai_tool_input(struct oai_map *m, int args, const char *param)
 		jw_raw(&m->w, "{}", 2);
 		return 0;
 	}
-	while (i < s.n && (s.p[i] == ' ' || s.p[i] == '\t' || s.p[i] == '\n' || s.p[i] == '\r'))
-		i++;
-	if (s.p[i] != '{' || json_validate((const char *)s.p, s.n, NULL, NULL, &tmp) < 0)
+	if (slice_trim(s).p[0] != '{' || json_validate((const char *)s.p, s.n, NULL, NULL, &tmp) < 0)
 		return oai_fail(m, param, "expected a JSON object in a string");
 	if (oai_fits(m, s, param) < 0)
 		return -1;
