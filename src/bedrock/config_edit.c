@@ -262,55 +262,58 @@ static size_t make_indent(const struct ed *x, size_t pos, int deeper, char *ind,
 	return n;
 }
 
-/* Inserts a new item into container c (object: key p->seg[k]). */
-static int plan_insert(const struct ed *x, const struct j5_doc *d, uint32_t c,
-		       const struct j5_path *p, size_t k, const char *val, size_t valn,
-		       struct splice *sp, size_t *nsp)
+/* Inserts after the last item of container c, in the style of that item
+ * (same line or a line of its own, trailing comma or not). */
+static int plan_after(const struct ed *x, const struct j5_doc *d, uint32_t c, uint32_t last,
+		      const struct j5_path *p, size_t k, const char *val, size_t valn,
+		      struct splice *sp, size_t *nsp)
 {
 	const struct j5_node *cn = &d->nodes[c];
-	char ind[256];
-	size_t indn;
-	uint32_t last = J5_NONE;
-	int ml;
+	size_t ls = j5_item_start(d, last), indn;
+	int tc = d->nodes[last].comma != J5_NONE, ml;
 	struct buf *b = &sp[0].ins;
+	char ind[256];
 
-	for (uint32_t ch = c + 1; ch < cn->next; ch = d->nodes[ch].next)
-		last = ch;
-	if (last != J5_NONE) {
-		size_t ls = j5_item_start(d, last);
-		int tc = d->nodes[last].comma != J5_NONE;
-		/* a new line only when the last item has a line of its own */
-		ml = has_newline(x, cn->start, ls) && first_on_line(x, ls);
-		indn = ml ? make_indent(x, ls, 0, ind, sizeof ind) : 0;
-		size_t eol = ml ? rest_of_line(x, j5_item_end(d, last)) : SIZE_MAX;
-		if (!tc) {
-			/* the comma goes right after the last value */
-			sp[0].at = d->nodes[last].end;
-			if (buf_append_byte(b, ',') < 0)
-				return -1;
-			if (eol != SIZE_MAX) {
-				*nsp = 2;
-				sp[1].at = eol;
-				b = &sp[1].ins;
-			}
-		} else {
-			sp[0].at = eol != SIZE_MAX ? eol : j5_item_end(d, last);
-		}
-		if (ml) {
-			if (buf_append_str(b, x->nl) < 0 || buf_append(b, ind, indn) < 0)
-				return -1;
-		} else if (buf_append_byte(b, ' ') < 0) {
+	/* a new line only when the last item has a line of its own */
+	ml = has_newline(x, cn->start, ls) && first_on_line(x, ls);
+	indn = ml ? make_indent(x, ls, 0, ind, sizeof ind) : 0;
+	size_t eol = ml ? rest_of_line(x, j5_item_end(d, last)) : SIZE_MAX;
+	if (!tc) {
+		/* the comma goes right after the last value */
+		sp[0].at = d->nodes[last].end;
+		if (buf_append_byte(b, ',') < 0)
 			return -1;
+		if (eol != SIZE_MAX) {
+			*nsp = 2;
+			sp[1].at = eol;
+			b = &sp[1].ins;
 		}
-		if (put_item(x, b, d, c, p, k, val, valn, ml, ind, indn) < 0 ||
-		    (tc && buf_append_byte(b, ',') < 0))
-			return -1;
-		return 0;
+	} else {
+		sp[0].at = eol != SIZE_MAX ? eol : j5_item_end(d, last);
 	}
-	/* an empty container: "{}", "{ }", "{\n}", "{ // nothing\n}" */
-	size_t open = cn->start + 1, close = cn->end - 1;
-	int blank = 1;
-	ml = has_newline(x, open, close);
+	if (ml) {
+		if (buf_append_str(b, x->nl) < 0 || buf_append(b, ind, indn) < 0)
+			return -1;
+	} else if (buf_append_byte(b, ' ') < 0) {
+		return -1;
+	}
+	if (put_item(x, b, d, c, p, k, val, valn, ml, ind, indn) < 0 ||
+	    (tc && buf_append_byte(b, ',') < 0))
+		return -1;
+	return 0;
+}
+
+/* Inserts into the empty container c: "{}", "{ }", "{\n}", "{ // nothing\n}". */
+static int plan_empty(const struct ed *x, const struct j5_doc *d, uint32_t c,
+		      const struct j5_path *p, size_t k, const char *val, size_t valn,
+		      struct splice *sp)
+{
+	const struct j5_node *cn = &d->nodes[c];
+	size_t open = cn->start + 1, close = cn->end - 1, indn;
+	int ml = has_newline(x, open, close), blank = 1;
+	struct buf *b = &sp[0].ins;
+	char ind[256];
+
 	for (size_t i = open; i < close; i++)
 		if (!is_blank_ch(x->s[i]))
 			blank = 0;
@@ -346,6 +349,21 @@ static int plan_insert(const struct ed *x, const struct j5_doc *d, uint32_t c,
 	if (eol == SIZE_MAX && buf_append_str(b, x->nl) < 0)
 		return -1;
 	return 0;
+}
+
+/* Inserts a new item into container c (object: key p->seg[k]). */
+static int plan_insert(const struct ed *x, const struct j5_doc *d, uint32_t c,
+		       const struct j5_path *p, size_t k, const char *val, size_t valn,
+		       struct splice *sp, size_t *nsp)
+{
+	const struct j5_node *cn = &d->nodes[c];
+	uint32_t last = J5_NONE;
+
+	for (uint32_t ch = c + 1; ch < cn->next; ch = d->nodes[ch].next)
+		last = ch;
+	if (last != J5_NONE)
+		return plan_after(x, d, c, last, p, k, val, valn, sp, nsp);
+	return plan_empty(x, d, c, p, k, val, valn, sp);
 }
 
 static const char *type_name(int t)
@@ -393,6 +411,85 @@ static int check_result(const char *name, const struct buf *out, struct j5_doc *
 	return 0;
 }
 
+/* config set on a blank file: a fresh object after whatever comments it has. */
+static int set_blank(struct ed *x, const char *name, const struct j5_path *p,
+		     const struct buf *lit, struct splice *sp, struct err *e)
+{
+	struct buf *b = &sp[0].ins;
+
+	for (size_t k = 0; k < p->n; k++)
+		if (p->seg[k].is_index)
+			return config_path_err(p, k, e, ERR_USAGE, "%s",
+					       k ? "does not exist; cannot create an array element"
+						 : "is an object, not an array");
+	ed_learn(x, NULL);
+	sp[0].at = x->n;
+	if ((x->n && x->s[x->n - 1] != '\n' && buf_append_str(b, x->nl) < 0) ||
+	    buf_append_str(b, "{") < 0 || buf_append_str(b, x->nl) < 0 ||
+	    buf_append_str(b, x->unit) < 0 || put_key(x, b, &p->seg[0]) < 0 ||
+	    buf_append_str(b, ": ") < 0 ||
+	    put_nested(x, b, p, 1, (const char *)lit->p, lit->len, 1, x->unit, strlen(x->unit)) < 0 ||
+	    buf_append_str(b, x->nl) < 0 || buf_append_str(b, "}") < 0 ||
+	    buf_append_str(b, x->nl) < 0)
+		return err_set(e, ERR_USAGE, "%s: edit too large", name);
+	return 0;
+}
+
+/* config set of a path that is not there: p->seg[0..matched) leads to
+ * container last, which must be able to take p->seg[matched] (and the rest
+ * of the path is created as objects). */
+static int set_missing(const struct ed *x, const struct j5_doc *d, const char *name,
+		       const struct j5_path *p, size_t matched, uint32_t last,
+		       const struct buf *lit, struct splice *sp, size_t *nsp, struct err *e)
+{
+	const struct j5_node *ln = &d->nodes[last];
+	const struct j5_seg *sg = &p->seg[matched];
+
+	if (ln->type != J5_OBJECT && ln->type != J5_ARRAY)
+		return config_path_err(p, matched, e, ERR_USAGE, "is %s, not an object",
+				       type_name(ln->type));
+	if (ln->type == J5_OBJECT && sg->is_index)
+		return config_path_err(p, matched, e, ERR_USAGE, "%s", "is an object, not an array");
+	if (ln->type == J5_ARRAY && !sg->is_index)
+		return config_path_err(p, matched, e, ERR_USAGE, "%s", "is an array, not an object");
+	if (ln->type == J5_ARRAY && sg->index != ln->count) {
+		char m[96];
+		snprintf(m, sizeof m, "index %zu is out of range (%u elements)", sg->index,
+			 (unsigned)ln->count);
+		return config_path_err(p, matched, e, ERR_USAGE, "%s", m);
+	}
+	for (size_t k = matched + 1; k < p->n; k++)
+		if (p->seg[k].is_index)
+			return config_path_err(p, k, e, ERR_USAGE, "%s",
+					       "does not exist; cannot create an array element");
+	if (plan_insert(x, d, last, p, matched, (const char *)lit->p, lit->len, sp, nsp) < 0)
+		return err_set(e, ERR_USAGE, "%s: edit too large", name);
+	return 0;
+}
+
+/* config set on a file with content (parsed into d, which the caller
+ * frees): the value replaced in place, or inserted. */
+static int set_in_doc(struct ed *x, struct j5_doc *d, const char *name, const struct j5_path *p,
+		      const struct buf *lit, struct splice *sp, size_t *nsp, struct err *e)
+{
+	size_t matched = 0;
+	uint32_t node, last;
+
+	if (j5_parse(d, x->s, x->n, e) < 0)
+		return config_parse_err(name, d, e);
+	if (d->nodes[0].type != J5_OBJECT)
+		return err_set(e, ERR_USAGE, "%s: the top level must be an object ({ ... })", name);
+	ed_learn(x, d);
+	node = j5_lookup(d, 0, p, &matched, &last);
+	if (node == J5_NONE)
+		return set_missing(x, d, name, p, matched, last, lit, sp, nsp, e);
+	sp[0].at = d->nodes[node].start;
+	sp[0].del = d->nodes[node].end - d->nodes[node].start;
+	if (buf_append(&sp[0].ins, lit->p, lit->len) < 0)
+		return err_set(e, ERR_USAGE, "%s: edit too large", name);
+	return 0;
+}
+
 static int edit_set(const char *name, const char *text, size_t n, const struct j5_path *p,
 		    const char *value, struct buf *out, struct err *e)
 {
@@ -400,9 +497,9 @@ static int edit_set(const char *name, const char *text, size_t n, const struct j
 	struct j5_doc d, chk;
 	struct buf lit;
 	struct splice sp[2];
-	size_t nsp = 1, matched = 0;
-	uint32_t node, last;
-	int vtype, rc = -1, blank = j5_is_blank(text, n);
+	size_t nsp = 1;
+	uint32_t node;
+	int vtype, rc = -1;
 
 	if (p->n == 0)
 		return err_set(e, ERR_USAGE, "config set needs a path");
@@ -413,82 +510,9 @@ static int edit_set(const char *name, const char *text, size_t n, const struct j
 	memset(&d, 0, sizeof d);
 	if (value_literal(value, &lit, &vtype, e) < 0)
 		goto out;
-	if (blank) {
-		for (size_t k = 0; k < p->n; k++)
-			if (p->seg[k].is_index) {
-				config_path_err(p, k, e, ERR_USAGE, "%s",
-					 k ? "does not exist; cannot create an array element"
-					   : "is an object, not an array");
-				goto out;
-			}
-		/* an empty file: write a fresh object after whatever comments it has */
-		ed_learn(&x, NULL);
-		sp[0].at = n;
-		if ((n && text[n - 1] != '\n' && buf_append_str(&sp[0].ins, x.nl) < 0) ||
-		    buf_append_str(&sp[0].ins, "{") < 0 || buf_append_str(&sp[0].ins, x.nl) < 0 ||
-		    buf_append_str(&sp[0].ins, x.unit) < 0 || put_key(&x, &sp[0].ins, &p->seg[0]) < 0 ||
-		    buf_append_str(&sp[0].ins, ": ") < 0 ||
-		    put_nested(&x, &sp[0].ins, p, 1, (const char *)lit.p, lit.len, 1, x.unit,
-			       strlen(x.unit)) < 0 ||
-		    buf_append_str(&sp[0].ins, x.nl) < 0 || buf_append_str(&sp[0].ins, "}") < 0 ||
-		    buf_append_str(&sp[0].ins, x.nl) < 0) {
-			err_set(e, ERR_USAGE, "%s: edit too large", name);
-			goto out;
-		}
-	} else {
-		if (j5_parse(&d, text, n, e) < 0) {
-			config_parse_err(name, &d, e);
-			goto out;
-		}
-		if (d.nodes[0].type != J5_OBJECT) {
-			err_set(e, ERR_USAGE, "%s: the top level must be an object ({ ... })", name);
-			goto out;
-		}
-		ed_learn(&x, &d);
-		node = j5_lookup(&d, 0, p, &matched, &last);
-		if (node != J5_NONE) {
-			sp[0].at = d.nodes[node].start;
-			sp[0].del = d.nodes[node].end - d.nodes[node].start;
-			if (buf_append(&sp[0].ins, lit.p, lit.len) < 0) {
-				err_set(e, ERR_USAGE, "%s: edit too large", name);
-				goto out;
-			}
-		} else {
-			const struct j5_node *ln = &d.nodes[last];
-			const struct j5_seg *sg = &p->seg[matched];
-			if (ln->type != J5_OBJECT && ln->type != J5_ARRAY) {
-				config_path_err(p, matched, e, ERR_USAGE, "is %s, not an object",
-					 type_name(ln->type));
-				goto out;
-			}
-			if (ln->type == J5_OBJECT && sg->is_index) {
-				config_path_err(p, matched, e, ERR_USAGE, "%s", "is an object, not an array");
-				goto out;
-			}
-			if (ln->type == J5_ARRAY && !sg->is_index) {
-				config_path_err(p, matched, e, ERR_USAGE, "%s", "is an array, not an object");
-				goto out;
-			}
-			if (ln->type == J5_ARRAY && sg->index != ln->count) {
-				char m[96];
-				snprintf(m, sizeof m, "index %zu is out of range (%u elements)",
-					 sg->index, (unsigned)ln->count);
-				config_path_err(p, matched, e, ERR_USAGE, "%s", m);
-				goto out;
-			}
-			for (size_t k = matched + 1; k < p->n; k++)
-				if (p->seg[k].is_index) {
-					config_path_err(p, k, e, ERR_USAGE, "%s",
-						 "does not exist; cannot create an array element");
-					goto out;
-				}
-			if (plan_insert(&x, &d, last, p, matched, (const char *)lit.p, lit.len, sp,
-					&nsp) < 0) {
-				err_set(e, ERR_USAGE, "%s: edit too large", name);
-				goto out;
-			}
-		}
-	}
+	if (j5_is_blank(text, n) ? set_blank(&x, name, p, &lit, sp, e) < 0
+				 : set_in_doc(&x, &d, name, p, &lit, sp, &nsp, e) < 0)
+		goto out;
 	if (apply(&x, sp, nsp, out) < 0) {
 		err_set(e, ERR_USAGE, "%s: the result would be larger than 4 MiB", name);
 		goto out;
