@@ -428,7 +428,8 @@ static int set_blank(struct ed *x, const char *name, const struct j5_path *p,
 	    buf_append_str(b, "{") < 0 || buf_append_str(b, x->nl) < 0 ||
 	    buf_append_str(b, x->unit) < 0 || put_key(x, b, &p->seg[0]) < 0 ||
 	    buf_append_str(b, ": ") < 0 ||
-	    put_nested(x, b, p, 1, (const char *)lit->p, lit->len, 1, x->unit, strlen(x->unit)) < 0 ||
+	    put_nested(x, b, p, 1, (const char *)lit->p, lit->len, 1, x->unit,
+		       strlen(x->unit)) < 0 ||
 	    buf_append_str(b, x->nl) < 0 || buf_append_str(b, "}") < 0 ||
 	    buf_append_str(b, x->nl) < 0)
 		return err_set(e, ERR_USAGE, "%s: edit too large", name);
@@ -449,9 +450,11 @@ static int set_missing(const struct ed *x, const struct j5_doc *d, const char *n
 		return config_path_err(p, matched, e, ERR_USAGE, "is %s, not an object",
 				       type_name(ln->type));
 	if (ln->type == J5_OBJECT && sg->is_index)
-		return config_path_err(p, matched, e, ERR_USAGE, "%s", "is an object, not an array");
+		return config_path_err(p, matched, e, ERR_USAGE, "%s",
+				       "is an object, not an array");
 	if (ln->type == J5_ARRAY && !sg->is_index)
-		return config_path_err(p, matched, e, ERR_USAGE, "%s", "is an array, not an object");
+		return config_path_err(p, matched, e, ERR_USAGE, "%s",
+				       "is an array, not an object");
 	if (ln->type == J5_ARRAY && sg->index != ln->count) {
 		char m[96];
 		snprintf(m, sizeof m, "index %zu is out of range (%u elements)", sg->index,

@@ -67,7 +67,8 @@ static int oai_tool_input(struct oai_map *m, int args, const char *param)
 		jw_raw(&m->w, "{}", 2);
 		return 0;
 	}
-	if (slice_trim(s).p[0] != '{' || json_validate((const char *)s.p, s.n, NULL, NULL, &tmp) < 0)
+	if (slice_trim(s).p[0] != '{' ||
+	    json_validate((const char *)s.p, s.n, NULL, NULL, &tmp) < 0)
 		return oai_fail(m, param, "expected a JSON object in a string");
 	if (oai_fits(m, s, param) < 0)
 		return -1;
