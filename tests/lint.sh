@@ -99,14 +99,14 @@ prefixes() {
 	cmd_*) echo 'cmd_' ;;
 	aws_*) echo 'aws_' ;;
 	creds_*) echo 'creds_' ;;
-	converse) echo 'conv_' ;;
-	converse_body) echo 'conv_' ;;
+	config_edit) echo 'config_' ;;
+	converse | converse_body) echo 'conv_' ;;
 	converse_fast) echo 'conv_fast_' ;;
-	discovery) echo 'disc_' ;;
+	discovery | discovery_*) echo 'disc_' ;;
 	evstream) echo 'evs_' ;;
 	json) echo 'json_|jw_' ;;
 	json5) echo 'j5_' ;;
-	openai) echo 'oai_' ;;
+	openai | openai_*) echo 'oai_' ;;
 	main) echo 'main$' ;;
 	pctenc) echo 'pct_' ;;
 	*) echo "$1_" ;;
