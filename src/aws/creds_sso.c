@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aws/creds_int.h"
 #include "base/base64.h"
@@ -254,6 +255,35 @@ out:
 	return rc;
 }
 
+/* Refresh under the lock of the cache directory, as `config set` does (no
+ * sidecar file): another process may have refreshed while we waited, so the
+ * cache is read again first and used as it is when it is fresh now. */
+static int sso_refresh_locked(struct creds_chain *c, const struct sso_params *p,
+			      struct buf *text, struct sso_token *t, const char *name,
+			      struct err *e)
+{
+	char dir[sizeof p->cache_path];
+	char *sl;
+	int lfd, r = -1;
+
+	snprintf(dir, sizeof dir, "%s", p->cache_path);
+	sl = strrchr(dir, '/');
+	if (sl)
+		*(sl == dir ? sl + 1 : sl) = 0;
+	if ((lfd = file_lock_dir(sl ? dir : ".", e)) < 0)
+		return -1;
+	buf_reset(text);
+	sso_token_wipe(t);
+	if (sso_cache_read(p, text, t, name, e) == 0) {
+		if (creds_now(c) + CREDS_REFRESH_BEFORE_S < t->expires)
+			r = 0;
+		else if (sso_refresh(c, p, t, e) == 0)
+			r = sso_cache_write(p, text, t, e);
+	}
+	close(lfd);
+	return r;
+}
+
 static int sso_role_creds(struct creds_chain *c, const struct sso_params *p,
 			  const struct sso_token *t, const char *name, struct aws_creds *out,
 			  struct err *e)
@@ -340,9 +370,8 @@ static int sso_creds(struct creds_chain *c, const char *name, const struct sso_p
 			  t->client_secret[0] && (t->reg_expires == 0 || now < t->reg_expires);
 		struct err re;
 
-		if (can && sso_refresh(c, p, t, &re) == 0) {
-			if (sso_cache_write(p, &text, t, e) != 0)
-				goto out;
+		if (can && sso_refresh_locked(c, p, &text, t, name, &re) == 0) {
+			/* refreshed, by us or by another process meanwhile */
 		} else if (now >= t->expires) {
 			if (can)
 				err_set(e, ERR_CREDS,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +107,23 @@ int file_write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int file_lock_dir(const char *dir, struct err *e)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_set(e, ERR_OTHER, "cannot open %s: %s", dir, strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int er = errno;
+
+			close(fd);
+			return err_set(e, ERR_OTHER, "cannot lock %s: %s", dir, strerror(er));
+		}
+	}
+	return fd;
 }
 
 int file_mkdirs(const char *dir, unsigned mode, struct err *e)

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -472,31 +471,6 @@ static void split_path(const char *file, char *dir, size_t dn, const char **base
 	}
 }
 
-/* Exclusive lock on "<file>.lock": the config file itself is replaced by
- * rename, so a lock on it would guard a file nobody opens any more. */
-static int lock_config(const char *file, struct err *e)
-{
-	char lk[CONFIG_PATH_MAX + 8];
-	int fd, r;
-
-	r = snprintf(lk, sizeof lk, "%s.lock", file);
-	if (r < 0 || (size_t)r >= sizeof lk)
-		return err_set(e, ERR_USAGE, "config path too long");
-	/* never through a symlink: in a shared directory somebody else's link
-	 * would have us create or lock a file of their choosing */
-	fd = open(lk, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_set(e, ERR_OTHER, "cannot open %s: %s", lk, strerror(errno));
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			int er = errno;
-			close(fd);
-			return err_set(e, ERR_OTHER, "cannot lock %s: %s", lk, strerror(er));
-		}
-	}
-	return fd;
-}
-
 typedef int (*edit_fn)(const char *name, const char *text, size_t n, const void *arg,
 		       struct buf *out, struct err *e);
 
@@ -512,7 +486,9 @@ static int modify(const char *file, edit_fn fn, const void *arg, struct err *e)
 	split_path(file, dir, sizeof dir, &base);
 	if (file_mkdirs(dir, 0700, e) < 0)
 		return -1;
-	if ((lfd = lock_config(file, e)) < 0)
+	/* the directory is the lock: no sidecar is ever left beside the config
+	 * (SPEC 4), and the file itself is replaced by rename */
+	if ((lfd = file_lock_dir(dir, e)) < 0)
 		return -1;
 	/* edit a symlinked config (dotfiles) through the link, but only our own
 	 * link: one planted by somebody else in a shared directory would point
