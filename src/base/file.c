@@ -59,12 +59,12 @@ int file_read_fd(int fd, size_t max, struct buf *out, const char *what, struct e
 	}
 }
 
-int file_read(const char *path, size_t max, struct buf *out, struct err *e)
+static int read_path(const char *path, int flags, size_t max, struct buf *out, struct err *e)
 {
 	struct stat st;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | flags);
 	if (fd < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			return err_set(e, ERR_OTHER, "%.300s: %s", path, strerror(errno));
@@ -86,6 +86,38 @@ int file_read(const char *path, size_t max, struct buf *out, struct err *e)
 	rc = file_read_fd(fd, max, out, path, e);
 	close(fd);
 	return rc < 0 ? -1 : 1;
+}
+
+int file_read(const char *path, size_t max, struct buf *out, struct err *e)
+{
+	return read_path(path, 0, max, out, e);
+}
+
+int file_read_nofollow(const char *path, size_t max, struct buf *out, struct err *e)
+{
+	return read_path(path, O_NOFOLLOW, max, out, e);
+}
+
+int file_dir_private(const char *dir, const char *what, struct err *e)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(e, ERR_USAGE, "%.300s: %s (check %s)", dir, strerror(errno), what);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return err_set(e, ERR_USAGE, "%.300s is not a directory (check %s)", dir, what);
+	if (st.st_uid != geteuid())
+		return err_set(e, ERR_USAGE, "%.300s is owned by another user (uid %u): refusing to "
+			       "use it; set %s to a directory of your own", dir, (unsigned)st.st_uid,
+			       what);
+	if (st.st_mode & 022)
+		return err_set(e, ERR_USAGE, "%.300s is group/world-writable (mode %03o): another user "
+			       "could plant files in it; chmod 700 it or set %s", dir,
+			       (unsigned)(st.st_mode & 0777), what);
+	return 1;
 }
 
 int file_write_all(int fd, const void *p, size_t n)

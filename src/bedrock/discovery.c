@@ -2,6 +2,7 @@
  * filters, and the refresh step over the cache. See discovery.h; the
  * flat-file cache itself is discovery_cache.c. */
 #include "bedrock/discovery.h"
+#include "base/file.h"
 #include "bedrock/discovery_priv.h"
 
 #include <stdint.h>
@@ -571,26 +572,33 @@ struct run_state {
 	int have_cache, fresh;
 };
 
-static void cache_lookup(struct aws *a, const struct disc_opts *o, struct run_state *s, time_t now)
+/* Reads the cache when there is one. An unsafe cache directory (another
+ * user's, or group/world-writable: a planted model list) is an error. */
+static int cache_lookup(struct aws *a, const struct disc_opts *o, struct run_state *s, time_t now,
+			struct err *e)
 {
 	struct err ce = {0};
 	long long interval = o->cfg->refresh_interval;
 
 	s->use_cache = interval > 0;
 	if (!s->use_cache)
-		return;
+		return 0;
 	if (disc_cache_dir(o->env, s->dir, sizeof s->dir, &ce) < 0 ||
 	    disc_cache_name(a->region, (const char *)s->filter.p, s->name, sizeof s->name) < 0) {
 		LOG(a, "discovery: no cache (%s)", ce.msg[0] ? ce.msg : "name too long");
 		s->use_cache = 0;
-		return;
+		return 0;
+	}
+	if (file_dir_private(s->dir, "BROCK_CACHE_DIR", e) < 0) {
+		err_wrap(e, "model cache");
+		return -1;
 	}
 	snprintf(s->path, sizeof s->path, "%s/%s", s->dir, s->name);
 	s->have_cache =
 		disc_cache_load(s->path, a->region, (const char *)s->filter.p, &s->cached, &ce);
 	if (!s->have_cache) {
 		LOG(a, "discovery: cache not used: %s", ce.msg);
-		return;
+		return 0;
 	}
 	s->fresh = !o->refresh && now >= s->cached.fetched && now - s->cached.fetched < interval;
 	LOG(a, "discovery: cache %s (%zu models, age %llds)%s", s->path, s->cached.n,
@@ -598,6 +606,7 @@ static void cache_lookup(struct aws *a, const struct disc_opts *o, struct run_st
 	    o->refresh ? ", --refresh"
 	    : s->fresh ? ", fresh"
 		       : ", stale");
+	return 0;
 }
 
 static void take_list(struct disc_result *r, struct disc_list *l)
@@ -636,7 +645,8 @@ static int run(struct aws *a, struct creds_chain *cc, const struct disc_opts *o,
 	if (disc_filter_norm((const char *const *)cfg->provider_filter, cfg->n_provider_filter,
 			     &s->filter) < 0)
 		return err_set(e, ERR_OTHER, "out of memory");
-	cache_lookup(a, o, s, now);
+	if (cache_lookup(a, o, s, now, e) < 0)
+		return -1;
 	if (s->fresh && cfg->enabled == 1) {
 		take_list(r, &s->cached);
 		r->source = DISC_CACHED;

@@ -329,7 +329,7 @@ int disc_cache_load(const char *path, const char *region, const char *norm_filte
 	int rc;
 
 	buf_init(&b, DISC_CACHE_MAX);
-	rc = file_read(path, DISC_CACHE_MAX, &b, e);
+	rc = file_read_nofollow(path, DISC_CACHE_MAX, &b, e);
 	if (rc == 1 && disc_cache_parse((const char *)b.p, b.len, region, norm_filter, out, e) < 0)
 		rc = -1;
 	buf_free(&b);

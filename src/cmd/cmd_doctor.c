@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "aws/aws.h"
 #include "aws/creds.h"
+#include "base/file.h"
 #include "base/timefmt.h"
 #include "bedrock/catalog.h"
 #include "bedrock/converse.h"
@@ -292,30 +292,22 @@ static void dr_call_model(struct doctor *d, int call)
 
 /* ---- directories ---- */
 
-/* dir exists and is private to this user and writable, or can be created. */
+/* dir exists, is private to this user (file_dir_private, the rule the
+ * cache itself applies) and writable, or can be created. */
 static void dr_dir(struct doctor *d, const char *name, const char *dir, const char *var)
 {
-	struct stat st;
 	char probe[4200], fix[200];
-	int fd;
+	struct err e = {0};
+	int fd, r;
 
 	snprintf(fix, sizeof fix, "point %s at a directory this user owns (mode 0700)", var);
-	if (stat(dir, &st) != 0) {
-		if (errno == ENOENT) {
-			dr_add(d, name, DR_OK, NULL, "%s (created on first use)", dir);
-			return;
-		}
-		dr_add(d, name, DR_FAIL, fix, "%s: %s", dir, strerror(errno));
+	r = file_dir_private(dir, var, &e);
+	if (r == 0) {
+		dr_add(d, name, DR_OK, NULL, "%s (created on first use)", dir);
 		return;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		dr_add(d, name, DR_FAIL, fix, "%s is not a directory", dir);
-		return;
-	}
-	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
-		dr_add(d, name, DR_FAIL, fix, "%s is %s (mode %03o): another user could plant files",
-		       dir, st.st_uid != geteuid() ? "owned by another user" : "group/world-writable",
-		       (unsigned)(st.st_mode & 0777));
+	if (r < 0) {
+		dr_add(d, name, DR_FAIL, fix, "%s", e.msg);
 		return;
 	}
 	snprintf(probe, sizeof probe, "%s/.brock-doctor-XXXXXX", dir);
@@ -326,7 +318,7 @@ static void dr_dir(struct doctor *d, const char *name, const char *dir, const ch
 	}
 	close(fd);
 	unlink(probe);
-	dr_add(d, name, DR_OK, NULL, "%s (writable, mode %03o)", dir, (unsigned)(st.st_mode & 0777));
+	dr_add(d, name, DR_OK, NULL, "%s (writable, private)", dir);
 }
 
 static void dr_dirs(struct doctor *d)
