@@ -34,12 +34,18 @@ enum {
 #define CHUNK_SIZE_MAX ((uint64_t)INT64_MAX)
 #define DEFAULT_MAX_BODY (1024u * 1024u)
 
+/* The error class of a parser error code, for the first report and every
+ * sticky repeat alike. */
+static int err_class(int code)
+{
+	if (code == HTTP_E_TRUNCATED)
+		return ERR_NET;
+	return code == HTTP_E_NOMEM ? ERR_OTHER : ERR_PROTO;
+}
+
 /* Records a sticky error, fills e and yields the code. */
 #define FAIL(code, ...)                                                          \
-	(p->err = (code), p->state = ST_ERROR,                                   \
-	 err_set(e, (code) == HTTP_E_TRUNCATED ? ERR_NET : (code) == HTTP_E_NOMEM ? ERR_OTHER : ERR_PROTO, \
-		 __VA_ARGS__),                                                   \
-	 (code))
+	(p->err = (code), p->state = ST_ERROR, err_set(e, err_class(code), __VA_ARGS__), (code))
 
 const char *http_strerror(int code)
 {
@@ -75,7 +81,7 @@ const char *http_strerror(int code)
 /* Repeats a recorded error: the parser stays failed until reset. */
 static int sticky(const struct http_parser *p, struct err *e)
 {
-	err_set(e, p->err == HTTP_E_TRUNCATED ? ERR_NET : ERR_PROTO, "%s", http_strerror(p->err));
+	err_set(e, err_class(p->err), "%s", http_strerror(p->err));
 	return p->err;
 }
 
