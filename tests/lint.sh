@@ -105,6 +105,8 @@ prefixes() {
 	discovery | discovery_*) echo 'disc_' ;;
 	evstream) echo 'evs_' ;;
 	json) echo 'json_|jw_' ;;
+	json_get) echo 'json_' ;;
+	json_write) echo 'jw_' ;;
 	json5) echo 'j5_' ;;
 	openai | openai_*) echo 'oai_' ;;
 	main) echo 'main$' ;;

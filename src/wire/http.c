@@ -34,12 +34,18 @@ enum {
 #define CHUNK_SIZE_MAX ((uint64_t)INT64_MAX)
 #define DEFAULT_MAX_BODY (1024u * 1024u)
 
+/* The error class of a parser error code, for the first report and every
+ * sticky repeat alike. */
+static int err_class(int code)
+{
+	if (code == HTTP_E_TRUNCATED)
+		return ERR_NET;
+	return code == HTTP_E_NOMEM ? ERR_OTHER : ERR_PROTO;
+}
+
 /* Records a sticky error, fills e and yields the code. */
 #define FAIL(code, ...)                                                          \
-	(p->err = (code), p->state = ST_ERROR,                                   \
-	 err_set(e, (code) == HTTP_E_TRUNCATED ? ERR_NET : (code) == HTTP_E_NOMEM ? ERR_OTHER : ERR_PROTO, \
-		 __VA_ARGS__),                                                   \
-	 (code))
+	(p->err = (code), p->state = ST_ERROR, err_set(e, err_class(code), __VA_ARGS__), (code))
 
 const char *http_strerror(int code)
 {
@@ -75,7 +81,7 @@ const char *http_strerror(int code)
 /* Repeats a recorded error: the parser stays failed until reset. */
 static int sticky(const struct http_parser *p, struct err *e)
 {
-	err_set(e, p->err == HTTP_E_TRUNCATED ? ERR_NET : ERR_PROTO, "%s", http_strerror(p->err));
+	err_set(e, err_class(p->err), "%s", http_strerror(p->err));
 	return p->err;
 }
 
@@ -636,119 +642,157 @@ static int feed_head(struct http_parser *p, const uint8_t *in, size_t n, size_t 
 
 /* ---- chunked framing --------------------------------------------------- */
 
+/* The chunked framing is a byte-at-a-time state machine (p->state); each
+ * helper below takes one byte in the states of one part of the framing and
+ * returns 0 to go on, 1 when that byte ends a framing run (chunk data follows,
+ * or the message is complete), or a negative HTTP_E_* recorded by FAIL. */
+
+/* The size line is complete: chunk data follows, or the last chunk's
+ * trailer section. */
+static int size_line_end(struct http_parser *p, struct err *e)
+{
+	if (p->kind == HTTP_REQUEST && p->remain > p->max_body - p->body_seen)
+		return FAIL(HTTP_E_BODY_TOO_BIG, "request body exceeds the limit of %llu bytes",
+			    (unsigned long long)p->max_body);
+	if (p->remain == 0) {
+		p->state = ST_TRAILER;
+		p->aux = 0;
+		p->trailer_line = 0;
+		return 0;
+	}
+	p->state = ST_CHUNK_DATA;
+	return 1;
+}
+
+/* After the hex digits: whitespace, an extension, the line end. */
+static int size_line_byte(struct http_parser *p, uint8_t c, struct err *e)
+{
+	switch (p->state) {
+	case ST_CHUNK_SIZE_WS:
+		if (is_ows(c))
+			return 0;
+		if (c == ';') {
+			p->state = ST_CHUNK_EXT;
+			p->aux = 0;
+			return 0;
+		}
+		break;
+	case ST_CHUNK_EXT:
+		if (c == '\r' || c == '\n')
+			break;
+		if (!is_field_char(c))
+			return FAIL(HTTP_E_CHUNK_EXT, "malformed chunk extension (control byte)");
+		if (++p->aux > HTTP_CHUNK_EXT_MAX)
+			return FAIL(HTTP_E_CHUNK_EXT, "chunk extension too long");
+		return 0;
+	default: /* ST_CHUNK_SIZE_LF */
+		if (c != '\n')
+			return FAIL(HTTP_E_CHUNK_SIZE, "malformed chunk size line (CR without LF)");
+		return size_line_end(p, e);
+	}
+	if (c == '\r') {
+		p->state = ST_CHUNK_SIZE_LF;
+		return 0;
+	}
+	if (c == '\n')
+		return size_line_end(p, e);
+	return FAIL(HTTP_E_CHUNK_SIZE, "malformed chunk size (unexpected byte 0x%02x)", c);
+}
+
+static int chunk_size_byte(struct http_parser *p, uint8_t c, struct err *e)
+{
+	int h = hex_digit(c);
+
+	if (h >= 0) {
+		if (++p->ndigits > CHUNK_DIGITS_MAX || p->remain > (CHUNK_SIZE_MAX >> 4))
+			return FAIL(HTTP_E_CHUNK_TOO_BIG, "chunk size too large");
+		p->remain = p->remain << 4 | (uint64_t)h;
+		return 0;
+	}
+	if (p->ndigits == 0)
+		return FAIL(HTTP_E_CHUNK_SIZE, "malformed chunk size (no hex digits)");
+	p->state = ST_CHUNK_SIZE_WS;
+	return size_line_byte(p, c, e);
+}
+
+/* The CRLF (or bare LF) after chunk data. */
+static int data_end_byte(struct http_parser *p, uint8_t c, struct err *e)
+{
+	if (p->state == ST_CHUNK_DATA_CR && c == '\r') {
+		p->state = ST_CHUNK_DATA_LF;
+		return 0;
+	}
+	if (c != '\n')
+		return FAIL(HTTP_E_CHUNK_CRLF, "missing CRLF after chunk data");
+	p->state = ST_CHUNK_SIZE;
+	p->ndigits = 0;
+	p->remain = 0;
+	return 0;
+}
+
+/* Trailer lines, discarded; an empty line ends the message. */
+static int trailer_byte(struct http_parser *p, uint8_t c, struct err *e)
+{
+	if (++p->aux > HTTP_TRAILER_MAX)
+		return FAIL(HTTP_E_TRAILER, "trailer section exceeds 64 KiB");
+	if (p->state == ST_TRAILER_LF && c != '\n')
+		return FAIL(HTTP_E_TRAILER, "malformed trailer section (CR without LF)");
+	if (c == '\r') {
+		p->state = ST_TRAILER_LF;
+		return 0;
+	}
+	if (c == '\n') {
+		p->state = ST_TRAILER;
+		if (p->trailer_line == 0) {
+			p->state = ST_DONE;
+			return 1;
+		}
+		p->trailer_line = 0;
+		return 0;
+	}
+	if (c == 0)
+		return FAIL(HTTP_E_TRAILER, "malformed trailer section (NUL byte)");
+	if (p->trailer_line == 0 && is_ows(c))
+		return FAIL(HTTP_E_TRAILER, "malformed trailer section (continuation line)");
+	p->trailer_line++;
+	return 0;
+}
+
 /* Consumes framing bytes (sizes, CRLFs, trailers) one at a time; returns
  * with the state at ST_CHUNK_DATA, ST_DONE, or all input used. */
 static int feed_chunk_framing(struct http_parser *p, const uint8_t *in, size_t n, size_t *k,
 			      struct err *e)
 {
-	size_t off = 0;
+	size_t off;
+	int r;
 
-	for (; off < n; off++) {
-		uint8_t c = in[off];
-		int h;
-
+	for (off = 0; off < n; off++) {
 		*k = off;
 		switch (p->state) {
 		case ST_CHUNK_SIZE:
-			h = hex_digit(c);
-			if (h >= 0) {
-				if (++p->ndigits > CHUNK_DIGITS_MAX || p->remain > (CHUNK_SIZE_MAX >> 4))
-					return FAIL(HTTP_E_CHUNK_TOO_BIG, "chunk size too large");
-				p->remain = p->remain << 4 | (uint64_t)h;
-				break;
-			}
-			if (p->ndigits == 0)
-				return FAIL(HTTP_E_CHUNK_SIZE, "malformed chunk size (no hex digits)");
-			p->state = ST_CHUNK_SIZE_WS;
-			goto after_size;
-		case ST_CHUNK_SIZE_WS:
-		after_size:
-			if (is_ows(c))
-				break;
-			if (c == ';') {
-				p->state = ST_CHUNK_EXT;
-				p->aux = 0;
-				break;
-			}
-			if (c == '\r') {
-				p->state = ST_CHUNK_SIZE_LF;
-				break;
-			}
-			if (c == '\n')
-				goto size_line_done;
-			return FAIL(HTTP_E_CHUNK_SIZE, "malformed chunk size (unexpected byte 0x%02x)", c);
-		case ST_CHUNK_EXT:
-			if (c == '\r') {
-				p->state = ST_CHUNK_SIZE_LF;
-				break;
-			}
-			if (c == '\n')
-				goto size_line_done;
-			if (!is_field_char(c))
-				return FAIL(HTTP_E_CHUNK_EXT, "malformed chunk extension (control byte)");
-			if (++p->aux > HTTP_CHUNK_EXT_MAX)
-				return FAIL(HTTP_E_CHUNK_EXT, "chunk extension too long");
+			r = chunk_size_byte(p, in[off], e);
 			break;
+		case ST_CHUNK_SIZE_WS:
+		case ST_CHUNK_EXT:
 		case ST_CHUNK_SIZE_LF:
-			if (c != '\n')
-				return FAIL(HTTP_E_CHUNK_SIZE, "malformed chunk size line (CR without LF)");
-		size_line_done:
-			if (p->kind == HTTP_REQUEST && p->remain > p->max_body - p->body_seen)
-				return FAIL(HTTP_E_BODY_TOO_BIG, "request body exceeds the limit of %llu bytes",
-					    (unsigned long long)p->max_body);
-			if (p->remain == 0) {
-				p->state = ST_TRAILER;
-				p->aux = 0;
-				p->trailer_line = 0;
-				break;
-			}
-			p->state = ST_CHUNK_DATA;
-			*k = off + 1;
-			return 0;
+			r = size_line_byte(p, in[off], e);
+			break;
 		case ST_CHUNK_DATA_CR:
-			if (c == '\r') {
-				p->state = ST_CHUNK_DATA_LF;
-				break;
-			}
-			if (c != '\n')
-				return FAIL(HTTP_E_CHUNK_CRLF, "missing CRLF after chunk data");
-			goto next_chunk;
 		case ST_CHUNK_DATA_LF:
-			if (c != '\n')
-				return FAIL(HTTP_E_CHUNK_CRLF, "missing CRLF after chunk data");
-		next_chunk:
-			p->state = ST_CHUNK_SIZE;
-			p->ndigits = 0;
-			p->remain = 0;
+			r = data_end_byte(p, in[off], e);
 			break;
 		case ST_TRAILER:
 		case ST_TRAILER_LF:
-			if (++p->aux > HTTP_TRAILER_MAX)
-				return FAIL(HTTP_E_TRAILER, "trailer section exceeds 64 KiB");
-			if (p->state == ST_TRAILER_LF && c != '\n')
-				return FAIL(HTTP_E_TRAILER, "malformed trailer section (CR without LF)");
-			if (c == '\r') {
-				p->state = ST_TRAILER_LF;
-				break;
-			}
-			if (c == '\n') {
-				p->state = ST_TRAILER;
-				if (p->trailer_line == 0) {
-					p->state = ST_DONE;
-					*k = off + 1;
-					return 0;
-				}
-				p->trailer_line = 0;
-				break;
-			}
-			if (c == 0)
-				return FAIL(HTTP_E_TRAILER, "malformed trailer section (NUL byte)");
-			if (p->trailer_line == 0 && is_ows(c))
-				return FAIL(HTTP_E_TRAILER, "malformed trailer section (continuation line)");
-			p->trailer_line++;
+			r = trailer_byte(p, in[off], e);
 			break;
 		default:
 			return FAIL(HTTP_E_STATE, "internal error: chunk state %d", p->state);
+		}
+		if (r < 0)
+			return r;
+		if (r == 1) {
+			*k = off + 1;
+			return 0;
 		}
 	}
 	*k = off;
