@@ -406,6 +406,11 @@ static void test_malformed_continuation(void)
 	frame(&b, H2_HEADERS, 0, 1, "0123456789012345678901234567890123456789", 40);
 	frame(&b, H2_CONTINUATION, H2_FLAG_END_HEADERS, 1, "0123456789012345678901234", 25);
 	CHECK(feed_status(H2_CLIENT, &b, NULL) == H2_E_BLOCK_TOO_BIG);
+	/* the bound holds for a block in a single frame too */
+	buf_reset(&b);
+	frame(&b, H2_HEADERS, H2_FLAG_END_HEADERS, 1, "0123456789012345678901234567890123456789"
+						       "0123456789012345678901234", 65);
+	CHECK(feed_status(H2_CLIENT, &b, NULL) == H2_E_BLOCK_TOO_BIG);
 	/* a block left open at the end */
 	buf_reset(&b);
 	frame(&b, H2_HEADERS, 0, 1, "\x82", 1);

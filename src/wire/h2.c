@@ -190,6 +190,8 @@ static int on_headers(struct h2_parser *p, struct h2_frame *f, struct slice pl)
 	}
 	if ((r = strip_padding(&pl, pad)) < 0)
 		return r;
+	if (pl.n > p->block.max) /* the bound holds for a block in one frame too */
+		return H2_E_BLOCK_TOO_BIG;
 	f->payload = pl;
 	if (f->flags & H2_FLAG_END_HEADERS)
 		return 1;
