@@ -478,6 +478,27 @@ static void test_first_frame_and_preface(void)
 	CHECK(h2_preface_check((const uint8_t *)"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\r", 24) == -1);
 }
 
+/* A bad header that arrives a byte at a time is refused at its ninth byte,
+ * with no byte used, and the error stays. */
+static void test_header_bytewise(void)
+{
+	static const uint8_t in[18] = {0, 0, 0, H2_SETTINGS, 0, 0, 0, 0, 0,
+				       0, 0x40, 0x01, H2_DATA, 0, 0, 0, 0, 1};
+	struct h2_parser p;
+	struct h2_frame f;
+	size_t used;
+	int r = 0;
+
+	h2_parser_init(&p, H2_CLIENT, 0);
+	CHECK(h2_feed(&p, in, 9, &used, &f) == 1 && used == 9);
+	for (size_t i = 9; i < 17; i++)
+		r |= h2_feed(&p, in + i, 1, &used, &f) != 0 || used != 1;
+	CHECK(r == 0);
+	CHECK(h2_feed(&p, in + 17, 1, &used, &f) == H2_E_FRAME_SIZE && used == 0);
+	CHECK(h2_finish(&p) == H2_E_FRAME_SIZE);
+	h2_parser_free(&p);
+}
+
 static void test_max_frame(void)
 {
 	static uint8_t big[20000];
@@ -569,6 +590,9 @@ static void test_writers_args(void)
 	CHECK(h2_write_settings(&b, s, 17) == H2_E_ARG);
 	CHECK(h2_write_goaway(&b, 0x80000000u, 0, NULL, 0) == H2_E_ARG);
 	CHECK(h2_write_frame_header(&b, H2_MAX_FRAME_SIZE + 1, 0, 0, 1) == H2_E_ARG);
+	CHECK(h2_write_frame_header(&b, 0, 0, 0, 0x80000000u) == H2_E_ARG);
+	CHECK(h2_error_code(H2_E_ARG) == H2_INTERNAL_ERROR);
+	CHECK(h2_error_code(H2_E_NOMEM) == H2_INTERNAL_ERROR);
 	CHECK(b.len == 0);
 	buf_free(&b);
 	/* out of room: nothing written */
@@ -709,6 +733,7 @@ int main(int argc, char **argv)
 	T_RUN(test_malformed_continuation);
 	T_RUN(test_stream_errors);
 	T_RUN(test_first_frame_and_preface);
+	T_RUN(test_header_bytewise);
 	T_RUN(test_max_frame);
 	T_RUN(test_writers_exact);
 	T_RUN(test_writers_args);

@@ -197,7 +197,7 @@ static int on_headers(struct h2_parser *p, struct h2_frame *f, struct slice pl)
 		return 1;
 	buf_reset(&p->block);
 	if (buf_append(&p->block, pl.p, pl.n) < 0)
-		return H2_E_BLOCK_TOO_BIG;
+		return H2_E_NOMEM; /* pl.n fits the bound: only memory can be short */
 	p->head = *f;
 	p->in_block = 1;
 	return 0;
