@@ -21,9 +21,10 @@
  * multiply of two reflected operands gives the reflected product one bit short
  * (m by n bits make m+n-1), so the constants are K(e-1), put in the high half
  * of a qword: clmul(rev64(H), rev64(K(D+63))) = rev128(H * K(D+63) * x).
- * The last block B (followed by nothing) reduces to B*x^32 mod P in 3 steps:
- *     V = H*K(96) + L*x^32           (96 bits)
- *     U = (V div x^64)*K(64) + (V mod x^64)   (64 bits)
+ * The last block B (followed by nothing) reduces to B*x^32 mod P in 2 steps:
+ * with B's 32-bit pieces B = b3*x^96 + b2*x^64 + b1*x^32 + b0,
+ *     U = b3*K(128) + b2*K(96) + b1*K(64) + b0*x^32   (64 bits; 3 multiplies
+ *         side by side, 32 by 33 bits so no extra shift: constants K(e) << 1)
  *     Barrett: Q = ((U div x^32)*mu) div x^32 with mu = x^64 div P,
  *              CRC = (U + Q*P) mod x^32.
  * K(e) reflected is 0x80000000 (x^0) multiplied by x e times, each time a shift
@@ -33,24 +34,32 @@
 
 #include <stdatomic.h>
 
-#define K64 0xb1e6b092u  /* final reduction, 64 -> 32 bits */
-#define K96 0x6655004fu  /* final reduction, 128 -> 96 bits */
+#define K64 0xb1e6b092u /* final reduction, 128 -> 64 bits */
+#define K96 0x6655004fu
+#define K128 0xa06a2517u
 #define K127 0x9ba54c6fu /* fold across 128 bits: the block's low half */
 #define K191 0x65673b46u /*                         and its high half */
 #define K255 0x01b5fd1du /* 256 bits (ymm to ymm) */
 #define K319 0x9570d495u
+#define K383 0x2a283862u /* 384 bits (the first of 4 xmm onto the last) */
+#define K447 0x69ccfc0du
 #define K511 0xcad38e8fu /* 512 bits (4 xmm, zmm to zmm) */
 #define K575 0x653d9822u
+#define K767 0x101a2331u /* 768 bits (the first of 4 ymm onto the last) */
+#define K831 0x759fc69du
 #define K1023 0x7406fa95u /* 1024 bits (4 ymm) */
 #define K1087 0x7d657a10u
+#define K1535 0xc56d9496u /* 1536 bits (the first of 4 zmm onto the last) */
+#define K1599 0x67f79476u
 #define K2047 0x03f9f863u /* 2048 bits (4 zmm) */
 #define K2111 0x7cc8e1e7u
 #define MU33 0x1f7011641u /* x^64 div P, reflected over 33 bits */
 #define P33 0x1db710641u  /* P, reflected over 33 bits */
 
-static const uint16_t k_exp[] = {64, 96, 127, 191, 255, 319, 511, 575, 1023, 1087, 2047, 2111};
-static const uint32_t k_val[] = {K64,  K96,  K127,  K191,  K255,  K319,
-				 K511, K575, K1023, K1087, K2047, K2111};
+static const uint16_t k_exp[] = {64,  96,  127, 128,  191,  255,  319,  383,  447, 511,
+				 575, 767, 831, 1023, 1087, 1535, 1599, 2047, 2111};
+static const uint32_t k_val[] = {K64,  K96,  K127, K128,  K191,  K255,  K319,  K383,  K447, K511,
+				 K575, K767, K831, K1023, K1087, K1535, K1599, K2047, K2111};
 
 void crc32_fold_consts(struct crc32_consts *out)
 {
@@ -468,8 +477,11 @@ enum { F_PCLMUL = 1, F_AVX2 = 2, F_AVX512 = 4, F_ARMV8 = 8 };
  * block's high half) and K(D-1) for the hi qword; written hi first. */
 #define FOLD128 HI(K127), HI(K191)
 #define FOLD256 HI(K255), HI(K319)
+#define FOLD384 HI(K383), HI(K447)
 #define FOLD512 HI(K511), HI(K575)
+#define FOLD768 HI(K767), HI(K831)
 #define FOLD1024 HI(K1023), HI(K1087)
+#define FOLD1536 HI(K1535), HI(K1599)
 #define FOLD2048 HI(K2047), HI(K2111)
 
 static unsigned cpu_features(void)
@@ -506,30 +518,54 @@ static TGT_PCLMUL __m128i load128(const uint8_t *p)
 	return _mm_loadu_si128((const __m128i *)(const void *)p);
 }
 
-/* B*x^32 mod P for the last block x (see the top for V, U and Barrett). */
+/* B*x^32 mod P for the last block x (see the top for U and Barrett). Reflected,
+ * x's 32-bit words are b3, b2, b1, b0 in that order. */
 static TGT_PCLMUL uint32_t reduce128(__m128i x)
 {
-	const __m128i k = _mm_set_epi64x((long long)K64 << 1, (long long)K96 << 1);
+	const __m128i k = _mm_set_epi64x((long long)K64 << 1, (long long)K128 << 1);
+	const __m128i k96 = _mm_set_epi64x(0, (long long)K96 << 1);
 	const __m128i bar = _mm_set_epi64x((long long)P33, (long long)MU33);
 	const __m128i low32 = _mm_set_epi32(0, 0, 0, -1);
-	__m128i v, u, q;
+	__m128i m = _mm_and_si128(x, _mm_set_epi32(0, -1, 0, -1)); /* b3 | b1 */
+	__m128i s = _mm_srli_epi64(x, 32);                         /* b2 | b0 */
+	__m128i u, q;
 
-	v = _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_srli_si128(x, 8));
-	u = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(v, low32), k, 0x10),
-			  _mm_srli_si128(v, 4));
+	u = _mm_xor_si128(_mm_clmulepi64_si128(m, k, 0x00), _mm_clmulepi64_si128(m, k, 0x11));
+	u = _mm_xor_si128(u,
+			  _mm_xor_si128(_mm_clmulepi64_si128(s, k96, 0x00), _mm_srli_si128(s, 8)));
 	q = _mm_and_si128(_mm_clmulepi64_si128(_mm_and_si128(u, low32), bar, 0x00), low32);
 	return (uint32_t)_mm_extract_epi32(_mm_xor_si128(u, _mm_clmulepi64_si128(q, bar, 0x10)), 1);
 }
 
-/* Folds the remaining whole blocks into x, reduces it, and hands the last
- * 0..15 bytes to the table. */
+/* pshufb masks for a last partial block of r bytes: 16 bytes read at r are
+ * 16 - r zeros (0x80 makes pshufb write a zero byte) then indices 0..r-1; read
+ * at 16 + r, indices r..15 then zeros. */
+static const uint8_t shift_mask[48] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+				       0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0,    1,    2,    3,
+				       4,    5,    6,    7,    8,    9,    10,   11,   12,   13,
+				       14,   15,   0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+				       0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+
+/* Folds the remaining whole blocks into x, then the last r = 1..15 bytes: x
+ * and those bytes are the 16 + r bytes A (r bytes), C (16) with C = x's last
+ * 16 - r bytes then the r new ones; A zero-padded in front is a block whose
+ * fold across 128 bits goes into C. C is x shifted, blended with the message's
+ * last 16 bytes, read in one (overlapping) load: at least 16 bytes came before.
+ * Then reduces x to the register. */
 static TGT_PCLMUL uint32_t clmul_finish(__m128i x, const uint8_t *p, size_t n)
 {
 	const __m128i k = _mm_set_epi64x(FOLD128);
 
 	for (; n >= 16; p += 16, n -= 16)
 		x = fold128(x, k, load128(p));
-	return tab_raw(reduce128(x), p, n);
+	if (n) {
+		__m128i ma = load128(shift_mask + n), mc = load128(shift_mask + 16 + n);
+		__m128i a = _mm_shuffle_epi8(x, ma);
+		/* blendv takes its second operand where the mask byte's top bit is set */
+		__m128i c = _mm_blendv_epi8(load128(p + n - 16), _mm_shuffle_epi8(x, mc), ma);
+		x = fold128(a, k, c);
+	}
+	return reduce128(x);
 }
 
 static TGT_PCLMUL uint32_t pclmul_raw(uint32_t c, const uint8_t *p, size_t n)
@@ -537,10 +573,12 @@ static TGT_PCLMUL uint32_t pclmul_raw(uint32_t c, const uint8_t *p, size_t n)
 	const __m128i k4 = _mm_set_epi64x(FOLD512), k1 = _mm_set_epi64x(FOLD128);
 	__m128i x0, x1, x2, x3;
 
-	if (n < 64)
+	if (n < 16)
 		return tab_raw(c, p, n);
 	/* the register enters as an xor into the first four bytes */
 	x0 = _mm_xor_si128(load128(p), _mm_cvtsi32_si128((int)c));
+	if (n < 64)
+		return clmul_finish(x0, p + 16, n - 16);
 	x1 = load128(p + 16);
 	x2 = load128(p + 32);
 	x3 = load128(p + 48);
@@ -550,7 +588,9 @@ static TGT_PCLMUL uint32_t pclmul_raw(uint32_t c, const uint8_t *p, size_t n)
 		x2 = fold128(x2, k4, load128(p + 32));
 		x3 = fold128(x3, k4, load128(p + 48));
 	}
-	x0 = fold128(fold128(fold128(x0, k1, x1), k1, x2), k1, x3);
+	/* x0, x1, x2 across 384, 256, 128 bits onto x3, side by side */
+	x3 = fold128(x2, k1, x3);
+	x0 = fold128(x0, _mm_set_epi64x(FOLD384), fold128(x1, _mm_set_epi64x(FOLD256), x3));
 	return clmul_finish(x0, p, n);
 }
 
@@ -584,7 +624,12 @@ static TGT_AVX2 uint32_t avx2_raw(uint32_t c, const uint8_t *p, size_t n)
 		y2 = fold256(y2, k4, load256(p + 64));
 		y3 = fold256(y3, k4, load256(p + 96));
 	}
-	y0 = fold256(fold256(fold256(y0, k1, y1), k1, y2), k1, y3);
+	/* y0, y1, y2 across 768, 512, 256 bits onto y3, then whole ymm blocks */
+	y3 = fold256(y2, k1, y3);
+	y3 = fold256(y1, _mm256_set_epi64x(FOLD512, FOLD512), y3);
+	y0 = fold256(y0, _mm256_set_epi64x(FOLD768, FOLD768), y3);
+	for (; n >= 32; p += 32, n -= 32)
+		y0 = fold256(y0, k1, load256(p));
 	return clmul_finish(fold128(_mm256_castsi256_si128(y0), _mm_set_epi64x(FOLD128),
 				    _mm256_extracti128_si256(y0, 1)),
 			    p, n);
@@ -622,10 +667,16 @@ static TGT_AVX512 uint32_t avx512_raw(uint32_t c, const uint8_t *p, size_t n)
 		z2 = fold512(z2, k4, load512(p + 128));
 		z3 = fold512(z3, k4, load512(p + 192));
 	}
-	z0 = fold512(fold512(fold512(z0, k1, z1), k1, z2), k1, z3);
-	x = fold128(_mm512_castsi512_si128(z0), k, _mm512_extracti32x4_epi32(z0, 1));
-	x = fold128(x, k, _mm512_extracti32x4_epi32(z0, 2));
-	x = fold128(x, k, _mm512_extracti32x4_epi32(z0, 3));
+	/* z0, z1, z2 across 1536, 1024, 512 bits onto z3, then whole zmm blocks */
+	z3 = fold512(z2, k1, z3);
+	z3 = fold512(z1, _mm512_set_epi64(FOLD1024, FOLD1024, FOLD1024, FOLD1024), z3);
+	z0 = fold512(z0, _mm512_set_epi64(FOLD1536, FOLD1536, FOLD1536, FOLD1536), z3);
+	for (; n >= 64; p += 64, n -= 64)
+		z0 = fold512(z0, k1, load512(p));
+	/* its lanes 0, 1, 2 across 384, 256, 128 bits onto lane 3 */
+	x = fold128(_mm512_extracti32x4_epi32(z0, 2), k, _mm512_extracti32x4_epi32(z0, 3));
+	x = fold128(_mm512_extracti32x4_epi32(z0, 1), _mm_set_epi64x(FOLD256), x);
+	x = fold128(_mm512_castsi512_si128(z0), _mm_set_epi64x(FOLD384), x);
 	return clmul_finish(x, p, n);
 }
 
