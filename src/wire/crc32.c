@@ -4,7 +4,7 @@
  *   vpclmul-avx2    x86_64, VPCLMULQDQ + AVX2: folds 128 bytes a step in ymm
  *   pclmul          x86_64, PCLMULQDQ + SSE4.1: folds 64 bytes a step in xmm
  *   armv8           aarch64 with HWCAP_CRC32: the crc32x/w/h/b instructions
- *   table           everywhere (and for short inputs): slice-by-8, 8 KiB of tables
+ *   table           everywhere, and under 16 bytes: slice-by-8, 8 KiB of tables
  * Each SIMD function carries its own target attribute, so the rest of the build
  * keeps baseline flags; it only runs after cpuid or getauxval said it may.
  *
@@ -519,7 +519,7 @@ static TGT_PCLMUL __m128i load128(const uint8_t *p)
 }
 
 /* B*x^32 mod P for the last block x (see the top for U and Barrett). Reflected,
- * x's 32-bit words are b3, b2, b1, b0 in that order. */
+ * x's 32-bit words from the lowest are b3, b2, b1, b0. */
 static TGT_PCLMUL uint32_t reduce128(__m128i x)
 {
 	const __m128i k = _mm_set_epi64x((long long)K64 << 1, (long long)K128 << 1);
