@@ -546,18 +546,26 @@ static const uint8_t shift_mask[48] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 				       14,   15,   0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
 				       0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
 
-/* Folds the remaining whole blocks into x, then the last r = 1..15 bytes: x
- * and those bytes are the 16 + r bytes A (r bytes), C (16) with C = x's last
- * 16 - r bytes then the r new ones; A zero-padded in front is a block whose
- * fold across 128 bits goes into C. C is x shifted, blended with the message's
- * last 16 bytes, read in one (overlapping) load: at least 16 bytes came before.
- * Then reduces x to the register. */
+/* Folds the n < 64 bytes left into x and reduces it to the register. First the
+ * 0..3 whole blocks, side by side: x across 16*m bytes, the first across
+ * 16*(m-1), ... onto the last. Then the last r = 1..15 bytes: x and those bytes
+ * are the 16 + r bytes A (r bytes), C (16) with C = x's last 16 - r bytes then
+ * the r new ones; A zero-padded in front is a block whose fold across 128 bits
+ * goes into C. C is x shifted, blended with the message's last 16 bytes, read
+ * in one (overlapping) load: at least 16 bytes came before. */
 static TGT_PCLMUL uint32_t clmul_finish(__m128i x, const uint8_t *p, size_t n)
 {
-	const __m128i k = _mm_set_epi64x(FOLD128);
+	const __m128i k = _mm_set_epi64x(FOLD128), k2 = _mm_set_epi64x(FOLD256);
 
-	for (; n >= 16; p += 16, n -= 16)
+	if (n >= 48)
+		x = fold128(x, _mm_set_epi64x(FOLD384),
+			    fold128(load128(p), k2, fold128(load128(p + 16), k, load128(p + 32))));
+	else if (n >= 32)
+		x = fold128(x, k2, fold128(load128(p), k, load128(p + 16)));
+	else if (n >= 16)
 		x = fold128(x, k, load128(p));
+	p += n & ~(size_t)15;
+	n &= 15;
 	if (n) {
 		__m128i ma = load128(shift_mask + n), mc = load128(shift_mask + 16 + n);
 		__m128i a = _mm_shuffle_epi8(x, ma);
