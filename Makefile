@@ -154,10 +154,10 @@ demo: deps $(BUILD)/brock
 # The bench links the same libbrock.a as the product (built -O2 for glibc), so it cannot drift.
 $(BUILD)/bench/bench: bench/bench.c $(BUILD)/bench/libbrock.a $(BUILD)/bench/bearssl/libbearssl.a
 	@echo "  LD      $@"
-	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -MMD -MP -MF $(@D)/.$(@F).d -o $@ $^ -lz
+	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -MMD -MP -MF $(@D)/.$(@F).d -o $@ $^ -ldeflate -lz
 
 bench: $(BUILD)/bench/bench
-	@echo "bench: $< (gcc -O2, glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), $$(git rev-parse --short HEAD 2>/dev/null))"
+	@echo "bench: $< (gcc -O2, glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), libdeflate $$(sed -n 's/^#define LIBDEFLATE_VERSION_STRING[^"]*"\(.*\)"/\1/p' /usr/include/libdeflate.h), $$(git rev-parse --short HEAD 2>/dev/null))"
 	@$<
 
 # Release tarballs (SPEC 9), reproducible; DIST_ARCHES picks a subset.
