@@ -5,9 +5,11 @@
 #   make cross      build/aarch64/brock, build/armhf/brock
 #   make check-cross  unit tests under qemu-user
 #   make fuzz-smoke every libFuzzer target for a bounded time
+#   make fuzz-long  every target for FUZZ_SECONDS, new coverage merged into fuzz/corpus
 #   make lint       banned functions, cppcheck, include guards, symbol prefixes
 #   make demo       brock chat + brock models list against the local emulator
 #   make bench      throughput numbers
+#   make dist       release tarballs + SHA256SUMS in dist/ (reproducible)
 #   make deps       install build tools (Debian, idempotent)
 .SUFFIXES:
 SHELL = /bin/sh
@@ -17,6 +19,7 @@ VENDOR  ?= $(BUILD)/vendor
 MUSLCC  ?= musl-gcc
 CLANG   ?= clang
 FUZZ_SECONDS ?= 20
+VERSION = 0.1.0
 
 CSTD   = -std=c11 -D_DEFAULT_SOURCE
 WARN   = -Wall -Wextra -Wpedantic -Werror -Wshadow -Wvla -Wstrict-prototypes \
@@ -28,7 +31,7 @@ LAYERS  := base wire net aws bedrock cmd
 SRCS    := $(filter-out src/cmd/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 TESTS   := $(basename $(notdir $(wildcard tests/test_*.c)))
 FUZZERS := $(basename $(notdir $(wildcard fuzz/fuzz_*.c)))
-GEN     := $(BUILD)/gen/amazon_roots.h
+GEN     := $(BUILD)/gen/amazon_roots.h $(BUILD)/gen/version.h
 
 all: $(BUILD)/brock
 
@@ -39,14 +42,21 @@ $(VENDOR)/.stamp: vendor/fetch.sh vendor/lock
 	touch $@
 
 deps:
-	vendor/deps.sh
+	@VENDOR=$(VENDOR) vendor/deps.sh
 
 deps-cross:
-	vendor/deps.sh cross
+	@VENDOR=$(VENDOR) vendor/deps.sh cross
 
-$(GEN): vendor/roots.sh
+$(BUILD)/gen/amazon_roots.h: vendor/roots.sh
 	@mkdir -p $(@D)
 	sh vendor/roots.sh > $@.tmp && mv $@.tmp $@
+
+# Rewritten only when the commit (or VERSION) changed, so only main.o follows it.
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(@D)
+	@sh vendor/version.sh $(VERSION) $@
+
+FORCE:
 
 # ---------------------------------------------------------------------------
 # One build variant: $(1)=dir  $(2)=CC  $(3)=CFLAGS  $(4)=LDFLAGS
@@ -82,7 +92,7 @@ $(1)/replay/%: fuzz/%.c fuzz/replay.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 $(1)/unit: $(addprefix $(1)/tests/,$(TESTS))
 endef
 
-MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections
+MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections -ffile-prefix-map=$(CURDIR)/=
 MUSL_LDFLAGS = -static -Wl,--gc-sections
 ASAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DBROCK_FUZZING
@@ -131,6 +141,10 @@ fuzz-build: $(addprefix $(BUILD)/fuzz/bin/,$(FUZZERS))
 fuzz-smoke: fuzz-build
 	@sh fuzz/smoke.sh $(BUILD)/fuzz/bin $(FUZZ_SECONDS) $(FUZZERS)
 
+# Long runs that grow the committed corpus (fuzz/long.sh; results in fuzz/RESULTS.md).
+fuzz-long: fuzz-build
+	@sh fuzz/long.sh $(BUILD)/fuzz/bin $(FUZZ_SECONDS) $(FUZZERS)
+
 lint:
 	@sh tests/lint.sh
 
@@ -140,10 +154,10 @@ demo: deps $(BUILD)/brock
 # The bench links the same libbrock.a as the product (built -O2 for glibc), so it cannot drift.
 $(BUILD)/bench/bench: bench/bench.c $(BUILD)/bench/libbrock.a $(BUILD)/bench/bearssl/libbearssl.a
 	@echo "  LD      $@"
-	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -MMD -MP -MF $(@D)/.$(@F).d -o $@ $^ -lz
+	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -MMD -MP -MF $(@D)/.$(@F).d -o $@ $^ -ldeflate -lz
 
 bench: $(BUILD)/bench/bench
-	@echo "bench: $< (gcc -O2, glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), $$(git rev-parse --short HEAD 2>/dev/null))"
+	@echo "bench: $< (gcc -O2, glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), libdeflate $$(sed -n 's/^#define LIBDEFLATE_VERSION_STRING[^"]*"\(.*\)"/\1/p' /usr/include/libdeflate.h), $$(git rev-parse --short HEAD 2>/dev/null))"
 	@$<
 
 # Serve-mode load: a C upstream stub (ConverseStream event streams) and a load
@@ -155,15 +169,21 @@ $(BUILD)/bench/serve_%: bench/serve_%.c $(BUILD)/bench/libbrock.a $(BUILD)/bench
 bench-serve: $(BUILD)/brock $(BUILD)/bench/serve_stub $(BUILD)/bench/serve_load
 	@sh bench/serve.sh $(BUILD)/brock $(BUILD)/bench
 
+# Release tarballs (SPEC 9), reproducible; DIST_ARCHES picks a subset.
+DIST_ARCHES ?= x86_64 aarch64 armv7
+dist: $(BUILD)/brock $(if $(filter aarch64,$(DIST_ARCHES)),$(BUILD)/aarch64/brock) \
+      $(if $(filter armv7,$(DIST_ARCHES)),$(BUILD)/armhf/brock)
+	@BUILD=$(BUILD) DIST_ARCHES="$(DIST_ARCHES)" sh vendor/dist.sh $(VERSION)
+
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
 	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay $(BUILD)/bench
 
 distclean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) dist
 
 # Per-object header dependencies written by -MMD -MP.
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke bench bench-serve clean distclean
+.PHONY: dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke fuzz-long bench bench-serve clean distclean
 .SECONDARY:

@@ -1,4 +1,4 @@
-/* fuzz_cache: the models cache reader (disc_cache_parse).
+/* fuzz_cache: the models cache reader (disc_cache_parse, discovery_cache.c).
  * The first byte picks the (region, filter) the caller expects; the rest is
  * the file. Accepted files must hold valid entries only, and survive
  * format -> parse -> format unchanged (the format is canonical). */

@@ -1,6 +1,12 @@
 /* fuzz_json: the strict reader and the writer.
- * - json_parse must never disagree with jsmn (an ERR_OTHER "tokeniser
- *   disagrees" is a crash), and json_validate must agree with json_parse.
+ * - Differential against jsmn (the tokeniser json_parse used to run after its
+ *   validator): every document json_parse accepts, jsmn_parse (parent links)
+ *   must accept too with the same number of tokens, and every token must match
+ *   what jsmn gives after the old fix-up (offsets, sizes, refined types, next
+ *   links derived from jsmn's parent links): jsmn is looser than RFC 8259,
+ *   never stricter, so whatever jsmn rejects we must have rejected.
+ *   json_validate must agree with json_parse, and the only parse error is
+ *   ERR_PROTO.
  * - If the input is accepted: walk every token, decode every string (only a
  *   lone surrogate escape may fail), read every number, then re-serialise the
  *   whole tree through the writer, re-parse it (must succeed) and check that
@@ -15,12 +21,74 @@
 #include "base/err.h"
 #include "wire/json.h"
 
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#include "jsmn.h"
+
 #define MAX_TOK 100000
 
 static void must(int cond)
 {
 	if (!cond)
 		abort();
+}
+
+static int jsmn_type(const uint8_t *js, const jsmntok_t *t)
+{
+	switch (t->type) {
+	case JSMN_OBJECT: return JSON_OBJECT;
+	case JSMN_ARRAY: return JSON_ARRAY;
+	case JSMN_STRING: return JSON_STRING;
+	case JSMN_PRIMITIVE:
+		if (js[t->start] == 't' || js[t->start] == 'f')
+			return JSON_BOOL;
+		return js[t->start] == 'n' ? JSON_NULL : JSON_NUMBER;
+	default: return JSON_NONE;
+	}
+}
+
+/* d (accepted) against jsmn over the same bytes. The expected next link of a
+ * token is the following child of its parent; a member value (whose jsmn
+ * parent is its key) leads on to the key's next. */
+static void check_jsmn(const struct json_doc *d, const uint8_t *data, size_t size)
+{
+	jsmntok_t *jt = malloc((size_t)d->ntok * sizeof(*jt));
+	int *last = malloc((size_t)d->ntok * sizeof(*last));
+	int *next = malloc((size_t)d->ntok * sizeof(*next));
+	jsmn_parser p;
+	int i, root_last = -1;
+
+	must(jt && last && next);
+	jsmn_init(&p);
+	must(jsmn_parse(&p, (const char *)data, size, jt, (unsigned)d->ntok) == d->ntok);
+	for (i = 0; i < d->ntok; i++) {
+		int par = jt[i].parent;
+
+		last[i] = -1;
+		next[i] = -1;
+		must(par < i);
+		if (par < 0) {
+			must(root_last < 0); /* one root */
+			root_last = i;
+		} else if (jt[par].type != JSMN_STRING) { /* a key or an element */
+			if (last[par] >= 0)
+				next[last[par]] = i;
+			last[par] = i;
+		}
+	}
+	for (i = 0; i < d->ntok; i++) {
+		int par = jt[i].parent;
+
+		if (par >= 0 && jt[par].type == JSMN_STRING) /* a member value */
+			next[i] = next[par];
+		must(d->tok[i].type == jsmn_type(data, &jt[i]));
+		must(d->tok[i].start == jt[i].start && d->tok[i].end == jt[i].end);
+		must(d->tok[i].size == jt[i].size);
+		must(d->tok[i].next == next[i]);
+	}
+	free(jt);
+	free(last);
+	free(next);
 }
 
 /* Writes token t of d (and its subtree) to w; returns the next token index. */
@@ -193,8 +261,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v = json_validate((const char *)data, size, &n, NULL, &e) == 0;
 	p = json_parse_alloc(&d, (const char *)data, size, MAX_TOK, &e) == 0;
 	must(p == v || (v && n > MAX_TOK));
-	must(p || e.cls == ERR_PROTO); /* never the internal disagreement */
+	must(p || e.cls == ERR_PROTO);
 	if (p) {
+		check_jsmn(&d, data, size);
 		check_doc(&d);
 		json_doc_free(&d);
 	}

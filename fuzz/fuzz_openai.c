@@ -1,5 +1,5 @@
-/* fuzz_openai: the OpenAI request mapping (openai.c) on arbitrary bodies.
- * Input: a POST /v1/chat/completions body.
+/* fuzz_openai: the OpenAI request mapping (openai_req.c, openai_tools.c) on
+ * arbitrary bodies. Input: a POST /v1/chat/completions body.
  * Oracles: no crash or leak; a rejected body is ERR_USAGE (or ERR_OTHER for
  * the output limit) with a message, leaves the output untouched and names a
  * param that is a C string; an accepted body gives one valid JSON object

@@ -91,17 +91,26 @@ result "include guards" "$([ -s "$out" ] && echo 1 || echo 0)" "$out"
 # (d) module prefixes on external functions. A definition starts at column 0 with a name
 # followed by '(' and reaches a '{' before any ';'; static ones are skipped. Modules whose
 # prefix is not "<module>_" are listed here; buf.h also owns slice_*, str_* and secure_zero.
+# aws_*.c files share the prefix aws_, the files of the credential chain (creds_*.c) creds_,
+# http_*.c http_ and json5_*.c j5_.
 prefixes() {
 	case $1 in
 	base64) echo 'base64_|hex_' ;;
 	buf) echo 'buf_|slice_|str_|secure_zero$|secure_equal$' ;;
 	cmd_*) echo 'cmd_' ;;
-	converse) echo 'conv_' ;;
-	discovery) echo 'disc_' ;;
+	aws_*) echo 'aws_' ;;
+	creds_*) echo 'creds_' ;;
+	config_edit) echo 'config_' ;;
+	converse | converse_body) echo 'conv_' ;;
+	converse_fast) echo 'conv_fast_' ;;
+	discovery | discovery_*) echo 'disc_' ;;
 	evstream) echo 'evs_' ;;
 	json) echo 'json_|jw_' ;;
-	json5) echo 'j5_' ;;
-	openai) echo 'oai_' ;;
+	json_get) echo 'json_' ;;
+	json_write) echo 'jw_' ;;
+	http_*) echo 'http_' ;;
+	json5 | json5_*) echo 'j5_' ;;
+	openai | openai_*) echo 'oai_' ;;
 	main) echo 'main$' ;;
 	pctenc) echo 'pct_' ;;
 	server_*) echo 'server_' ;;

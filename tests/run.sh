@@ -66,6 +66,10 @@ if [ -z "${BROCK_UNIT_ONLY:-}" ]; then
 		fi
 		count "vectors-match-shared" "$log" $rc
 	fi
+	echo "contrib (tests/contrib.sh):"
+	sh tests/contrib.sh "$b/brock" >"$log" 2>&1; rc=$?
+	[ $rc = 0 ] || cat "$log" >&2
+	count contrib "$log" $rc
 	if [ -f tests/integration/run.py ]; then
 		echo "integration tests ($b/brock against tests/emulator):"
 		python3 tests/integration/run.py --brock "$b/brock" >"$log" 2>&1; rc=$?

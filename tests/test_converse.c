@@ -1118,6 +1118,11 @@ static void test_converse_answer_errors(void)
 	static const char err1[] = "{\"__type\":\"com.amazon#UnknownOperationException\",\"message\":\"no\"}";
 	static const char err2[] = "{\"output\":{}}";
 	static const char err3[] = "{\"output\":";
+	static const char err4[] =
+		"{\"Code\":\"a.b#UnknownOperationException:http://internal/\",\"Message\":\"M\"}";
+	static const char err5[] = "{\"__type\":\"\",\"message\":\"m\"}";
+	static const char err6[] = "{\"code\":\"ThrottlingException\",\"message\":7}";
+	static const char err7[] = "{\"__type\":7,\"message\":\"m\"}";
 
 	memset(&r, 0, sizeof r);
 	buf_init(&r.log, 1u << 16);
@@ -1130,6 +1135,18 @@ static void test_converse_answer_errors(void)
 	CHECK(conv_parse_response(&h, 0, (const uint8_t *)err3, sizeof err3 - 1, &e) < 0);
 	CHECK(e.cls == ERR_PROTO);
 	CHECK(conv_parse_response(&h, 0, (const uint8_t *)"", 0, &e) < 0);
+	/* the type keys and shapes of SPEC 3.3; an empty type is still an error */
+	CHECK(conv_parse_response(&h, 0, (const uint8_t *)err4, sizeof err4 - 1, &e) < 0);
+	CHECK(e.cls == ERR_SERVICE);
+	CHECK_STR(e.msg, "UnknownOperationException: M");
+	CHECK(conv_parse_response(&h, 0, (const uint8_t *)err5, sizeof err5 - 1, &e) < 0);
+	CHECK(e.cls == ERR_SERVICE);
+	CHECK_STR(e.msg, "UnknownError: m");
+	CHECK(conv_parse_response(&h, 0, (const uint8_t *)err6, sizeof err6 - 1, &e) < 0);
+	CHECK(e.cls == ERR_SERVICE);
+	CHECK_STR(e.msg, "ThrottlingException");
+	CHECK(conv_parse_response(&h, 0, (const uint8_t *)err7, sizeof err7 - 1, &e) < 0);
+	CHECK(e.cls == ERR_PROTO);
 	CHECK(r.log.len == 0);
 	buf_free(&r.log);
 }

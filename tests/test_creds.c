@@ -2,6 +2,7 @@
  * environments and temporary files (no network: sources that would call AWS
  * are only checked up to the point where they fail or are skipped). */
 #include "aws/creds.h"
+#include "aws/creds_int.h"
 #include "t.h"
 
 #include <errno.h>
@@ -800,6 +801,38 @@ static void test_imds_unreachable_memo(void)
 	fx_end();
 }
 
+static int imds_role(const char *body, size_t n, char *role)
+{
+	return creds_imds_role((const uint8_t *)body, n, role, 256);
+}
+
+/* The role name of the IMDS listing: IAM's alphabet only, byte by byte (a
+ * NUL or a byte >= 0x80 is no name, and never reaches the next URL). */
+static void test_imds_role_name(void)
+{
+	char role[256], big[300];
+
+	CHECK(imds_role("brock-Role_1\n", 13, role) == 0);
+	CHECK_STR(role, "brock-Role_1");
+	CHECK(imds_role("a+=,.@_-Z9\r\nother\n", 18, role) == 0);
+	CHECK_STR(role, "a+=,.@_-Z9");
+	CHECK(imds_role("only", 4, role) == 0);
+	CHECK_STR(role, "only");
+	CHECK(imds_role("", 0, role) < 0);
+	CHECK(imds_role("\nrole\n", 6, role) < 0);
+	CHECK(imds_role("ro\0le\n", 6, role) < 0);     /* embedded NUL */
+	CHECK(imds_role("role\0", 5, role) < 0);       /* trailing NUL */
+	CHECK(imds_role("r\xc3\xa9le\n", 6, role) < 0); /* UTF-8 */
+	CHECK(imds_role("r\xff", 2, role) < 0);
+	CHECK(imds_role("ro/le", 5, role) < 0);
+	CHECK(imds_role("ro le", 5, role) < 0);
+	CHECK(imds_role("../x", 4, role) < 0);
+	memset(big, 'a', sizeof big);
+	CHECK(imds_role(big, 255, role) == 0);
+	CHECK(strlen(role) == 255);
+	CHECK(imds_role(big, 256, role) < 0); /* does not fit */
+}
+
 /* --profile skips the environment keys; AWS_PROFILE does not. */
 static void test_explicit_profile(void)
 {
@@ -900,6 +933,7 @@ int main(int argc, char **argv)
 	T_RUN(test_env_sources_errors);
 	T_RUN(test_container_url_rule);
 	T_RUN(test_imds_unreachable_memo);
+	T_RUN(test_imds_role_name);
 	T_RUN(test_explicit_profile);
 	T_RUN(test_region_chain);
 	return t_done(argv[0]);

@@ -495,6 +495,17 @@ static void t_cache_dir(void)
 	CHECK_STR(d, "/h/.cache/brock");
 	CHECK(disc_cache_dir(&e5, d, sizeof d, &e) < 0);
 	CHECK(disc_cache_dir(&e1, d, 3, &e) < 0);
+	/* blanks env_get leaves after a value are not part of the path */
+	{
+		char *v6[] = {"BROCK_CACHE_DIR=/c/b \t", NULL};
+		char *v7[] = {"HOME=/h \r\n", NULL};
+		struct env e6 = {v6}, e7 = {v7};
+
+		CHECK(disc_cache_dir(&e6, d, sizeof d, &e) == 0);
+		CHECK_STR(d, "/c/b");
+		CHECK(disc_cache_dir(&e7, d, sizeof d, &e) == 0);
+		CHECK_STR(d, "/h/.cache/brock");
+	}
 }
 
 static char tmpdir[256];

@@ -539,6 +539,33 @@ static void test_malformed(void)
 	}
 }
 
+/* Out of memory for the header section is ERR_OTHER, and stays ERR_OTHER on
+ * every later call: a sticky NOMEM is not a protocol error. (The head buffer's
+ * limit is lowered so that buf_append fails as it does when malloc does.) */
+static void test_nomem_sticky(void)
+{
+	static const char in[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	struct http_parser p;
+	struct slice body;
+	struct err e;
+	size_t used;
+
+	http_parser_init(&p, HTTP_RESPONSE);
+	p.head.max = 4;
+	err_clear(&e);
+	CHECK(http_parse(&p, (const uint8_t *)in, sizeof(in) - 1, &used, &body, &e) ==
+	      HTTP_E_NOMEM);
+	CHECK(e.cls == ERR_OTHER);
+	err_clear(&e);
+	CHECK(http_parse(&p, (const uint8_t *)in, sizeof(in) - 1, &used, &body, &e) ==
+	      HTTP_E_NOMEM);
+	CHECK(e.cls == ERR_OTHER && e.msg[0] != 0);
+	err_clear(&e);
+	CHECK(http_parse_eof(&p, &e) == HTTP_E_NOMEM);
+	CHECK(e.cls == ERR_OTHER);
+	http_parser_free(&p);
+}
+
 static void test_truncated(void)
 {
 	check_all_splits("eof in head", S("HTTP/1.1 200 OK\r\nContent-Le"), RESP(0, 1, 0),
@@ -850,6 +877,7 @@ int main(int argc, char **argv)
 	T_RUN(test_done_after_head);
 	T_RUN(test_malformed);
 	T_RUN(test_truncated);
+	T_RUN(test_nomem_sticky);
 	T_RUN(test_limits);
 	T_RUN(test_requests);
 	T_RUN(test_writer);

@@ -844,6 +844,58 @@ static void test_make_id(void)
 	CHECK(strlen(id) < OAI_ID_MAX && strncmp(id, "chatcmpl-01abff00", 17) == 0);
 }
 
+/* "{" key then containers down to a total nesting of depth (depth >= 2). */
+static const char *nest(const char *key, int depth)
+{
+	static char o[2048];
+	size_t n = 0;
+	int i;
+
+	n += (size_t)snprintf(o, sizeof o, "{%s:", key);
+	for (i = 1; i < depth && n + 2 < sizeof o; i++)
+		o[n++] = '[';
+	for (i = 1; i < depth && n + 2 < sizeof o; i++)
+		o[n++] = ']';
+	o[n++] = '}';
+	o[n] = '\0';
+	return o;
+}
+
+/* Pasted JSON (tool parameters, function.arguments) lands 6 levels deep in
+ * the Converse request, whose writer allows JSON_MAX_DEPTH (256) in all:
+ * 250 levels fit, 251 are a usage error naming the field, never a body
+ * nested deeper than a JSON reader accepts. */
+static void test_deep_json(void)
+{
+	static char in[4096];
+	const char *tools = "{" M "'messages':[" HI "],'tools':[{'type':'function','function':"
+			    "{'name':'f','parameters':%s}}]}";
+	const char *calls = "{" M "'messages':[" HI ",{'role':'assistant','tool_calls':[{'id':'c1',"
+			    "'type':'function','function':{'name':'f','arguments':'%s'}}]}]}";
+	const char *got;
+
+	snprintf(in, sizeof in, tools, nest("'a'", 250));
+	got = map(in);
+	CHECK(got != NULL);
+	CHECK(got && strstr(got, "]]]}}}}],\"toolChoice\"") != NULL);
+	snprintf(in, sizeof in, tools, nest("'a'", 251));
+	CHECK(map(in) == NULL);
+	CHECK(er.cls == ERR_USAGE);
+	CHECK_STR(rq.param, "tools[0].function.parameters");
+	CHECK(strstr(er.msg, "nested too deeply") != NULL);
+
+	snprintf(in, sizeof in, calls, nest("\\'a\\'", 250));
+	CHECK(map(in) != NULL);
+	snprintf(in, sizeof in, calls, nest("\\'a\\'", 251));
+	CHECK(map(in) == NULL);
+	CHECK(er.cls == ERR_USAGE);
+	CHECK_STR(rq.param, "messages[1].tool_calls[0].function.arguments");
+	CHECK(strstr(er.msg, "nested too deeply") != NULL);
+	snprintf(in, sizeof in, calls, nest("\\'a\\'", 255));
+	CHECK(map(in) == NULL);
+	CHECK(er.cls == ERR_USAGE);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -854,6 +906,7 @@ int main(int argc, char **argv)
 	T_RUN(test_images);
 	T_RUN(test_bad_requests);
 	T_RUN(test_reasoning_effort);
+	T_RUN(test_deep_json);
 	T_RUN(test_out_limit);
 	T_RUN(test_stream_full);
 	T_RUN(test_finish_reasons);

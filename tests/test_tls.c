@@ -170,7 +170,9 @@ static int try_server(const char *cert, const char *var, const char *const *extr
 	return rc;
 }
 
-static void check_refused(const char *cert, const char *const *extra, const char *want)
+/* final: a rejected certificate is a final error (no retry helps); a
+ * failed negotiation is not. */
+static void check_refused(const char *cert, const char *const *extra, const char *want, int final)
 {
 	struct err e = {0};
 	struct httpc_result res;
@@ -183,6 +185,7 @@ static void check_refused(const char *cert, const char *const *extra, const char
 		fprintf(stderr, "  %s: got \"%s\", want \"%s\"\n", cert, e.msg, want);
 	CHECK(strstr(e.msg, want) != NULL);
 	CHECK(res.info.got_response == 0);
+	CHECK(e.final == final);
 	httpc_result_free(&res);
 }
 
@@ -229,31 +232,31 @@ static void test_chacha_only_server(void)
 
 static void test_unknown_ca(void)
 {
-	check_refused("unknown", NULL, "certificate not trusted (unknown CA) for localhost");
+	check_refused("unknown", NULL, "certificate not trusted (unknown CA) for localhost", 1);
 }
 
 static void test_expired(void)
 {
-	check_refused("expired", NULL, "certificate expired or not yet valid for localhost");
+	check_refused("expired", NULL, "certificate expired or not yet valid for localhost", 1);
 }
 
 static void test_wrong_host(void)
 {
-	check_refused("wronghost", NULL, "certificate does not match host name localhost");
+	check_refused("wronghost", NULL, "certificate does not match host name localhost", 1);
 }
 
 static void test_tls10_only(void)
 {
 	static const char *const tls1[] = {"-tls1", "-cipher", "DEFAULT@SECLEVEL=0", NULL};
 
-	check_refused("good", tls1, "TLS handshake failed with localhost: ");
+	check_refused("good", tls1, "TLS handshake failed with localhost: ", 0);
 }
 
 static void test_cbc_only(void)
 {
 	static const char *const cbc[] = {"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA256", NULL};
 
-	check_refused("good", cbc, "TLS handshake failed with localhost: ");
+	check_refused("good", cbc, "TLS handshake failed with localhost: ", 0);
 }
 
 int main(int argc, char **argv)

@@ -4,10 +4,13 @@
 set -eu
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-pkgs="make gcc musl-tools musl-dev dpkg-dev xz-utils clang libclang-rt-14-dev python3 openssl zlib1g-dev file ca-certificates cppcheck"
+pkgs="make gcc musl-tools musl-dev dpkg-dev xz-utils clang libclang-rt-14-dev python3 openssl zlib1g-dev libdeflate-dev file ca-certificates cppcheck systemd"
 case "${1:-}" in cross) pkgs="$pkgs gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf musl-dev:arm64 musl-dev:armhf qemu-user-static" ;; esac
 src=/etc/apt/sources.list.d/brock-deb-src.sources
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+for p in $pkgs; do have "$p" || need="$need $p"; done
+# Everything installed and the vendor tree fetched: nothing to do, apt is not touched.
+[ -z "$need" ] && [ -f "${VENDOR:-build/vendor}/.stamp" ] && exit 0
 if [ "${1:-}" = cross ]; then
 	for a in arm64 armhf; do
 		dpkg --print-foreign-architectures | grep -qx $a || { $SUDO dpkg --add-architecture $a; rm -f /tmp/.brock-apt-updated; }
@@ -18,7 +21,6 @@ if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-s
 		"$(. /etc/os-release && echo "$VERSION_CODENAME")" | $SUDO tee $src >/dev/null
 	rm -f /tmp/.brock-apt-updated
 fi
-for p in $pkgs; do have "$p" || need="$need $p"; done
 if [ -n "$need" ] || ! [ -f /tmp/.brock-apt-updated ]; then
 	if [ -n "$need" ] || ! apt-cache showsrc bearssl >/dev/null 2>&1; then
 		# a mirror mid-sync can fail one index; retry, then go on with what we have

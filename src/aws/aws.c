@@ -1,4 +1,4 @@
-/* aws: endpoints, signed requests, retries, clock skew, error decoding. */
+/* aws: signed requests, retries, clock skew, error decoding (endpoints: aws_endpoint.c). */
 #include "aws/aws.h"
 
 #include <errno.h>
@@ -63,191 +63,6 @@ void aws_free(struct aws *a)
 {
 	sigv4_ctx_release(&a->sig);
 	pthread_mutex_destroy(&a->mu);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Endpoints */
-
-struct aws_svc_info {
-	const char *env;    /* AWS_ENDPOINT_URL_<SVC> */
-	const char *prefix; /* host prefix of the standard endpoint */
-	const char *signing_name;
-};
-
-static const struct aws_svc_info aws_svcs[AWS_SVC_COUNT] = {
-	[AWS_SVC_RUNTIME] = {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "bedrock-runtime", "bedrock"},
-	[AWS_SVC_CONTROL] = {"AWS_ENDPOINT_URL_BEDROCK", "bedrock", "bedrock"},
-	[AWS_SVC_STS] = {"AWS_ENDPOINT_URL_STS", "sts", "sts"},
-	[AWS_SVC_SSO] = {"AWS_ENDPOINT_URL_SSO", "portal.sso", "awsssoportal"},
-	[AWS_SVC_SSO_OIDC] = {"AWS_ENDPOINT_URL_SSO_OIDC", "oidc", "sso-oauth"},
-};
-
-/* A region name as AWS spells them: "us-east-1", "us-gov-west-1",
- * "cn-north-1", "eu-central-2": lower-case words joined by '-', the last
- * one a number, at least three parts. */
-static int aws_region_valid(const char *s, size_t n)
-{
-	size_t i, parts = 1, last = 0;
-
-	if (n < 4 || n >= AWS_REGION_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '-') {
-			if (i == 0 || i + 1 == n || s[i - 1] == '-')
-				return 0;
-			parts++;
-			last = i + 1;
-		} else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
-			return 0;
-		}
-	}
-	if (parts < 3)
-		return 0;
-	for (i = last; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-static int aws_ends_with(const char *s, size_t n, const char *suf, size_t *stem)
-{
-	size_t k = strlen(suf);
-
-	if (n < k || memcmp(s + n - k, suf, k) != 0)
-		return 0;
-	*stem = n - k;
-	return 1;
-}
-
-int aws_host_region(const char *host, char *out, size_t n)
-{
-	static const char *const prefixes[] = {"bedrock-runtime", "bedrock", "sts",
-					       "portal.sso", "oidc", NULL};
-	size_t len = strlen(host), stem, i;
-	const char *dot;
-
-	if (n)
-		out[0] = '\0';
-	if (len && host[len - 1] == '.')
-		len--; /* a fully qualified name */
-	if (!aws_ends_with(host, len, ".amazonaws.com", &stem) &&
-	    !aws_ends_with(host, len, ".amazonaws.com.cn", &stem))
-		return 0;
-	/* host[0..stem) = "<prefix>[-fips].<region>" */
-	dot = NULL;
-	for (i = stem; i > 0; i--)
-		if (host[i - 1] == '.') {
-			dot = host + i - 1;
-			break;
-		}
-	if (!dot)
-		return 0;
-	for (i = 0; prefixes[i]; i++) {
-		size_t pl = strlen(prefixes[i]), hl = (size_t)(dot - host);
-
-		if ((hl == pl && memcmp(host, prefixes[i], pl) == 0) ||
-		    (hl == pl + 5 && memcmp(host, prefixes[i], pl) == 0 &&
-		     memcmp(host + pl, "-fips", 5) == 0))
-			break;
-	}
-	if (!prefixes[i])
-		return 0;
-	{
-		const char *reg = dot + 1;
-		size_t rl = (size_t)(host + stem - reg);
-
-		if (!aws_region_valid(reg, rl) || rl + 1 > n)
-			return 0;
-		memcpy(out, reg, rl);
-		out[rl] = '\0';
-	}
-	return 1;
-}
-
-/* Copies an endpoint URL into out->base without a trailing '/', after
- * checking that it parses and carries nothing a base cannot have. */
-static int aws_endpoint_set(struct aws_endpoint *out, const char *url, const char *what,
-			    struct err *e)
-{
-	struct url u;
-	size_t n = strlen(url);
-
-	if (url_parse(&u, url, e) < 0)
-		return err_wrap(e, "%s", what);
-	if (u.has_userinfo || u.has_query || memchr(url, '#', n)) {
-		url_wipe(&u);
-		return err_set(e, ERR_USAGE, "%s: an endpoint URL takes no user, query or fragment",
-			       what);
-	}
-	while (n && url[n - 1] == '/')
-		n--;
-	if (n >= sizeof out->base) {
-		url_wipe(&u);
-		return err_set(e, ERR_USAGE, "%s: URL too long", what);
-	}
-	memcpy(out->base, url, n);
-	out->base[n] = '\0';
-	if (!aws_host_region(u.host, out->signing_region, sizeof out->signing_region))
-		out->signing_region[0] = '\0';
-	url_wipe(&u);
-	return 0;
-}
-
-static int aws_endpoint_for(const struct aws *a, enum aws_service svc, const char *region,
-			    struct aws_endpoint *out, struct err *e)
-{
-	const struct aws_svc_info *si;
-	const char *v;
-	char url[AWS_URL_MAX];
-	int r;
-
-	memset(out, 0, sizeof *out);
-	if ((unsigned)svc >= AWS_SVC_COUNT)
-		return err_set(e, ERR_OTHER, "aws: bad service");
-	si = &aws_svcs[svc];
-	out->signing_name = si->signing_name;
-	if (!region || !region[0])
-		region = a->region;
-	if ((v = env_get(a->env, si->env)) != NULL)
-		r = aws_endpoint_set(out, v, si->env, e);
-	else if ((v = env_get(a->env, "AWS_ENDPOINT_URL")) != NULL)
-		r = aws_endpoint_set(out, v, "AWS_ENDPOINT_URL", e);
-	else if (svc == AWS_SVC_RUNTIME && a->runtime_base_url && a->runtime_base_url[0])
-		r = aws_endpoint_set(out, a->runtime_base_url,
-				     "models.providers[\"amazon-bedrock\"].baseUrl", e);
-	else {
-		int cn = strncmp(region, "cn-", 3) == 0;
-
-		if (!aws_region_valid(region, strlen(region)))
-			return err_set(e, ERR_USAGE, "invalid region '%.64s'", region);
-		snprintf(url, sizeof url, "https://%s.%s.amazonaws.com%s", si->prefix, region,
-			 cn ? ".cn" : "");
-		r = aws_endpoint_set(out, url, "endpoint", e);
-	}
-	if (r < 0)
-		return -1;
-	if (!out->signing_region[0]) {
-		size_t rl = strlen(region);
-
-		if (rl >= sizeof out->signing_region)
-			return err_set(e, ERR_USAGE, "invalid region");
-		memcpy(out->signing_region, region, rl + 1);
-	}
-	return 0;
-}
-
-int aws_endpoint(const struct aws *a, enum aws_service svc, struct aws_endpoint *out,
-		 struct err *e)
-{
-	return aws_endpoint_for(a, svc, NULL, out, e);
-}
-
-int aws_endpoint_region(const struct aws *a, enum aws_service svc, const char *region,
-			struct aws_endpoint *out, struct err *e)
-{
-	return aws_endpoint_for(a, svc, region, out, e);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -734,127 +549,180 @@ static void aws_decode_response_error(struct aws_response *r)
 			 r->error_message, sizeof r->error_message);
 }
 
+/* The state of one aws_call across its attempts. */
+struct aws_run {
+	struct aws *a;
+	const struct aws_creds *creds;
+	const struct aws_request *rq;
+	struct aws_response *r;
+	struct aws_endpoint ep;
+	struct aws_wire w;
+	struct buf urlb; /* the request URL */
+	struct url u;
+	int have_url;
+	int skew_retried;
+	char why[1280]; /* the cause of a retry, for the log (type: message) */
+};
+
+/* What one attempt says should happen next. */
+enum aws_step {
+	AWS_DONE,   /* a 2xx answer went to the caller */
+	AWS_RETRY,  /* retryable and attempts left: back off, then again */
+	AWS_RESIGN, /* the clock skew was corrected: again at once, not counted */
+	AWS_FAIL    /* final: e is set */
+};
+
+static int aws_run_open(struct aws_run *run, struct err *e)
+{
+	const struct aws_request *rq = run->rq;
+
+	memset(&run->w, 0, sizeof run->w);
+	buf_init(&run->w.auth, AWS_TOKEN_MAX + 64);
+	sigv4_result_init(&run->w.sr);
+	buf_init(&run->urlb, AWS_URL_MAX * 4 + 16384);
+	if (aws_endpoint_region(run->a, rq->svc, rq->region, &run->ep, e) < 0)
+		return -1;
+	if (buf_append_str(&run->urlb, run->ep.base) < 0 ||
+	    buf_append_str(&run->urlb, rq->path) < 0 ||
+	    (rq->query && rq->query[0] &&
+	     (buf_append_byte(&run->urlb, '?') < 0 || buf_append_str(&run->urlb, rq->query) < 0)))
+		return err_set(e, ERR_USAGE, "request URL too long");
+	if (url_parse(&run->u, (const char *)run->urlb.p, e) < 0)
+		return -1;
+	run->have_url = 1;
+	aws_logf(run->a, "%s %s (signing %s/%s)", rq->method, (const char *)run->urlb.p,
+		 run->ep.signing_region, run->ep.signing_name);
+	return 0;
+}
+
+static void aws_run_close(struct aws_run *run)
+{
+	if (run->have_url)
+		url_wipe(&run->u);
+	buf_free(&run->urlb);
+	buf_free(&run->w.auth);
+	sigv4_result_free(&run->w.sr);
+}
+
+/* A skewed-time answer whose Date moves our offset by at least
+ * AWS_SKEW_MIN_S: the offset is updated and 1 returned (once per call). */
+static int aws_skew_fix(struct aws_run *run)
+{
+	struct aws *a = run->a;
+	long skew, old;
+
+	if (run->skew_retried || !aws_skew_error(run->r->error_type, run->r->error_message) ||
+	    !aws_skew_from_date(a, run->r, &skew))
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	old = a->skew;
+	if (labs(skew - old) >= AWS_SKEW_MIN_S)
+		a->skew = skew;
+	pthread_mutex_unlock(&a->mu);
+	if (labs(skew - old) < AWS_SKEW_MIN_S)
+		return 0;
+	run->skew_retried = 1;
+	aws_logf(a, "clock skew: the service clock is %+ld s from ours; re-signing and retrying",
+		 skew);
+	return 1;
+}
+
+/* One attempt (number attempt of a->max_attempts): signs, sends, reads the
+ * answer and decides what comes next. */
+static enum aws_step aws_attempt(struct aws_run *run, int attempt, struct err *e)
+{
+	struct aws *a = run->a;
+	const struct aws_request *rq = run->rq;
+	struct aws_response *r = run->r;
+	int more = attempt < a->max_attempts;
+	struct httpc_request hr;
+	struct httpc_info info;
+	struct aws_att at;
+
+	err_clear(e);
+	if (aws_wire_build(a, run->creds, rq, &run->ep, &run->u, &run->w, e) < 0)
+		return AWS_FAIL;
+	memset(&hr, 0, sizeof hr);
+	hr.method = rq->method;
+	hr.url = (const char *)run->urlb.p;
+	hr.headers = run->w.h;
+	hr.nheaders = run->w.nh;
+	hr.body = rq->body;
+	hr.body_len = rq->body_len;
+	memset(&at, 0, sizeof at);
+	at.rq = rq;
+	at.r = r;
+	at.body_max = rq->max_body ? rq->max_body : AWS_BODY_DEFAULT;
+	r->body.max = at.body_max > AWS_ERROR_BODY_MAX ? at.body_max : AWS_ERROR_BODY_MAX;
+	r->status = 0;
+	r->error_type[0] = r->error_message[0] = '\0';
+	if (httpc_request(a->pool, &hr, &a->opts, aws_on_headers, aws_on_body, &at, &info, e) <
+	    0) {
+		if (at.cb_failed || at.delivered || e->cls != ERR_NET || e->final || !more)
+			return AWS_FAIL;
+		snprintf(run->why, sizeof run->why, "%s", e->msg);
+		return AWS_RETRY;
+	}
+	if (r->request_id[0])
+		aws_logf(a, "HTTP %d, request id %s", r->status, r->request_id);
+	if (at.ok)
+		return AWS_DONE;
+	aws_decode_response_error(r);
+	if (!r->error_type[0] && r->status >= 200 && r->status <= 299) {
+		/* x-amzn-ErrorType was present but empty */
+		memcpy(r->error_type, "UnknownError", sizeof "UnknownError");
+	}
+	if (aws_skew_fix(run))
+		return AWS_RESIGN;
+	if (aws_retryable(r->status, r->error_type) && more) {
+		snprintf(run->why, sizeof run->why, "%s: %s",
+			 r->error_type[0] ? r->error_type : "HTTP error",
+			 r->error_message[0] ? r->error_message : "(no message)");
+		return AWS_RETRY;
+	}
+	aws_final_error(r, e);
+	return AWS_FAIL;
+}
+
 int aws_call(struct aws *a, const struct aws_creds *creds, const struct aws_request *rq,
 	     struct aws_response *r, struct err *e)
 {
 	struct aws_response local;
-	struct aws_endpoint ep;
-	struct aws_wire w;
-	struct buf urlb;
-	struct url u;
-	int attempt = 0, skew_retried = 0, rc = -1, have_url = 0;
+	struct aws_run run;
+	int attempt, rc = -1;
 
 	if (!r) {
 		r = &local;
 		aws_response_init(r);
 	}
-	memset(&w, 0, sizeof w);
-	buf_init(&w.auth, AWS_TOKEN_MAX + 64);
-	sigv4_result_init(&w.sr);
-	buf_init(&urlb, AWS_URL_MAX * 4 + 16384);
-	if (aws_endpoint_for(a, rq->svc, rq->region, &ep, e) < 0)
-		goto out;
-	if (buf_append_str(&urlb, ep.base) < 0 || buf_append_str(&urlb, rq->path) < 0 ||
-	    (rq->query && rq->query[0] &&
-	     (buf_append_byte(&urlb, '?') < 0 || buf_append_str(&urlb, rq->query) < 0))) {
-		err_set(e, ERR_USAGE, "request URL too long");
-		goto out;
-	}
-	if (url_parse(&u, (const char *)urlb.p, e) < 0)
-		goto out;
-	have_url = 1;
-	aws_logf(a, "%s %s (signing %s/%s)", rq->method, (const char *)urlb.p, ep.signing_region,
-		 ep.signing_name);
-	for (;;) {
-		struct httpc_request hr;
-		struct httpc_info info;
-		struct aws_att at;
-		long skew;
+	memset(&run, 0, sizeof run);
+	run.a = a;
+	run.creds = creds;
+	run.rq = rq;
+	run.r = r;
+	if (aws_run_open(&run, e) == 0)
+		for (attempt = 1;; attempt++) {
+			enum aws_step step;
+			unsigned ms;
 
-		attempt++;
-		r->attempts = attempt;
-		err_clear(e);
-		if (aws_wire_build(a, creds, rq, &ep, &u, &w, e) < 0)
-			goto out;
-		memset(&hr, 0, sizeof hr);
-		hr.method = rq->method;
-		hr.url = (const char *)urlb.p;
-		hr.headers = w.h;
-		hr.nheaders = w.nh;
-		hr.body = rq->body;
-		hr.body_len = rq->body_len;
-		memset(&at, 0, sizeof at);
-		at.rq = rq;
-		at.r = r;
-		at.body_max = rq->max_body ? rq->max_body : AWS_BODY_DEFAULT;
-		r->body.max = at.body_max > AWS_ERROR_BODY_MAX ? at.body_max : AWS_ERROR_BODY_MAX;
-		r->status = 0;
-		r->error_type[0] = r->error_message[0] = '\0';
-		rc = httpc_request(a->pool, &hr, &a->opts, aws_on_headers, aws_on_body, &at, &info,
-				   e);
-		if (rc < 0) {
-			int more = attempt < a->max_attempts;
-
-			if (at.cb_failed || at.delivered || e->cls != ERR_NET || !more)
-				goto out;
-			{
-				unsigned ms = aws_backoff_ms(attempt, aws_random());
-
-				aws_logf(a, "retry %d/%d in %u ms: %s", attempt, a->max_attempts - 1,
-					 ms, e->msg);
-				(a->sleep_ms ? a->sleep_ms : aws_real_sleep)(ms);
-			}
-			continue;
-		}
-		if (r->request_id[0])
-			aws_logf(a, "HTTP %d, request id %s", r->status, r->request_id);
-		if (at.ok) {
-			rc = 0;
-			goto out;
-		}
-		aws_decode_response_error(r);
-		if (!r->error_type[0] && r->status >= 200 && r->status <= 299) {
-			/* x-amzn-ErrorType was present but empty */
-			memcpy(r->error_type, "UnknownError", sizeof "UnknownError");
-		}
-		if (!skew_retried && aws_skew_error(r->error_type, r->error_message) &&
-		    aws_skew_from_date(a, r, &skew)) {
-			long old;
-
-			pthread_mutex_lock(&a->mu);
-			old = a->skew;
-			if (labs(skew - old) >= AWS_SKEW_MIN_S)
-				a->skew = skew;
-			pthread_mutex_unlock(&a->mu);
-			if (labs(skew - old) >= AWS_SKEW_MIN_S) {
-				skew_retried = 1;
+			r->attempts = attempt;
+			step = aws_attempt(&run, attempt, e);
+			if (step == AWS_DONE)
+				rc = 0;
+			if (step == AWS_DONE || step == AWS_FAIL)
+				break;
+			if (step == AWS_RESIGN) {
 				attempt--; /* a re-signed retry is not an attempt */
-				aws_logf(a, "clock skew: the service clock is %+ld s from ours; "
-					 "re-signing and retrying", skew);
 				continue;
 			}
-		}
-		if (aws_retryable(r->status, r->error_type) && attempt < a->max_attempts) {
-			unsigned ms = aws_backoff_ms(attempt, aws_random());
-
-			aws_logf(a, "retry %d/%d in %u ms: %s: %s", attempt, a->max_attempts - 1, ms,
-				 r->error_type[0] ? r->error_type : "HTTP error",
-				 r->error_message[0] ? r->error_message : "(no message)");
+			ms = aws_backoff_ms(attempt, aws_random());
+			aws_logf(a, "retry %d/%d in %u ms: %s", attempt, a->max_attempts - 1, ms,
+				 run.why);
 			(a->sleep_ms ? a->sleep_ms : aws_real_sleep)(ms);
-			continue;
 		}
-		aws_final_error(r, e);
-		rc = -1;
-		goto out;
-	}
-out:
 	if (rc < 0 && !e->cls)
 		e->cls = ERR_OTHER;
-	if (have_url)
-		url_wipe(&u);
-	buf_free(&urlb);
-	buf_free(&w.auth);
-	sigv4_result_free(&w.sr);
+	aws_run_close(&run);
 	if (r == &local)
 		aws_response_free(r);
 	return rc;

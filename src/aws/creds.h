@@ -23,6 +23,8 @@ struct creds_chain {
 	const struct env *env;
 	struct aws *aws;     /* for STS, SSO, IMDS and container calls */
 	const char *profile; /* --profile, or NULL (then AWS_PROFILE, else "default") */
+	int sigv4_only;      /* skip AWS_BEARER_TOKEN_BEDROCK: the caller must sign
+				(brock token); set before the first creds_get */
 	pthread_mutex_t mu;
 	int have;
 	struct aws_creds cached;

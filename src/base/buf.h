@@ -18,6 +18,69 @@ int slice_eq(struct slice a, struct slice b);
 int slice_eq_str(struct slice a, const char *s);
 int slice_eq_nocase(struct slice a, const char *s); /* ASCII case-insensitive */
 
+/* Checked reads from the front of a slice, for binary formats: each returns 0
+ * and advances s past what it read, or -1 with s and *out untouched when
+ * fewer bytes remain than it needs. Integers are big-endian (network order).
+ * Inline: they sit in per-message loops (event-stream headers). */
+static inline int slice_take(struct slice *s, size_t n, struct slice *out)
+{
+	if (s->n < n)
+		return -1;
+	out->p = s->p;
+	out->n = n;
+	if (n == 0)
+		return 0; /* s->p may be NULL: no arithmetic on it */
+	s->p += n;
+	s->n -= n;
+	return 0;
+}
+
+static inline int slice_u8(struct slice *s, uint8_t *out)
+{
+	if (s->n < 1)
+		return -1;
+	*out = s->p[0];
+	s->p++;
+	s->n--;
+	return 0;
+}
+
+static inline int slice_u16be(struct slice *s, uint16_t *out)
+{
+	if (s->n < 2)
+		return -1;
+	*out = (uint16_t)(s->p[0] << 8 | s->p[1]);
+	s->p += 2;
+	s->n -= 2;
+	return 0;
+}
+
+static inline int slice_u32be(struct slice *s, uint32_t *out)
+{
+	if (s->n < 4)
+		return -1;
+	*out = (uint32_t)s->p[0] << 24 | (uint32_t)s->p[1] << 16 | (uint32_t)s->p[2] << 8 |
+	       s->p[3];
+	s->p += 4;
+	s->n -= 4;
+	return 0;
+}
+
+/* An unsigned big-endian integer of n bytes (1..8) into a uint64_t. */
+static inline int slice_uint_be(struct slice *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n < 1 || n > 8 || s->n < n)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | s->p[i];
+	*out = v;
+	s->p += n;
+	s->n -= n;
+	return 0;
+}
+
 struct buf {
 	uint8_t *p;
 	size_t len;

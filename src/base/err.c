@@ -11,6 +11,7 @@ int err_set(struct err *e, int cls, const char *fmt, ...)
 	if (!e)
 		return -1;
 	e->cls = cls;
+	e->final = 0;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
@@ -49,4 +50,5 @@ void err_clear(struct err *e)
 		return;
 	e->cls = ERR_NONE;
 	e->msg[0] = '\0';
+	e->final = 0;
 }

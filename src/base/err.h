@@ -19,6 +19,8 @@ enum err_class {
 struct err {
 	int cls;               /* enum err_class */
 	char msg[ERR_MSG_MAX]; /* one line, no trailing newline, never a secret */
+	int final;             /* 1: trying again cannot help (a rejected certificate);
+				* err_set and err_clear reset it, err_wrap keeps it */
 };
 
 /* Sets cls and a printf-style message; returns -1 so callers can write

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,12 +59,12 @@ int file_read_fd(int fd, size_t max, struct buf *out, const char *what, struct e
 	}
 }
 
-int file_read(const char *path, size_t max, struct buf *out, struct err *e)
+static int read_path(const char *path, int flags, size_t max, struct buf *out, struct err *e)
 {
 	struct stat st;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | flags);
 	if (fd < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			return err_set(e, ERR_OTHER, "%.300s: %s", path, strerror(errno));
@@ -87,6 +88,38 @@ int file_read(const char *path, size_t max, struct buf *out, struct err *e)
 	return rc < 0 ? -1 : 1;
 }
 
+int file_read(const char *path, size_t max, struct buf *out, struct err *e)
+{
+	return read_path(path, 0, max, out, e);
+}
+
+int file_read_nofollow(const char *path, size_t max, struct buf *out, struct err *e)
+{
+	return read_path(path, O_NOFOLLOW, max, out, e);
+}
+
+int file_dir_private(const char *dir, const char *what, struct err *e)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(e, ERR_USAGE, "%.300s: %s (check %s)", dir, strerror(errno), what);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return err_set(e, ERR_USAGE, "%.300s is not a directory (check %s)", dir, what);
+	if (st.st_uid != geteuid())
+		return err_set(e, ERR_USAGE, "%.300s is owned by another user (uid %u): refusing to "
+			       "use it; set %s to a directory of your own", dir, (unsigned)st.st_uid,
+			       what);
+	if (st.st_mode & 022)
+		return err_set(e, ERR_USAGE, "%.300s is group/world-writable (mode %03o): another user "
+			       "could plant files in it; chmod 700 it or set %s", dir,
+			       (unsigned)(st.st_mode & 0777), what);
+	return 1;
+}
+
 int file_write_all(int fd, const void *p, size_t n)
 {
 	const uint8_t *b = p;
@@ -106,6 +139,23 @@ int file_write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int file_lock_dir(const char *dir, struct err *e)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_set(e, ERR_OTHER, "cannot open %s: %s", dir, strerror(errno));
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int er = errno;
+
+			close(fd);
+			return err_set(e, ERR_OTHER, "cannot lock %s: %s", dir, strerror(er));
+		}
+	}
+	return fd;
 }
 
 int file_mkdirs(const char *dir, unsigned mode, struct err *e)

@@ -34,6 +34,25 @@ int file_write_atomic(const char *path, const void *p, size_t n, unsigned mode, 
  * left alone). e: "cannot create <part>: <reason>". */
 int file_mkdirs(const char *dir, unsigned mode, struct err *e);
 
+/* An exclusive advisory lock (flock) on the directory dir itself, for a
+ * read-modify-write of a file in it that is replaced by rename: a lock on the
+ * file would guard an inode nobody opens any more, and a "<file>.lock"
+ * sidecar would be left beside it. Waits for other holders. Returns the
+ * descriptor to close() to release it, or -1 with e set (ERR_OTHER). A
+ * symlinked directory (dotfiles) is followed: the lock creates nothing. */
+int file_lock_dir(const char *dir, struct err *e);
+
+/* Whether dir may hold brock's private files (caches, state): it must be a
+ * directory owned by this user and not group/world-writable, or another user
+ * could plant or swap files in it. Returns 1 when it is, 0 when it does not
+ * exist (it will be created 0700), -1 with e set (ERR_USAGE, naming what is
+ * wrong and the fix; what names the variable that chooses the directory). */
+int file_dir_private(const char *dir, const char *what, struct err *e);
+
+/* file_read, but a symlink at path is refused (ELOOP: ERR_OTHER) instead of
+ * followed: for files in brock's own directories. */
+int file_read_nofollow(const char *path, size_t max, struct buf *out, struct err *e);
+
 /* write(2) until all n bytes are out, retrying EINTR and short writes.
  * Returns 0, or -1 with errno set. */
 int file_write_all(int fd, const void *p, size_t n);

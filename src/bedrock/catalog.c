@@ -20,15 +20,6 @@ void catalog_free(struct catalog *cat)
 	memset(cat, 0, sizeof *cat);
 }
 
-static char *dup_lower(const char *s, size_t n)
-{
-	char *p = str_dupn(s, n);
-
-	if (p)
-		str_lower(p, n);
-	return p;
-}
-
 static long find_id(const struct catalog *cat, const char *id)
 {
 	for (size_t i = 0; i < cat->n; i++)
@@ -69,7 +60,13 @@ static struct cat_model *add(struct catalog *cat, const char *id, const char *na
 	disc_id_maker(id, &mk, &mkn);
 	m->id = str_dupn(id, strlen(id));
 	m->name = name && *name ? str_dupn(name, strlen(name)) : str_dupn(id, strlen(id));
-	m->maker = maker && *maker ? dup_lower(maker, strlen(maker)) : dup_lower(mk, mkn);
+	if (maker && *maker) {
+		mk = maker;
+		mkn = strlen(maker);
+	}
+	m->maker = str_dupn(mk, mkn);
+	if (m->maker)
+		str_lower(m->maker, mkn);
 	if (!m->id || !m->name || !m->maker) {
 		free(m->id);
 		free(m->name);

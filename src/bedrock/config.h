@@ -10,9 +10,9 @@
  * place using the byte spans of the JSON5 tree, so comments, order and
  * formatting of everything else are kept byte for byte. The result is
  * re-parsed before it is written; a result that would not parse is refused
- * and the file stays untouched. Writes hold an exclusive flock on the sidecar
- * "<file>.lock" (stable across the rename) around read-modify-write, and
- * replace the file atomically (temp file in the same directory, fsync,
+ * and the file stays untouched. Writes hold an exclusive flock on the
+ * config's directory (file_lock_dir: no sidecar file) around
+ * read-modify-write, and replace the file atomically (temp file in the same directory, fsync,
  * rename, fsync of the directory), always mode 0600; a missing parent
  * directory is created with mode 0700. A symlinked config file is edited
  * through the link (its target is replaced). */

@@ -1,4 +1,5 @@
-/* converse: Converse request bodies, stream events, Converse answers. */
+/* converse: stream events, Converse answers, the call (request bodies are
+ * in converse_body.c, the text-delta fast path in converse_fast.c). */
 #include "bedrock/converse.h"
 
 #include <stdio.h>
@@ -7,309 +8,8 @@
 
 #include "base/clock.h"
 #include "aws/aws.h"
-#include "base/base64.h"
+#include "bedrock/converse_fast.h"
 #include "wire/url.h"
-
-#define CONV_B64_PIECE 3072 /* attachment bytes base64-encoded per writer piece */
-
-/* ------------------------------------------------------------------------ */
-/* Attachments */
-
-const char *conv_image_format(const uint8_t *p, size_t n)
-{
-	if (n >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0)
-		return "png";
-	if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF)
-		return "jpeg";
-	if (n >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
-		return "gif";
-	if (n >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
-		return "webp";
-	return NULL;
-}
-
-static const uint8_t conv_ole_magic[8] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
-
-enum conv_magic { CONV_M_TEXT, CONV_M_PDF, CONV_M_ZIP, CONV_M_OLE, CONV_M_BINARY };
-
-static int conv_magic(const uint8_t *p, size_t n)
-{
-	size_t i, lim = n < 8192 ? n : 8192;
-
-	if (n >= 5 && memcmp(p, "%PDF-", 5) == 0)
-		return CONV_M_PDF;
-	if (n >= 4 && memcmp(p, "PK\x03\x04", 4) == 0)
-		return CONV_M_ZIP;
-	if (n >= 8 && memcmp(p, conv_ole_magic, 8) == 0)
-		return CONV_M_OLE;
-	for (i = 0; i < lim; i++)
-		if (p[i] == 0)
-			return CONV_M_BINARY;
-	return CONV_M_TEXT;
-}
-
-static int conv_ext_eq(const char *ext, const char *want)
-{
-	return slice_eq_nocase(slice_str(ext), want);
-}
-
-/* The extension of the base name of path ("" when none). */
-static const char *conv_ext(const char *path)
-{
-	const char *base = strrchr(path, '/'), *dot;
-
-	base = base ? base + 1 : path;
-	dot = strrchr(base, '.');
-	return dot && dot != base ? dot + 1 : "";
-}
-
-int conv_document_format(const char *path, const uint8_t *p, size_t n, const char **format,
-			 struct err *e)
-{
-	static const struct {
-		const char *ext, *format;
-		int magic;
-	} map[] = {
-		{"pdf", "pdf", CONV_M_PDF},    {"csv", "csv", CONV_M_TEXT},
-		{"txt", "txt", CONV_M_TEXT},   {"text", "txt", CONV_M_TEXT},
-		{"md", "md", CONV_M_TEXT},     {"markdown", "md", CONV_M_TEXT},
-		{"html", "html", CONV_M_TEXT}, {"htm", "html", CONV_M_TEXT},
-		{"doc", "doc", CONV_M_OLE},    {"docx", "docx", CONV_M_ZIP},
-		{"xls", "xls", CONV_M_OLE},    {"xlsx", "xlsx", CONV_M_ZIP},
-	};
-	static const char *const magic_names[] = {"text", "a PDF", "a ZIP (Office Open XML) file",
-						  "an OLE (legacy Office) file", "binary data"};
-	const char *ext = conv_ext(path);
-	int m = conv_magic(p, n);
-	size_t i;
-
-	*format = NULL;
-	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
-		if (!conv_ext_eq(ext, map[i].ext))
-			continue;
-		if (m != map[i].magic)
-			return err_set(e, ERR_USAGE, "%s: named .%s but the content is %s", path,
-				       ext, magic_names[m]);
-		*format = map[i].format;
-		return 0;
-	}
-	if (m == CONV_M_PDF) {
-		*format = "pdf";
-		return 0;
-	}
-	if (ext[0] == '\0' && m == CONV_M_TEXT) {
-		*format = "txt";
-		return 0;
-	}
-	return err_set(e, ERR_USAGE,
-		       "%s: unsupported document type (pdf, csv, txt, md, html, doc, docx, xls, xlsx)",
-		       path);
-}
-
-static int conv_name_char(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '(' || c == ')' || c == '[' || c == ']';
-}
-
-void conv_document_name(const char *path, char out[CONV_NAME_MAX])
-{
-	const char *base = strrchr(path, '/'), *end;
-	size_t o = 0;
-
-	base = base ? base + 1 : path;
-	end = strrchr(base, '.');
-	if (!end || end == base)
-		end = base + strlen(base);
-	for (; base < end && o + 1 < CONV_NAME_MAX; base++) {
-		uint8_t c = (uint8_t)*base;
-
-		if (conv_name_char(c))
-			out[o++] = (char)c;
-		else if (o && out[o - 1] != ' ')
-			out[o++] = ' '; /* anything else separates words, once */
-	}
-	while (o && out[o - 1] == ' ')
-		o--;
-	if (!o) {
-		memcpy(out, "document", sizeof "document");
-		return;
-	}
-	out[o] = '\0';
-}
-
-int conv_model_is_anthropic(const char *model_id)
-{
-	return model_id && strstr(model_id, "anthropic") != NULL;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Request body */
-
-static int conv_utf8_check(const void *p, size_t n, const char *what, struct err *e)
-{
-	size_t bad = 0;
-
-	if (!json_utf8_valid(p, n, &bad))
-		return err_set(e, ERR_USAGE, "%s is not valid UTF-8 (byte %zu)", what, bad);
-	return 0;
-}
-
-/* A base64 string value written in pieces straight into the body. */
-static void conv_b64_value(struct jw *w, const uint8_t *p, size_t n)
-{
-	char enc[CONV_B64_PIECE / 3 * 4 + 1];
-
-	jw_str_begin(w);
-	while (n) {
-		size_t k = n < CONV_B64_PIECE ? n : CONV_B64_PIECE;
-		size_t m = base64_encode(enc, p, k);
-
-		jw_str_piece(w, enc, m);
-		p += k;
-		n -= k;
-	}
-	jw_str_end(w);
-}
-
-static void conv_attachment_block(struct jw *w, const struct conv_attachment *a)
-{
-	jw_obj_begin(w);
-	jw_key(w, a->kind == CONV_IMAGE ? "image" : "document");
-	jw_obj_begin(w);
-	jw_kstr(w, "format", a->format);
-	if (a->kind == CONV_DOCUMENT)
-		jw_kstr(w, "name", a->name);
-	jw_key(w, "source");
-	jw_obj_begin(w);
-	jw_key(w, "bytes");
-	conv_b64_value(w, a->data, a->n);
-	jw_obj_end(w);
-	jw_obj_end(w);
-	jw_obj_end(w);
-}
-
-static int conv_check_request(const struct conv_request *rq, struct err *e)
-{
-	size_t i;
-	int has_doc = 0;
-
-	if (conv_utf8_check(rq->text, rq->text_len, "the prompt", e) < 0)
-		return -1;
-	if (rq->system && conv_utf8_check(rq->system, strlen(rq->system), "the system prompt", e) < 0)
-		return -1;
-	for (i = 0; i < rq->nstop; i++)
-		if (conv_utf8_check(rq->stop[i], strlen(rq->stop[i]), "a stop sequence", e) < 0)
-			return -1;
-	for (i = 0; i < rq->natt; i++) {
-		const struct conv_attachment *a = &rq->att[i];
-
-		if ((a->kind != CONV_IMAGE && a->kind != CONV_DOCUMENT) || !a->format)
-			return err_set(e, ERR_OTHER, "converse: bad attachment");
-		has_doc |= a->kind == CONV_DOCUMENT;
-	}
-	if (has_doc && rq->text_len == 0)
-		return err_set(e, ERR_USAGE, "a document needs a prompt to go with it");
-	if (rq->text_len == 0 && rq->natt == 0)
-		return err_set(e, ERR_USAGE, "the prompt is empty");
-	if (rq->thinking > 0 && !conv_model_is_anthropic(rq->model_id) &&
-	    strncmp(rq->model_id ? rq->model_id : "", "arn:", 4) != 0)
-		return err_set(e, ERR_USAGE,
-			       "--thinking is sent as Anthropic's extended-thinking field; "
-			       "'%.200s' is not an Anthropic model",
-			       rq->model_id ? rq->model_id : "");
-	/* Anthropic rejects budgets under 1024 and a maxTokens that does not
-	 * leave room for the answer after the thinking */
-	if (rq->thinking > 0 && rq->thinking < CONV_THINKING_MIN)
-		return err_set(e, ERR_USAGE, "--thinking needs a budget of at least %d tokens",
-			       CONV_THINKING_MIN);
-	if (rq->thinking > 0 && rq->max_tokens > 0 && rq->max_tokens <= rq->thinking)
-		return err_set(e, ERR_USAGE,
-			       "--max-tokens (%lld) must be greater than the --thinking budget (%lld)",
-			       rq->max_tokens, rq->thinking);
-	return 0;
-}
-
-int conv_build_body(const struct conv_request *rq, struct buf *out, struct err *e)
-{
-	struct jw w;
-	size_t i;
-	long long max_tokens = rq->max_tokens;
-
-	if (conv_check_request(rq, e) < 0)
-		return -1;
-	if (rq->thinking > 0 && max_tokens == 0)
-		max_tokens = rq->thinking + CONV_THINKING_ANSWER;
-	jw_init(&w, out);
-	jw_obj_begin(&w);
-	jw_key(&w, "messages");
-	jw_arr_begin(&w);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "role", "user");
-	jw_key(&w, "content");
-	jw_arr_begin(&w);
-	/* attachments first: the models read them before the question */
-	for (i = 0; i < rq->natt; i++)
-		conv_attachment_block(&w, &rq->att[i]);
-	if (rq->text_len) {
-		jw_obj_begin(&w);
-		jw_key(&w, "text");
-		jw_str_begin(&w);
-		jw_str_piece(&w, rq->text, rq->text_len);
-		jw_str_end(&w);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
-	jw_obj_end(&w);
-	jw_arr_end(&w);
-	if (rq->system) {
-		jw_key(&w, "system");
-		jw_arr_begin(&w);
-		jw_obj_begin(&w);
-		jw_kstr(&w, "text", rq->system);
-		jw_obj_end(&w);
-		jw_arr_end(&w);
-	}
-	if (max_tokens > 0 || rq->has_temperature || rq->has_top_p || rq->nstop) {
-		jw_key(&w, "inferenceConfig");
-		jw_obj_begin(&w);
-		if (max_tokens > 0)
-			jw_kint(&w, "maxTokens", max_tokens);
-		if (rq->has_temperature) {
-			jw_key(&w, "temperature");
-			jw_double(&w, rq->temperature);
-		}
-		if (rq->has_top_p) {
-			jw_key(&w, "topP");
-			jw_double(&w, rq->top_p);
-		}
-		if (rq->nstop) {
-			jw_key(&w, "stopSequences");
-			jw_arr_begin(&w);
-			for (i = 0; i < rq->nstop; i++)
-				jw_str(&w, rq->stop[i]);
-			jw_arr_end(&w);
-		}
-		jw_obj_end(&w);
-	}
-	if (rq->thinking > 0) {
-		jw_key(&w, "additionalModelRequestFields");
-		jw_obj_begin(&w);
-		jw_key(&w, "thinking");
-		jw_obj_begin(&w);
-		jw_kstr(&w, "type", "enabled");
-		jw_kint(&w, "budget_tokens", rq->thinking);
-		jw_obj_end(&w);
-		jw_obj_end(&w);
-	}
-	jw_obj_end(&w);
-	if (jw_finish(&w, e) < 0) {
-		if (w.error == JW_E_NOMEM)
-			return err_set(e, ERR_USAGE, "request body larger than %zu bytes", out->max);
-		return -1;
-	}
-	return 0;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Stream */
@@ -320,6 +20,9 @@ void conv_stream_init(struct conv_stream *s, const struct conv_handler *h, int j
 	if (h)
 		s->h = *h;
 	s->json_mode = json_mode;
+#ifdef CONV_BENCH_NO_FAST
+	s->no_fast = 1; /* bench/chat_cpu.py builds a brock without the fast path */
+#endif
 	evs_init(&s->dec, 0);
 	buf_init(&s->scratch, EVS_MAX_MESSAGE);
 	buf_init(&s->scratch2, 2u * EVS_MAX_MESSAGE + 1);
@@ -536,43 +239,6 @@ static int conv_on_delta(struct conv_stream *s, struct json_doc *d, struct err *
 	return 0; /* a delta kind we do not know: ignored */
 }
 
-/* The fast path's helpers run several times per event: inlined even in the
- * -Os build, where a call costs more than their bodies. */
-#define CONV_HOT static inline __attribute__((always_inline))
-
-/* p[0..n) == lit[0..n), eight then four bytes at a time (the library memcmp
- * goes byte by byte). */
-CONV_HOT int conv_eq(const uint8_t *p, const char *lit, size_t n)
-{
-	uint64_t a, b;
-	uint32_t c, d;
-
-	for (; n >= 8; p += 8, lit += 8, n -= 8) {
-		memcpy(&a, p, 8);
-		memcpy(&b, lit, 8);
-		if (a != b)
-			return 0;
-	}
-	if (n >= 4) {
-		memcpy(&c, p, 4);
-		memcpy(&d, lit, 4);
-		if (c != d)
-			return 0;
-		p += 4;
-		lit += 4;
-		n -= 4;
-	}
-	while (n--)
-		if (*p++ != (uint8_t)*lit++)
-			return 0;
-	return 1;
-}
-
-CONV_HOT int conv_slice_is(struct slice s, const char *lit, size_t n)
-{
-	return s.n == n && conv_eq(s.p, lit, n);
-}
-
 /* The event types we act on; anything else is from the future and ignored. */
 enum conv_event {
 	CONV_EV_UNKNOWN,
@@ -601,7 +267,7 @@ static int conv_event_kind(struct slice et)
 	size_t i;
 
 	for (i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (conv_slice_is(et, known[i].name, known[i].n))
+		if (conv_fast_slice_is(et, known[i].name, known[i].n))
 			return known[i].kind;
 	return CONV_EV_UNKNOWN;
 }
@@ -715,295 +381,15 @@ static void conv_headers(const struct evs_msg *m, struct slice *mt, struct slice
 	while ((!got_mt || !got_et) && evs_iter_next(&it, &h) == 1) {
 		struct slice *dst;
 
-		if (!got_mt && conv_slice_is(h.name, ":message-type", 13))
+		if (!got_mt && conv_fast_slice_is(h.name, ":message-type", 13))
 			got_mt = 1, dst = mt;
-		else if (!got_et && conv_slice_is(h.name, ":event-type", 11))
+		else if (!got_et && conv_fast_slice_is(h.name, ":event-type", 11))
 			got_et = 1, dst = et;
 		else
 			continue;
 		if (h.type == EVS_STRING || h.type == EVS_BYTES)
 			*dst = h.v;
 	}
-}
-
-/* ---- the text-delta fast path ----
- * Nearly every event of a reply is a contentBlockDelta with a text piece:
- *     {"contentBlockIndex":N,"delta":{"text":"..."},"p":"..."}
- * Validating, tokenising and walking that costs thousands of instructions
- * per event for a few bytes of text. conv_fast_delta reads exactly this
- * shape in one pass (members in any order, "contentBlockIndex" and "p"
- * optional, JSON whitespace anywhere) with the validator's rules for the
- * strings, and gives up (returns 0, nothing done) on anything else: another
- * key, a key twice, an escaped key, an index that is not a small plain
- * integer, a "p" that is not a string, invalid JSON. The full path then runs
- * and decides, so the fast path only ever answers where the full path would
- * have given the same callbacks and the same JSON line (fuzz_converse checks
- * this differentially). */
-
-/* 1 for the bytes a string cannot hold as is: '"', '\\', controls, non-ASCII. */
-#define CONV_R1 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-#define CONV_R0 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-static const uint8_t conv_special[256] = {
-	CONV_R1, CONV_R1,                                         /* 0x00-0x1f */
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,           /* 0x20: '"' */
-	CONV_R0, CONV_R0,                                         /* 0x30-0x4f */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,           /* 0x50: '\\' */
-	CONV_R0, CONV_R0,                                         /* 0x60-0x7f */
-	CONV_R1, CONV_R1, CONV_R1, CONV_R1, CONV_R1, CONV_R1, CONV_R1, CONV_R1,
-};
-
-/* Whether any of the 8 bytes at p is special. When no byte has its high bit
- * set, x - 0x20.., (x ^ '"') - 0x01.. and (x ^ '\\') - 0x01.. set a high bit
- * exactly when some byte is below 0x20, a quote or a backslash (a borrow
- * starts only at such a byte); a high bit in x itself is special anyway. */
-CONV_HOT int conv_special8(const uint8_t *p)
-{
-	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
-	uint64_t x;
-
-	memcpy(&x, p, 8);
-	return ((x | (x - ones * 0x20) | ((x ^ (ones * '"')) - ones) |
-		 ((x ^ (ones * '\\')) - ones)) & high) != 0;
-}
-
-static int conv_is_hex(uint8_t c)
-{
-	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
-CONV_HOT size_t conv_skip_ws(const uint8_t *p, size_t n, size_t i)
-{
-	if (i < n && p[i] > ' ')
-		return i; /* the usual case: compact JSON */
-	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
-		i++;
-	return i;
-}
-
-/* The string whose opening quote is p[*pi], by json_validate's rules: 1 with
- * *pi just past the closing quote (*esc |= it has escapes), or 0. */
-static int conv_fast_str(const uint8_t *p, size_t n, size_t *pi, int *esc)
-{
-	size_t i = *pi + 1, j;
-
-	for (;;) {
-		while (n - i >= 8 && !conv_special8(p + i))
-			i += 8;
-		while (i < n && !conv_special[p[i]])
-			i++;
-		if (i >= n)
-			return 0;
-		if (p[i] == '"') {
-			*pi = i + 1;
-			return 1;
-		}
-		if (p[i] == '\\') {
-			if (i + 1 >= n)
-				return 0;
-			*esc = 1;
-			switch (p[i + 1]) {
-			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-				i += 2;
-				continue;
-			case 'u':
-				if (n - i < 6 || !conv_is_hex(p[i + 2]) || !conv_is_hex(p[i + 3]) ||
-				    !conv_is_hex(p[i + 4]) || !conv_is_hex(p[i + 5]))
-					return 0;
-				i += 6;
-				continue;
-			default:
-				return 0;
-			}
-		}
-		if (p[i] < 0x20)
-			return 0;
-		/* a UTF-8 sequence is made of bytes >= 0x80 only: checking the
-		 * whole run at once is checking each sequence */
-		for (j = i; j < n && p[j] >= 0x80; j++)
-			;
-		if (!json_utf8_valid(p + i, j - i, NULL))
-			return 0;
-		i = j;
-	}
-}
-
-/* 1 when p[*pi] starts the key "name" (no escapes); *pi goes past it. */
-CONV_HOT int conv_fast_key(const uint8_t *p, size_t n, size_t *pi, const char *name, size_t len)
-{
-	size_t i = *pi;
-
-	if (n - i < len + 2 || p[i] != '"' || !conv_eq(p + i + 1, name, len) ||
-	    p[i + 1 + len] != '"')
-		return 0;
-	*pi = i + len + 2;
-	return 1;
-}
-
-struct conv_fast {
-	size_t i0, i1; /* the index digits (i0 == i1: no index member) */
-	size_t t0, t1; /* the text between its quotes */
-	int idx, esc;
-	int idx_first; /* the index member comes before "delta" (JSON mode order) */
-};
-
-/* {"text":"..."} at p[*pi] (whitespace allowed between the tokens). */
-static int conv_fast_delta_obj(const uint8_t *p, size_t n, size_t *pi, struct conv_fast *f)
-{
-	size_t i = *pi;
-
-	if (p[i] != '{')
-		return 0;
-	i = conv_skip_ws(p, n, i + 1);
-	if (i >= n || !conv_fast_key(p, n, &i, "text", 4))
-		return 0;
-	i = conv_skip_ws(p, n, i);
-	if (i >= n || p[i] != ':')
-		return 0;
-	i = conv_skip_ws(p, n, i + 1);
-	if (i >= n || p[i] != '"')
-		return 0;
-	f->t0 = i + 1;
-	if (!conv_fast_str(p, n, &i, &f->esc))
-		return 0;
-	f->t1 = i - 1;
-	i = conv_skip_ws(p, n, i);
-	if (i >= n || p[i] != '}')
-		return 0;
-	*pi = i + 1;
-	return 1;
-}
-
-/* 0 or [1-9][0-9]* up to 1000000 (what conv_index takes as is). */
-static int conv_fast_index(const uint8_t *p, size_t n, size_t *pi, struct conv_fast *f)
-{
-	size_t i = *pi;
-	int v = 0;
-
-	if (p[i] == '0') {
-		i++;
-	} else {
-		while (i < n && p[i] >= '0' && p[i] <= '9' && i - *pi < 7)
-			v = v * 10 + (p[i++] - '0');
-	}
-	if (i == *pi || v > 1000000)
-		return 0;
-	f->i0 = *pi;
-	f->i1 = i;
-	f->idx = v;
-	*pi = i; /* a digit, '.', 'e' right after fails the ',' / '}' test */
-	return 1;
-}
-
-/* Parses the payload; 1 when it has exactly the common shape. */
-static int conv_fast_parse(const uint8_t *p, size_t n, struct conv_fast *f)
-{
-	size_t i = conv_skip_ws(p, n, 0);
-	int seen_idx = 0, seen_delta = 0, seen_p = 0, esc = 0;
-
-	f->i0 = f->i1 = 0;
-	f->idx = f->esc = f->idx_first = 0;
-	if (i >= n || p[i] != '{')
-		return 0;
-	for (;;) {
-		i = conv_skip_ws(p, n, i + 1); /* past '{' or ',' */
-		if (i >= n || p[i] != '"')
-			return 0;
-		if (!seen_idx && conv_fast_key(p, n, &i, "contentBlockIndex", 17)) {
-			seen_idx = 1;
-			f->idx_first = !seen_delta;
-			i = conv_skip_ws(p, n, i);
-			if (i >= n || p[i] != ':')
-				return 0;
-			i = conv_skip_ws(p, n, i + 1);
-			if (i >= n || !conv_fast_index(p, n, &i, f))
-				return 0;
-		} else if (!seen_delta && conv_fast_key(p, n, &i, "delta", 5)) {
-			seen_delta = 1;
-			i = conv_skip_ws(p, n, i);
-			if (i >= n || p[i] != ':')
-				return 0;
-			i = conv_skip_ws(p, n, i + 1);
-			if (i >= n || !conv_fast_delta_obj(p, n, &i, f))
-				return 0;
-		} else if (!seen_p && conv_fast_key(p, n, &i, "p", 1)) {
-			seen_p = 1;
-			i = conv_skip_ws(p, n, i);
-			if (i >= n || p[i] != ':')
-				return 0;
-			i = conv_skip_ws(p, n, i + 1);
-			if (i >= n || p[i] != '"' || !conv_fast_str(p, n, &i, &esc))
-				return 0;
-		} else {
-			return 0;
-		}
-		i = conv_skip_ws(p, n, i);
-		if (i >= n)
-			return 0;
-		if (p[i] == '}')
-			break;
-		if (p[i] != ',')
-			return 0;
-	}
-	return seen_delta && conv_skip_ws(p, n, i + 1) == n;
-}
-
-/* JSON mode: the line the full path writes for this payload. */
-static int conv_fast_json(struct conv_stream *s, const uint8_t *p, const struct conv_fast *f,
-			  struct err *e)
-{
-	struct buf *b = &s->scratch2;
-	int bad = 0;
-
-	buf_reset(b);
-	bad |= buf_append_str(b, "{\"contentBlockDelta\":{");
-	if (f->i1 > f->i0 && f->idx_first) {
-		bad |= buf_append_str(b, "\"contentBlockIndex\":");
-		bad |= buf_append(b, p + f->i0, f->i1 - f->i0);
-		bad |= buf_append_byte(b, ',');
-	}
-	bad |= buf_append_str(b, "\"delta\":{\"text\":\"");
-	bad |= buf_append(b, p + f->t0, f->t1 - f->t0);
-	bad |= buf_append_str(b, "\"}");
-	if (f->i1 > f->i0 && !f->idx_first) {
-		bad |= buf_append_str(b, ",\"contentBlockIndex\":");
-		bad |= buf_append(b, p + f->i0, f->i1 - f->i0);
-	}
-	bad |= buf_append_str(b, "}}\n");
-	if (bad)
-		return err_set(e, ERR_OTHER, "out of memory");
-	return s->h.json_line(s->h.user, buf_slice(b), e);
-}
-
-/* 1 when the payload was handled here (r: its result), 0 to take the full path. */
-static int conv_fast_delta(struct conv_stream *s, const uint8_t *p, size_t n, int *r,
-			   struct err *e)
-{
-	const struct conv_handler *h = &s->h;
-	struct conv_fast f;
-	struct slice v;
-
-	if (s->no_fast || n > JSON_MAX_LEN || !conv_fast_parse(p, n, &f))
-		return 0;
-	v.p = p + f.t0;
-	v.n = f.t1 - f.t0;
-	if (f.esc) {
-		/* rare enough: the string alone through the real reader, so
-		 * decoding (and refusing lone surrogates) is the same code */
-		struct json_tok tk;
-		struct json_doc d;
-		struct err e2;
-
-		if (json_parse(&d, (const char *)p + f.t0 - 1, v.n + 2, &tk, 1, &e2) < 0 ||
-		    json_str(&d, 0, &s->scratch, &v, &e2) < 0)
-			return 0;
-	}
-	/* the order of the full path: the JSON line, then the callback */
-	*r = 0;
-	if (s->json_mode && h->json_line && conv_fast_json(s, p, &f, e) < 0)
-		*r = -1;
-	if (*r == 0 && h->text && v.n)
-		*r = h->text(h->user, f.idx, v, e);
-	return 1;
 }
 
 int conv_stream_message(struct conv_stream *s, const struct evs_msg *m, struct err *e)
@@ -1014,13 +400,13 @@ int conv_stream_message(struct conv_stream *s, const struct evs_msg *m, struct e
 
 	s->events++;
 	conv_headers(m, &mt, &et);
-	if (conv_slice_is(mt, "event", 5)) {
+	if (conv_fast_slice_is(mt, "event", 5)) {
 		kind = conv_event_kind(et);
 		if (kind == CONV_EV_UNKNOWN)
 			return 0;
-	} else if (conv_slice_is(mt, "exception", 9)) {
+	} else if (conv_fast_slice_is(mt, "exception", 9)) {
 		return conv_on_exception(s, m, e);
-	} else if (conv_slice_is(mt, "error", 5)) {
+	} else if (conv_fast_slice_is(mt, "error", 5)) {
 		return conv_on_error_frame(m, e);
 	} else {
 		return 0; /* a message type from the future */
@@ -1070,6 +456,41 @@ int conv_stream_finish(struct conv_stream *s, struct err *e)
 
 /* ------------------------------------------------------------------------ */
 /* Converse (non-stream) */
+
+/* A 2xx answer may still be an AWS error object (SPEC 3.3):
+ * {"__type" | "code" | "Code": "[namespace#]Type[:...]", "message" | "Message": "..."}.
+ * -1 with ERR_SERVICE "Type: message" ("UnknownError" for an empty type)
+ * when d is one; 0 when it names no type. Both the stream and the
+ * non-stream call read error answers here. */
+static int conv_error_object(struct json_doc *d, struct buf *s, struct err *e)
+{
+	static const char *const type_keys[] = {"__type", "code", "Code"};
+	char t[128] = "", mm[400] = "";
+	struct slice v;
+	const uint8_t *c;
+	size_t i;
+	int k = -1;
+
+	if (json_type(d, 0) != JSON_OBJECT)
+		return 0;
+	for (i = 0; i < sizeof type_keys / sizeof type_keys[0] && k < 0; i++)
+		k = json_get(d, 0, type_keys[i]);
+	if (json_type(d, k) != JSON_STRING || json_str(d, k, s, &v, e) < 0)
+		return 0;
+	if ((c = memchr(v.p, ':', v.n)) != NULL)
+		v.n = (size_t)(c - v.p);
+	while ((c = memchr(v.p, '#', v.n)) != NULL) {
+		v.n -= (size_t)(c + 1 - v.p);
+		v.p = c + 1;
+	}
+	conv_clean(t, sizeof t, v.n ? v : SLICE_LIT("UnknownError"));
+	k = json_get(d, 0, "message");
+	if (k < 0)
+		k = json_get(d, 0, "Message");
+	if (json_type(d, k) == JSON_STRING && json_str(d, k, s, &v, e) == 0)
+		conv_clean(mm, sizeof mm, v);
+	return err_set(e, ERR_SERVICE, "%s%s%s", t, mm[0] ? ": " : "", mm);
+}
 
 static int conv_response_block(const struct conv_handler *h, struct json_doc *d, int b, int idx,
 			       struct buf *s1, struct buf *s2, struct err *e)
@@ -1134,26 +555,8 @@ static int conv_response_walk(const struct conv_handler *h, int json_mode, struc
 		return err_set(e, ERR_PROTO, "Converse answer is not a JSON object");
 	content = json_path(d, 0, "output.message.content");
 	if (content < 0) {
-		char t[128] = "", mm[400] = "";
-		int k = json_get(d, 0, "__type");
-
-		if (k < 0)
-			k = json_get(d, 0, "code");
-		if (k >= 0 && conv_str(d, k, s1, &v, e) == 0) {
-			const uint8_t *hash = v.n ? memchr(v.p, '#', v.n) : NULL;
-
-			if (hash) {
-				v.n -= (size_t)(hash + 1 - v.p);
-				v.p = hash + 1;
-			}
-			conv_clean(t, sizeof t, v);
-			k = json_get(d, 0, "message");
-			if (k < 0)
-				k = json_get(d, 0, "Message");
-			if (k >= 0 && conv_str(d, k, s1, &v, e) == 0)
-				conv_clean(mm, sizeof mm, v);
-			return err_set(e, ERR_SERVICE, "%s%s%s", t, mm[0] ? ": " : "", mm);
-		}
+		if (conv_error_object(d, s1, e) < 0)
+			return -1;
 		return err_set(e, ERR_PROTO, "Converse answer without output.message.content");
 	}
 	if (json_mode && h->json_line) {
@@ -1258,12 +661,21 @@ static int conv_other_answer(const struct conv_run *cr, const struct aws_respons
 			     struct err *e)
 {
 	const char *ct = cr->ctype[0] ? cr->ctype : "a body without Content-Type";
-	char type[128], msg[512], rid[160] = "";
+	char rid[160] = "";
+	struct json_tok *tok = NULL;
+	struct json_doc d;
+	struct buf s;
+	int cap = 0, rc = 0;
 
-	aws_decode_error(NULL, NULL, cr->other.p, cr->other.len, type, sizeof type, msg,
-			 sizeof msg);
-	if (type[0]) /* the caller may append the request id */
-		return err_set(e, ERR_SERVICE, "%s%s%s", type, msg[0] ? ": " : "", msg);
+	/* the same reading as a Converse answer's, whatever the size; the
+	 * caller may append the request id */
+	buf_init(&s, cr->other.len + 64);
+	if (cr->other.len && conv_parse(&tok, &cap, &d, cr->other.p, cr->other.len, e) == 0)
+		rc = conv_error_object(&d, &s, e);
+	buf_free(&s);
+	free(tok);
+	if (rc < 0)
+		return -1;
 	if (cr->c->gateway)
 		return err_set(e, ERR_PROTO, "expected an event stream from Bedrock, got %s", ct);
 	if (r->request_id[0])

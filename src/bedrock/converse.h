@@ -16,7 +16,11 @@
  * conv_parse_response does the same for a Converse (non-stream) answer.
  *
  * Limits: one event-stream message <= EVS_MAX_MESSAGE; JSON tokens of one
- * payload <= CONV_MAX_TOKENS. */
+ * payload <= CONV_MAX_TOKENS.
+ *
+ * Files: converse_body.c (requests, attachments), converse.c (stream,
+ * answers, the call), converse_fast.c (the text-delta fast path of
+ * conv_stream, converse_fast.h). */
 #ifndef BROCK_CONVERSE_H
 #define BROCK_CONVERSE_H
 

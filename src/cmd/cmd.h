@@ -27,5 +27,7 @@ int cmd_models(const struct globals *g, int argc, char **argv, struct err *e);
 int cmd_config(const struct globals *g, int argc, char **argv, struct err *e);
 int cmd_auth(const struct globals *g, int argc, char **argv, struct err *e);
 int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e);
+int cmd_doctor(const struct globals *g, int argc, char **argv, struct err *e);
+int cmd_token(const struct globals *g, int argc, char **argv, struct err *e);
 
 #endif

@@ -2,12 +2,14 @@
  * and the credentials come from: region and its source, the credential
  * source, the access key id masked to its last 4 characters, the expiry of
  * temporary credentials. Never a secret key, a session token or a bearer
- * token (for the bearer token only that it is set and its length). */
+ * token (for the bearer token only that it is set and its length, and for a
+ * short-term key the region it works in and its expiry, read from the key). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "aws/bedrock_token.h"
 #include "aws/creds.h"
 #include "cmd/ctx.h"
 #include "wire/json.h"
@@ -43,9 +45,21 @@ static void auth_remaining(time_t now, time_t exp, char *out, size_t n)
 		snprintf(out, n, "in %ld h %ld min", s / 3600, (s % 3600) / 60);
 }
 
+/* A short-term key (brock token, AWS's generators) says where and until when
+ * it works; a long-term key says nothing. 1 when bearer is a short-term key. */
+static int auth_short_key(const char *bearer, struct bedrock_token_info *k)
+{
+	struct err e;
+
+	return bearer[0] && bedrock_token_parse(bearer, strlen(bearer), k, &e) == 0;
+}
+
 static int auth_print_json(const struct ctx *x, const struct aws_creds *cr, const char *mask,
 			   struct err *e)
 {
+	struct bedrock_token_info k;
+	int short_key = auth_short_key(cr->bearer, &k);
+	time_t exp = short_key ? k.expiration : cr->expires;
 	struct buf b;
 	struct jw w;
 	char iso[TIMEFMT_ISO_LEN + 1];
@@ -59,15 +73,17 @@ static int auth_print_json(const struct ctx *x, const struct aws_creds *cr, cons
 	jw_kstr(&w, "source", cr->source);
 	jw_key(&w, "accessKeyId");
 	jw_str(&w, cr->akid[0] ? mask : NULL);
-	jw_kbool(&w, "temporary", cr->expires != 0);
+	jw_kbool(&w, "temporary", exp != 0);
 	jw_key(&w, "expiration");
-	if (cr->expires && timefmt_iso8601(iso, cr->expires))
+	if (exp && timefmt_iso8601(iso, exp))
 		jw_str(&w, iso);
 	else
 		jw_null(&w);
 	jw_kbool(&w, "bearerToken", cr->bearer[0] != '\0');
 	if (cr->bearer[0])
 		jw_kint(&w, "bearerTokenLength", (int64_t)strlen(cr->bearer));
+	if (short_key)
+		jw_kstr(&w, "bearerTokenRegion", k.region);
 	jw_obj_end(&w);
 	r = jw_finish(&w, e);
 	if (r == 0)
@@ -78,6 +94,9 @@ static int auth_print_json(const struct ctx *x, const struct aws_creds *cr, cons
 
 static void auth_print_text(const struct ctx *x, const struct aws_creds *cr, const char *mask)
 {
+	struct bedrock_token_info k;
+	int short_key = auth_short_key(cr->bearer, &k);
+	time_t exp = short_key ? k.expiration : cr->expires;
 	char iso[TIMEFMT_ISO_LEN + 1], rem[64];
 
 	printf("region:      %s (from %s)\n", x->aws.region, x->region_source);
@@ -85,11 +104,16 @@ static void auth_print_text(const struct ctx *x, const struct aws_creds *cr, con
 	if (cr->bearer[0])
 		printf("bearer token: set (%zu characters; sent as Authorization: Bearer)\n",
 		       strlen(cr->bearer));
+	if (short_key) {
+		printf("bearer token: short-term key for %s\n", k.region);
+		if (strcmp(k.region, x->aws.region) != 0)
+			printf("warning:     the key works in %s only, not in %s\n", k.region,
+			       x->aws.region);
+	}
 	if (cr->akid[0])
 		printf("access key:  %s\n", mask);
-	if (cr->expires && timefmt_iso8601(iso, cr->expires)) {
-		auth_remaining(x->aws.now ? x->aws.now() : time(NULL), cr->expires, rem,
-			       sizeof rem);
+	if (exp && timefmt_iso8601(iso, exp)) {
+		auth_remaining(x->aws.now ? x->aws.now() : time(NULL), exp, rem, sizeof rem);
 		printf("expires:     %s (%s)\n", iso, rem);
 	} else if (!cr->bearer[0]) {
 		printf("expires:     never (long-term keys)\n");

@@ -12,8 +12,6 @@
  * constant time (no early exit, no length leak). */
 #include <errno.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -639,15 +637,6 @@ static void serve_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-/* The process holds credentials: no core file, no ptrace by others. */
-static void serve_no_dumps(void)
-{
-	struct rlimit r = {0, 0};
-
-	setrlimit(RLIMIT_CORE, &r);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
-
 static int serve_start(struct serve *sv, const char *listen, struct err *e)
 {
 	struct server_opts o;
@@ -717,7 +706,6 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 	pthread_mutex_init(&sv->m.mu, NULL);
 	pthread_mutex_init(&sv->keys_mu, NULL);
 	pthread_rwlock_init(&sv->cfg_mu, NULL);
-	serve_no_dumps();
 	if (!listen)
 		listen = sv->ctx.cfg.serve_listen ? sv->ctx.cfg.serve_listen : SERVE_DEFAULT_LISTEN;
 	if (serve_start(sv, listen, e) < 0) {

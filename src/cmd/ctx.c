@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 size_t ctx_log_escape(const char *in, size_t n, char *out, size_t outn)
 {
@@ -52,10 +54,25 @@ void ctx_log(void *user, const char *fmt, ...)
 	fprintf(stderr, "brock: %s\n", safe);
 }
 
+int ctx_no_core_dumps(struct err *e)
+{
+	const struct rlimit none = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		return err_set(e, ERR_OTHER, "cannot turn core dumps off (RLIMIT_CORE)");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return err_set(e, ERR_OTHER, "cannot turn core dumps off (PR_SET_DUMPABLE)");
+	return 0;
+}
+
 int ctx_open(struct ctx *c, const struct globals *g, struct err *e)
 {
 	memset(c, 0, sizeof *c);
 	c->g = g;
+	/* every command that loads credentials comes through here, before
+	 * any secret is in memory */
+	if (ctx_no_core_dumps(e) < 0)
+		return -1;
 	if (config_load(&g->env, g->config, &c->cfg, e) != 0)
 		return -1;
 	/* a missing default file is an empty config; a named one is a typo */

@@ -24,9 +24,17 @@ struct ctx {
 
 /* Loads the config (ERR_USAGE with FILE:LINE:COL when it does not parse),
  * resolves the region, and prepares pool, aws client and credential chain
- * (credentials themselves are fetched lazily with creds_get). */
+ * (credentials themselves are fetched lazily with creds_get). First of all
+ * it calls ctx_no_core_dumps: ctx_open is the one place where a command
+ * starts to deal with credentials. */
 int ctx_open(struct ctx *c, const struct globals *g, struct err *e);
 void ctx_close(struct ctx *c);
+
+/* Secrets must not leave the process in a core file, nor be read by another
+ * process of the same user through ptrace or /proc/<pid>/mem: RLIMIT_CORE 0
+ * (soft and hard) and PR_SET_DUMPABLE 0, for the rest of the process's life
+ * (children get their own after exec). ERR_OTHER when the kernel refuses. */
+int ctx_no_core_dumps(struct err *e);
 
 /* in[0..n) with control characters (C0, DEL, and C1 U+0080..U+009F in
  * UTF-8) written as \u00XX (valid in JSON too), NUL-terminated in out

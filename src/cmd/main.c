@@ -8,9 +8,7 @@
 #include "cmd/cmd.h"
 #include "base/err.h"
 
-#ifndef BROCK_VERSION
-#define BROCK_VERSION "0.1.0"
-#endif
+#include "version.h" /* build/gen, written by vendor/version.sh */
 
 extern char **environ;
 
@@ -24,6 +22,10 @@ static const char usage[] =
 	"  auth [--json]                where credentials and region come from\n"
 	"  serve [--listen ADDR:PORT]   OpenAI-compatible gateway (GET /v1/models,\n"
 	"                               POST /v1/chat/completions, /healthz, /metrics)\n"
+	"  doctor [--json] [--call]     what is wrong on this box: each check OK/WARN/FAIL + fix\n"
+	"  token [--expires SECONDS] [--json]\n"
+	"                               mint a short-term Bedrock API key from the current\n"
+	"                               SigV4 credentials, offline\n"
 	"\n"
 	"Global options:\n"
 	"  --config FILE    config file (default $BROCK_CONFIG, else\n"
@@ -41,7 +43,7 @@ static const char usage[] =
 static const char *const value_opts[] = {
 	"-m", "--model", "-s", "--system", "--max-tokens", "--temperature", "--top-p", "--stop",
 	"-i", "--image", "-d", "--document", "--thinking", "--timeout", "--provider", "--listen",
-	NULL,
+	"--expires", NULL,
 };
 
 static int takes_value(const char *a)
@@ -102,7 +104,7 @@ static int take_globals(struct globals *g, int *argc, char **argv, struct err *e
 int main(int argc, char **argv)
 {
 	struct globals g = {{environ}, NULL, NULL, NULL, 0, 0};
-	struct err e = {0, ""};
+	struct err e = {0};
 	const char *cmd;
 	int rc;
 
@@ -126,7 +128,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "--version") == 0) {
-		printf("brock %s\n", BROCK_VERSION);
+		printf("brock %s (commit %s, %s)\nBearSSL %s\njsmn %s\n", BROCK_VERSION, BROCK_COMMIT,
+		       BROCK_DATE, BROCK_BEARSSL_VERSION, BROCK_JSMN_VERSION);
 		return 0;
 	}
 	if (strcmp(cmd, "chat") == 0)
@@ -137,8 +140,12 @@ int main(int argc, char **argv)
 		rc = cmd_config(&g, argc - 1, argv + 1, &e);
 	else if (strcmp(cmd, "auth") == 0)
 		rc = cmd_auth(&g, argc - 1, argv + 1, &e);
+	else if (strcmp(cmd, "doctor") == 0)
+		rc = cmd_doctor(&g, argc - 1, argv + 1, &e);
 	else if (strcmp(cmd, "serve") == 0)
 		rc = cmd_serve(&g, argc - 1, argv + 1, &e);
+	else if (strcmp(cmd, "token") == 0)
+		rc = cmd_token(&g, argc - 1, argv + 1, &e);
 	else
 		rc = err_set(&e, ERR_USAGE, "unknown command '%s' (try 'brock --help')", cmd);
 	if (fflush(stdout) != 0 && rc == 0)

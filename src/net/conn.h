@@ -2,7 +2,8 @@
  * turn, non-blocking connect with a deadline), read/write with a deadline
  * per operation (the longest silence tolerated), proxies (HTTP CONNECT for
  * https targets, forwarding for http targets, NO_PROXY), TLS via tls.h, and
- * a keep-alive pool owned by the caller. The only module with sockets. */
+ * a keep-alive pool owned by the caller. Outgoing sockets live here alone;
+ * the listening side is server.h. */
 #ifndef BROCK_CONN_H
 #define BROCK_CONN_H
 

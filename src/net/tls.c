@@ -438,7 +438,7 @@ static void tls_profile(struct tls *t, const struct tls_trust *trust)
 }
 
 /* Turns the engine's error into the message the user sees. */
-static int tls_engine_error(const struct tls *t, int code, struct err *e)
+static int tls_engine_message(const struct tls *t, int code, struct err *e)
 {
 	const char *h = t->host;
 
@@ -461,6 +461,17 @@ static int tls_engine_error(const struct tls *t, int code, struct err *e)
 			       code - BR_ERR_SEND_FATAL_ALERT,
 			       tls_alert_name(code - BR_ERR_SEND_FATAL_ALERT));
 	return err_set(e, ERR_NET, "TLS handshake failed with %s: %s", h, tls_error_name(code));
+}
+
+/* The engine's error as an ERR_NET error. When the server's certificate
+ * chain was rejected (BearSSL's X.509 codes) the error is final: the next
+ * attempt meets the same chain, so retrying only delays the answer. */
+static int tls_engine_error(const struct tls *t, int code, struct err *e)
+{
+	tls_engine_message(t, code, e);
+	if (e && code > BR_ERR_X509_OK && code <= BR_ERR_X509_NOT_TRUSTED)
+		e->final = 1;
+	return -1;
 }
 
 /* Drives the engine until one of the target states is reached (the

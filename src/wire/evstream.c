@@ -6,20 +6,6 @@
 #include "wire/crc32.h"
 #include "base/err.h"
 
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void put_be(uint8_t *p, uint64_t v, size_t n)
 {
 	while (n--) {
@@ -58,50 +44,47 @@ void evs_iter_init(struct evs_iter *it, struct slice headers)
 	it->rest = headers;
 }
 
+/* Every read is checked against what is left of the header block: a header
+ * running past it is EVS_E_HEADER_TRUNCATED; the iterator only advances over
+ * a whole, valid header. */
 int evs_iter_next(struct evs_iter *it, struct evs_header *h)
 {
-	const uint8_t *p = it->rest.p;
-	size_t n = it->rest.n, k, vlen;
+	struct slice r = it->rest;
+	uint8_t k, type;
+	uint16_t vlen;
+	uint64_t v;
 	int size;
 
-	if (n == 0)
-		return 0;
-	k = p[0];
+	if (slice_u8(&r, &k))
+		return 0; /* no more headers */
 	if (k == 0)
 		return EVS_E_HEADER_NAME;
-	if (n < 1 + k + 1)
+	if (slice_take(&r, k, &h->name) || slice_u8(&r, &type))
 		return EVS_E_HEADER_TRUNCATED;
-	h->name.p = p + 1;
-	h->name.n = k;
-	h->type = p[1 + k];
-	p += 2 + k;
-	n -= 2 + k;
-	size = fixed_size(h->type);
+	h->type = type;
+	size = fixed_size(type);
 	if (size == -2)
 		return EVS_E_HEADER_TYPE;
 	if (size == -1) {
-		if (n < 2)
+		if (slice_u16be(&r, &vlen))
 			return EVS_E_HEADER_TRUNCATED;
-		vlen = (size_t)p[0] << 8 | p[1];
 		if (vlen > EVS_MAX_VALUE)
 			return EVS_E_HEADER_VALUE;
-		p += 2;
-		n -= 2;
 	} else {
-		vlen = (size_t)size;
+		vlen = (uint16_t)size;
 	}
-	if (n < vlen)
+	if (slice_take(&r, vlen, &h->v))
 		return EVS_E_HEADER_TRUNCATED;
-	h->v.p = p;
-	h->v.n = vlen;
-	if (h->type == EVS_BOOL_TRUE || h->type == EVS_BOOL_FALSE)
-		h->i = h->type == EVS_BOOL_TRUE;
-	else if (size > 0 && size <= 8)
-		h->i = sign_extend(get_be(p, vlen), vlen);
-	else
-		h->i = 0;
-	it->rest.p = p + vlen;
-	it->rest.n = n - vlen;
+	h->i = 0;
+	if (type == EVS_BOOL_TRUE || type == EVS_BOOL_FALSE) {
+		h->i = type == EVS_BOOL_TRUE;
+	} else if (size > 0 && size <= 8) {
+		struct slice iv = h->v;
+
+		if (slice_uint_be(&iv, vlen, &v) == 0)
+			h->i = sign_extend(v, vlen);
+	}
+	it->rest = r;
 	return 1;
 }
 
@@ -161,45 +144,53 @@ static int fail(struct evs_decoder *d, int code)
 	return code;
 }
 
-/* Validates a prelude; on success *total is the message length and *crc the
- * running CRC of bytes 0..7 (the message CRC continues from it). */
-static int check_prelude(const struct evs_decoder *d, const uint8_t *p, size_t *total,
+/* The prelude of a message: total length, header block length, prelude CRC. */
+struct prelude {
+	uint32_t total, headers, crc;
+};
+
+/* Reads and validates the prelude at p[0..EVS_PRELUDE_LEN); on success *crc
+ * is the running CRC of bytes 0..7 (the message CRC continues from it). */
+static int check_prelude(const struct evs_decoder *d, const uint8_t *p, struct prelude *pre,
 			 uint32_t *crc)
 {
-	uint32_t t = get_be32(p), hl = get_be32(p + 4);
+	struct slice s = {p, EVS_PRELUDE_LEN};
 
+	if (slice_u32be(&s, &pre->total) || slice_u32be(&s, &pre->headers) ||
+	    slice_u32be(&s, &pre->crc))
+		return EVS_E_LENGTH;
 	*crc = crc32_update(0, p, 8);
-	if (*crc != get_be32(p + 8))
+	if (*crc != pre->crc)
 		return EVS_E_PRELUDE_CRC;
-	if (t < EVS_MIN_MESSAGE)
+	if (pre->total < EVS_MIN_MESSAGE)
 		return EVS_E_LENGTH;
-	if (t > d->max)
+	if (pre->total > d->max)
 		return EVS_E_TOO_LARGE;
-	if (hl > t - EVS_MIN_MESSAGE)
+	if (pre->headers > pre->total - EVS_MIN_MESSAGE)
 		return EVS_E_LENGTH;
-	*total = t;
 	return 0;
 }
 
-/* m holds a whole message of total bytes whose prelude passed check_prelude. */
-static int finish_message(const uint8_t *m, size_t total, uint32_t crc, struct evs_msg *out)
+/* m holds a whole message whose prelude passed check_prelude: after the
+ * prelude come the header block, the payload and the message CRC. */
+static int finish_message(const uint8_t *m, const struct prelude *pre, uint32_t crc,
+			  struct evs_msg *out)
 {
+	struct slice s = {m + EVS_PRELUDE_LEN, pre->total - EVS_PRELUDE_LEN};
 	struct evs_iter it;
 	struct evs_header h;
 	int r;
 
-	out->total_length = (uint32_t)total;
-	out->headers_length = get_be32(m + 4);
-	out->prelude_crc = get_be32(m + 8);
-	out->message_crc = get_be32(m + total - 4);
-	if (crc32_update(crc, m + 8, total - 12) != out->message_crc)
+	out->total_length = pre->total;
+	out->headers_length = pre->headers;
+	out->prelude_crc = pre->crc;
+	if (slice_take(&s, pre->headers, &out->headers) || s.n < 4 ||
+	    slice_take(&s, s.n - 4, &out->payload) || slice_u32be(&s, &out->message_crc))
+		return EVS_E_LENGTH;
+	if (crc32_update(crc, m + 8, pre->total - 12) != out->message_crc)
 		return EVS_E_MESSAGE_CRC;
 	out->raw.p = m;
-	out->raw.n = total;
-	out->headers.p = m + EVS_PRELUDE_LEN;
-	out->headers.n = out->headers_length;
-	out->payload.p = m + EVS_PRELUDE_LEN + out->headers_length;
-	out->payload.n = total - EVS_MIN_MESSAGE - out->headers_length;
+	out->raw.n = pre->total;
 	/* validate every header now so that consumers can iterate without checks */
 	evs_iter_init(&it, out->headers);
 	while ((r = evs_iter_next(&it, &h)) == 1)
@@ -212,6 +203,7 @@ static int accumulate(struct evs_decoder *d, const uint8_t *p, size_t n, size_t 
 		      struct evs_msg *out)
 {
 	size_t used = 0, take;
+	struct prelude pre;
 	uint32_t crc;
 	int r;
 
@@ -225,9 +217,10 @@ static int accumulate(struct evs_decoder *d, const uint8_t *p, size_t n, size_t 
 		if (d->acc.len < EVS_PRELUDE_LEN)
 			return 0;
 	}
-	r = check_prelude(d, d->acc.p, &d->total, &crc);
+	r = check_prelude(d, d->acc.p, &pre, &crc);
 	if (r < 0)
 		return fail(d, r);
+	d->total = pre.total;
 	take = d->total - d->acc.len;
 	take = take < n - used ? take : n - used;
 	if (buf_append(&d->acc, p + used, take))
@@ -235,7 +228,7 @@ static int accumulate(struct evs_decoder *d, const uint8_t *p, size_t n, size_t 
 	*consumed = used + take;
 	if (d->acc.len < d->total)
 		return 0;
-	r = finish_message(d->acc.p, d->total, crc, out);
+	r = finish_message(d->acc.p, &pre, crc, out);
 	if (r < 0)
 		return fail(d, r);
 	d->delivered = 1;
@@ -245,7 +238,7 @@ static int accumulate(struct evs_decoder *d, const uint8_t *p, size_t n, size_t 
 int evs_feed(struct evs_decoder *d, const uint8_t *p, size_t n, size_t *consumed,
 	     struct evs_msg *out)
 {
-	size_t total;
+	struct prelude pre;
 	uint32_t crc;
 	int r;
 
@@ -262,14 +255,14 @@ int evs_feed(struct evs_decoder *d, const uint8_t *p, size_t n, size_t *consumed
 		return 0;
 	if (d->acc.len == 0 && n >= EVS_PRELUDE_LEN) {
 		/* zero-copy path: the message may lie whole in the caller's bytes */
-		r = check_prelude(d, p, &total, &crc);
+		r = check_prelude(d, p, &pre, &crc);
 		if (r < 0)
 			return fail(d, r);
-		if (n >= total) {
-			r = finish_message(p, total, crc, out);
+		if (n >= pre.total) {
+			r = finish_message(p, &pre, crc, out);
 			if (r < 0)
 				return fail(d, r);
-			*consumed = total;
+			*consumed = pre.total;
 			return 1;
 		}
 	}

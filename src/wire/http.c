@@ -1,45 +1,20 @@
-/* http: HTTP/1.1 writer and incremental parser (RFC 9112). See http.h.
+/* http: HTTP/1.1 incremental parser (RFC 9112). See http.h.
  *
  * The header section is collected line by line into p->head (bounded by
  * HTTP_HEAD_MAX) and parsed once complete, so header parsing never has to
  * resume mid-token. The body is framed by a small state machine that hands
- * body bytes out as views into the caller's input. A line ends with CRLF or
- * a bare LF (RFC 9112 section 2.2 allows the latter); a CR anywhere else is
- * an error. */
+ * body bytes out as views into the caller's input (the chunked framing is
+ * http_chunked.c, the writer http_write.c). A line ends with CRLF or a bare
+ * LF (RFC 9112 section 2.2 allows the latter); a CR anywhere else is an
+ * error. */
 #include "wire/http.h"
 
 #include <string.h>
 
-#include "base/base64.h"
-
-enum {
-	ST_HEAD = 0,      /* collecting the header section */
-	ST_BODY_LEN,      /* remain bytes of body left (also: no body, remain 0) */
-	ST_BODY_CLOSE,    /* body until EOF */
-	ST_CHUNK_SIZE,    /* hex digits of a chunk size */
-	ST_CHUNK_SIZE_WS, /* whitespace after the size, before ';' or CRLF */
-	ST_CHUNK_EXT,     /* chunk extension, ignored up to the line end */
-	ST_CHUNK_SIZE_LF, /* CR seen after the size line, LF must follow */
-	ST_CHUNK_DATA,    /* remain bytes of chunk data */
-	ST_CHUNK_DATA_CR, /* CRLF after chunk data */
-	ST_CHUNK_DATA_LF,
-	ST_TRAILER,    /* trailer lines, discarded */
-	ST_TRAILER_LF, /* CR seen in a trailer line, LF must follow */
-	ST_DONE,
-	ST_ERROR
-};
+#include "wire/http_int.h"
 
 #define HEAD_INTERIM 100 /* internal: an interim 1xx response was skipped */
-#define CHUNK_DIGITS_MAX 16
-#define CHUNK_SIZE_MAX ((uint64_t)INT64_MAX)
 #define DEFAULT_MAX_BODY (1024u * 1024u)
-
-/* Records a sticky error, fills e and yields the code. */
-#define FAIL(code, ...)                                                          \
-	(p->err = (code), p->state = ST_ERROR,                                   \
-	 err_set(e, (code) == HTTP_E_TRUNCATED ? ERR_NET : (code) == HTTP_E_NOMEM ? ERR_OTHER : ERR_PROTO, \
-		 __VA_ARGS__),                                                   \
-	 (code))
 
 const char *http_strerror(int code)
 {
@@ -75,7 +50,7 @@ const char *http_strerror(int code)
 /* Repeats a recorded error: the parser stays failed until reset. */
 static int sticky(const struct http_parser *p, struct err *e)
 {
-	err_set(e, p->err == HTTP_E_TRUNCATED ? ERR_NET : ERR_PROTO, "%s", http_strerror(p->err));
+	err_set(e, err_class(p->err), "%s", http_strerror(p->err));
 	return p->err;
 }
 
@@ -86,17 +61,6 @@ int http_is_tchar(uint8_t c)
 	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
 		return 1;
 	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int is_ows(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Field values and reason phrases: HTAB, visible ASCII, obs-text. */
-static int is_field_char(uint8_t c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
 static int is_digit(uint8_t c)
@@ -634,127 +598,6 @@ static int feed_head(struct http_parser *p, const uint8_t *in, size_t n, size_t 
 	return HTTP_EV_NEED;
 }
 
-/* ---- chunked framing --------------------------------------------------- */
-
-/* Consumes framing bytes (sizes, CRLFs, trailers) one at a time; returns
- * with the state at ST_CHUNK_DATA, ST_DONE, or all input used. */
-static int feed_chunk_framing(struct http_parser *p, const uint8_t *in, size_t n, size_t *k,
-			      struct err *e)
-{
-	size_t off = 0;
-
-	for (; off < n; off++) {
-		uint8_t c = in[off];
-		int h;
-
-		*k = off;
-		switch (p->state) {
-		case ST_CHUNK_SIZE:
-			h = hex_digit(c);
-			if (h >= 0) {
-				if (++p->ndigits > CHUNK_DIGITS_MAX || p->remain > (CHUNK_SIZE_MAX >> 4))
-					return FAIL(HTTP_E_CHUNK_TOO_BIG, "chunk size too large");
-				p->remain = p->remain << 4 | (uint64_t)h;
-				break;
-			}
-			if (p->ndigits == 0)
-				return FAIL(HTTP_E_CHUNK_SIZE, "malformed chunk size (no hex digits)");
-			p->state = ST_CHUNK_SIZE_WS;
-			goto after_size;
-		case ST_CHUNK_SIZE_WS:
-		after_size:
-			if (is_ows(c))
-				break;
-			if (c == ';') {
-				p->state = ST_CHUNK_EXT;
-				p->aux = 0;
-				break;
-			}
-			if (c == '\r') {
-				p->state = ST_CHUNK_SIZE_LF;
-				break;
-			}
-			if (c == '\n')
-				goto size_line_done;
-			return FAIL(HTTP_E_CHUNK_SIZE, "malformed chunk size (unexpected byte 0x%02x)", c);
-		case ST_CHUNK_EXT:
-			if (c == '\r') {
-				p->state = ST_CHUNK_SIZE_LF;
-				break;
-			}
-			if (c == '\n')
-				goto size_line_done;
-			if (!is_field_char(c))
-				return FAIL(HTTP_E_CHUNK_EXT, "malformed chunk extension (control byte)");
-			if (++p->aux > HTTP_CHUNK_EXT_MAX)
-				return FAIL(HTTP_E_CHUNK_EXT, "chunk extension too long");
-			break;
-		case ST_CHUNK_SIZE_LF:
-			if (c != '\n')
-				return FAIL(HTTP_E_CHUNK_SIZE, "malformed chunk size line (CR without LF)");
-		size_line_done:
-			if (p->kind == HTTP_REQUEST && p->remain > p->max_body - p->body_seen)
-				return FAIL(HTTP_E_BODY_TOO_BIG, "request body exceeds the limit of %llu bytes",
-					    (unsigned long long)p->max_body);
-			if (p->remain == 0) {
-				p->state = ST_TRAILER;
-				p->aux = 0;
-				p->trailer_line = 0;
-				break;
-			}
-			p->state = ST_CHUNK_DATA;
-			*k = off + 1;
-			return 0;
-		case ST_CHUNK_DATA_CR:
-			if (c == '\r') {
-				p->state = ST_CHUNK_DATA_LF;
-				break;
-			}
-			if (c != '\n')
-				return FAIL(HTTP_E_CHUNK_CRLF, "missing CRLF after chunk data");
-			goto next_chunk;
-		case ST_CHUNK_DATA_LF:
-			if (c != '\n')
-				return FAIL(HTTP_E_CHUNK_CRLF, "missing CRLF after chunk data");
-		next_chunk:
-			p->state = ST_CHUNK_SIZE;
-			p->ndigits = 0;
-			p->remain = 0;
-			break;
-		case ST_TRAILER:
-		case ST_TRAILER_LF:
-			if (++p->aux > HTTP_TRAILER_MAX)
-				return FAIL(HTTP_E_TRAILER, "trailer section exceeds 64 KiB");
-			if (p->state == ST_TRAILER_LF && c != '\n')
-				return FAIL(HTTP_E_TRAILER, "malformed trailer section (CR without LF)");
-			if (c == '\r') {
-				p->state = ST_TRAILER_LF;
-				break;
-			}
-			if (c == '\n') {
-				p->state = ST_TRAILER;
-				if (p->trailer_line == 0) {
-					p->state = ST_DONE;
-					*k = off + 1;
-					return 0;
-				}
-				p->trailer_line = 0;
-				break;
-			}
-			if (c == 0)
-				return FAIL(HTTP_E_TRAILER, "malformed trailer section (NUL byte)");
-			if (p->trailer_line == 0 && is_ows(c))
-				return FAIL(HTTP_E_TRAILER, "malformed trailer section (continuation line)");
-			p->trailer_line++;
-			break;
-		default:
-			return FAIL(HTTP_E_STATE, "internal error: chunk state %d", p->state);
-		}
-	}
-	*k = off;
-	return 0;
-}
-
 /* ---- driver ------------------------------------------------------------- */
 
 static int finish(struct http_parser *p)
@@ -822,7 +665,7 @@ int http_parse(struct http_parser *p, const uint8_t *in, size_t n, size_t *used,
 				*used = off;
 				return HTTP_EV_NEED;
 			}
-			r = feed_chunk_framing(p, in + off, n - off, &k, e);
+			r = http_feed_chunk_framing(p, in + off, n - off, &k, e);
 			off += k;
 			*used = off;
 			if (r < 0)
@@ -852,108 +695,4 @@ int http_parse_eof(struct http_parser *p, struct err *e)
 	default:
 		return FAIL(HTTP_E_TRUNCATED, "connection closed early (in the chunked body)");
 	}
-}
-
-/* ---- writer ------------------------------------------------------------- */
-
-static int full(struct err *e)
-{
-	return err_set(e, ERR_OTHER, "HTTP message exceeds its buffer");
-}
-
-static int check_token(const char *s, const char *what, struct err *e)
-{
-	size_t i;
-
-	if (!s || !*s)
-		return err_set(e, ERR_USAGE, "empty HTTP %s", what);
-	for (i = 0; s[i]; i++)
-		if (!http_is_tchar((uint8_t)s[i]))
-			return err_set(e, ERR_USAGE, "invalid character in HTTP %s", what);
-	return 0;
-}
-
-static int check_value(struct slice v, const char *what, struct err *e)
-{
-	size_t i;
-
-	for (i = 0; i < v.n; i++)
-		if (!is_field_char(v.p[i]))
-			return err_set(e, ERR_USAGE, "invalid character (CR, LF, NUL or control) in HTTP %s",
-				       what);
-	return 0;
-}
-
-int http_write_request_line(struct buf *out, const char *method, const char *target,
-			    struct err *e)
-{
-	size_t i;
-
-	if (check_token(method, "method", e) < 0)
-		return -1;
-	if (!target || !*target)
-		return err_set(e, ERR_USAGE, "empty HTTP request-target");
-	for (i = 0; target[i]; i++)
-		if ((uint8_t)target[i] <= 0x20 || (uint8_t)target[i] >= 0x7f)
-			return err_set(e, ERR_USAGE, "invalid character in HTTP request-target");
-	if (buf_appendf(out, "%s %s HTTP/1.1\r\n", method, target) < 0)
-		return full(e);
-	return 0;
-}
-
-int http_write_status_line(struct buf *out, int status, const char *reason, struct err *e)
-{
-	struct slice r = slice_str(reason);
-
-	if (status < 100 || status > 999)
-		return err_set(e, ERR_USAGE, "invalid HTTP status %d", status);
-	if (check_value(r, "reason phrase", e) < 0)
-		return -1;
-	if (buf_appendf(out, "HTTP/1.1 %d %.*s\r\n", status, (int)r.n, (const char *)r.p) < 0)
-		return full(e);
-	return 0;
-}
-
-int http_write_header_slice(struct buf *out, const char *name, struct slice value, struct err *e)
-{
-	if (check_token(name, "header name", e) < 0)
-		return -1;
-	if (check_value(value, "header value", e) < 0)
-		return -1;
-	if (buf_append_str(out, name) < 0 || buf_append(out, ": ", 2) < 0 ||
-	    buf_append(out, value.p, value.n) < 0 || buf_append(out, "\r\n", 2) < 0)
-		return full(e);
-	return 0;
-}
-
-int http_write_header(struct buf *out, const char *name, const char *value, struct err *e)
-{
-	return http_write_header_slice(out, name, slice_str(value), e);
-}
-
-int http_write_end(struct buf *out, int64_t content_length, struct err *e)
-{
-	if (content_length >= 0 &&
-	    buf_appendf(out, "Content-Length: %lld\r\n", (long long)content_length) < 0)
-		return full(e);
-	if (buf_append(out, "\r\n", 2) < 0)
-		return full(e);
-	return 0;
-}
-
-int http_write_chunk(struct buf *out, const void *data, size_t n, struct err *e)
-{
-	if (n == 0)
-		return 0;
-	if (buf_appendf(out, "%zx\r\n", n) < 0 || buf_append(out, data, n) < 0 ||
-	    buf_append(out, "\r\n", 2) < 0)
-		return full(e);
-	return 0;
-}
-
-int http_write_chunk_end(struct buf *out, struct err *e)
-{
-	if (buf_append(out, "0\r\n\r\n", 5) < 0)
-		return full(e);
-	return 0;
 }

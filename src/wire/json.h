@@ -1,15 +1,18 @@
-/* json: strict RFC 8259 JSON for the wire. A reader (validation + jsmn
- * tokens + navigation + typed getters) and a writer (struct jw over a buf).
+/* json: strict RFC 8259 JSON for the wire. A reader (json.c: validation and
+ * tokens in one pass; json_get.c: navigation and typed getters) and a writer
+ * (json_write.c: struct jw over a buf).
  *
- * Reader. json_parse validates the whole input first (grammar, numbers,
+ * Reader. json_parse checks the whole input strictly (grammar, numbers,
  * literals, escapes, control characters, UTF-8 everywhere, nesting depth,
- * exactly one value with optional surrounding whitespace), then tokenises it
- * with jsmn into a caller-owned token array. It never allocates (only
- * json_parse_alloc does, exactly once). The document keeps pointers into the
- * caller's text: the text must outlive the doc. Tokens are addressed by int
- * index (0 = the root); every navigation function returns -1 for "absent" and
- * accepts -1 as input (returning -1 / JSON_NONE / an error), so lookups chain
- * without checks in between:
+ * exactly one value with optional surrounding whitespace) and writes the
+ * tokens into a caller-owned array in the same pass; the tokens have jsmn's
+ * layout (jsmntok_t with parent links, the last field holding next-sibling
+ * links instead). Nothing is reported until the whole input has been checked.
+ * It never allocates (only json_parse_alloc does, exactly once). The document
+ * keeps pointers into the caller's text: the text must outlive the doc.
+ * Tokens are addressed by int index (0 = the root); every navigation function
+ * returns -1 for "absent" and accepts -1 as input (returning -1 / JSON_NONE /
+ * an error), so lookups chain without checks in between:
  *     int d = json_get(&doc, 0, "delta");
  *     int t = json_get(&doc, d, "text");            or json_path(&doc, 0, "delta.text")
  * Objects: a member is a key token (a string) immediately followed by its
@@ -53,7 +56,9 @@ enum json_type {
 };
 
 /* One token. Read-only for callers; prefer the accessors below. The layout is
- * jsmn's (with parent links); json.c rewrites type and the last field. */
+ * jsmn's (jsmntok_t with JSMN_PARENT_LINKS, checked in json.c); type is
+ * refined (number/bool/null for jsmn's "primitive") and the last field links
+ * siblings instead of parents. */
 struct json_tok {
 	int type;  /* enum json_type */
 	int start; /* byte offset of the first byte (strings: after the quote) */
@@ -78,8 +83,10 @@ struct json_doc {
  * offset in the message ("json: unexpected character at byte 7"). */
 int json_validate(const char *js, size_t len, int *ntok, size_t *errpos, struct err *e);
 
-/* Validates and tokenises into tok[0..cap). Returns 0, or -1 with ERR_PROTO
- * (invalid JSON, or more than cap tokens needed). Callers that want another
+/* Validates and tokenises into tok[0..cap) in one pass. Returns 0, or -1 with
+ * ERR_PROTO (invalid JSON, or more than cap tokens needed: "json: too many
+ * tokens (N needed, limit cap)"; a syntax error anywhere wins). On failure
+ * tok[] may have been written to but the doc holds no tokens. Callers that want another
  * class (credential_process output -> ERR_CREDS) overwrite e->cls. */
 int json_parse(struct json_doc *d, const char *js, size_t len, struct json_tok *tok, int cap,
 	       struct err *e);
@@ -140,6 +147,16 @@ int json_is_null(const struct json_doc *d, int t); /* 1 / 0 */
 /* 1 if s[0..n) is valid UTF-8 (RFC 3629: no overlongs, no surrogates,
  * nothing above U+10FFFF); *bad (may be NULL) gets the first bad offset. */
 int json_utf8_valid(const void *s, size_t n, size_t *bad);
+/* Length of the valid UTF-8 sequence at p[0..n) (n >= 1), or 0. When the
+ * bytes are a valid prefix cut short by n, *trunc is set (the writer then
+ * waits for the next piece). */
+size_t json_utf8_seq(const uint8_t *p, size_t n, int *trunc);
+/* A byte a JSON string holds as is: not a control, quote, backslash or
+ * non-ASCII byte (the fast path of every string loop). */
+static inline int json_plain_byte(uint8_t c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
 
 /* ---- writer ---- */
 

@@ -199,25 +199,22 @@ static void enter_ignored(struct pstate *st, const char *why)
 		warn(st, why);
 }
 
-static int parse_section(struct pstate *st, struct view line)
+/* The name inside a section header line "[prefix name] ; comment": *name,
+ * and the type and *prefixed when one of the prefix words leads. Returns 0,
+ * or fail()'s -1 when the ']' is missing. */
+static int section_header(struct pstate *st, struct view line, struct view *name, int *type,
+			  int *prefixed)
 {
-	struct profile_file *pf = st->pf;
-	const uint8_t *t = pf->text;
 	static const struct {
 		const char *word;
 		int type;
 	} prefixes[] = {{"profile", PROFILE_SEC_PROFILE},
 			{"sso-session", PROFILE_SEC_SSO_SESSION},
 			{"services", PROFILE_SEC_SERVICES}};
-	struct view inner, name;
+	const uint8_t *t = st->pf->text;
+	struct view inner;
 	size_t end = 0, rb = 0;
-	int type = PROFILE_SEC_PROFILE, prefixed = 0, i;
-	struct slice nm;
 
-	st->prop = -1;
-	st->skip_cont = 0;
-	st->in_ignored = 0;
-	st->seen_section = 1;
 	/* a comment may follow a section header, even without whitespace */
 	while (end < line.len && !is_comment(t[line.off + end]))
 		end++;
@@ -228,25 +225,43 @@ static int parse_section(struct pstate *st, struct view line)
 	inner.off = line.off + 1;
 	inner.len = rb - 1;
 	inner = trim(t, inner);
-	name = inner;
+	*name = inner;
+	*type = PROFILE_SEC_PROFILE;
+	*prefixed = 0;
 	for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0]; k++) {
 		if (starts_with_word(t, inner, prefixes[k].word)) {
 			size_t w = strlen(prefixes[k].word);
-			name.off = inner.off + w;
-			name.len = inner.len - w;
-			name = trim(t, name);
-			type = prefixes[k].type;
-			prefixed = 1;
+			name->off = inner.off + w;
+			name->len = inner.len - w;
+			*name = trim(t, *name);
+			*type = prefixes[k].type;
+			*prefixed = 1;
 			break;
 		}
 	}
-	if (!valid_name(t, name)) {
+	return 0;
+}
+
+static int parse_section(struct pstate *st, struct view line)
+{
+	struct profile_file *pf = st->pf;
+	struct view name;
+	int type, prefixed, i;
+	struct slice nm;
+
+	st->prop = -1;
+	st->skip_cont = 0;
+	st->in_ignored = 0;
+	st->seen_section = 1;
+	if (section_header(st, line, &name, &type, &prefixed))
+		return -1;
+	if (!valid_name(pf->text, name)) {
 		enter_ignored(st, "section ignored: name is empty or has invalid characters");
 		return 0;
 	}
 	if (name.len > PROFILE_MAX_NAME)
 		return fail(st, "section name too long (limit 256)");
-	nm.p = t + name.off;
+	nm.p = pf->text + name.off;
 	nm.n = name.len;
 	if (pf->kind == PROFILE_CREDENTIALS && prefixed) {
 		enter_ignored(st, "section ignored: the credentials file takes [NAME] only");

@@ -670,14 +670,70 @@ static int sv_string_to_sign(struct sigv4_result *r, const char *scope)
 	return buf_appendf(&r->string_to_sign, SV_ALGO "\n%s\n%s\n%s", r->amz_date, scope, hx);
 }
 
+/* The header form: the signer's own x-amz-* headers join the canonical request. */
+static int sv_canonical_headers_form(const struct sigv4_request *req, const struct sigv4_params *p,
+				     struct sigv4_result *out, int sign_tok, struct err *e)
+{
+	struct sigv4_header xh[SIGV4_MAX_ADDED];
+	size_t nxh = 0;
+
+	xh[nxh++] = (struct sigv4_header){SLICE_LIT("x-amz-date"), slice_str(out->amz_date)};
+	if (sign_tok)
+		xh[nxh++] = (struct sigv4_header){SLICE_LIT("x-amz-security-token"), out->token};
+	if (p->flags & SIGV4_SIGN_BODY)
+		xh[nxh++] = (struct sigv4_header){SLICE_LIT("x-amz-content-sha256"),
+						  slice_str(out->payload_hash)};
+	return sv_canonical(req, p->flags, xh, nxh, NULL, 0, out->payload_hash, &out->canonical,
+			    &out->signed_headers, e);
+}
+
+/* The presigned form: the signed header list is a query parameter, so it is
+ * computed first; the signer's own values travel in the query (xp, whose
+ * values live in store). */
+static int sv_canonical_query_form(const struct sigv4_request *req, const struct sigv4_params *p,
+				   struct sigv4_result *out, const char *scope, int sign_tok,
+				   struct buf *store, struct sigv4_header xp[6], size_t *nxp,
+				   struct err *e)
+{
+	if (sv_canonical(req, p->flags, NULL, 0, NULL, 0, out->payload_hash, &out->canonical,
+			 &out->signed_headers, e) < 0)
+		return -1;
+	if (sv_presign_params(store, xp, nxp, p, out->amz_date, scope, &out->signed_headers,
+			      sign_tok) < 0)
+		return err_set(e, ERR_OTHER, "sigv4: presign parameters too long");
+	return sv_canonical(req, p->flags, NULL, 0, xp, *nxp, out->payload_hash, &out->canonical,
+			    &out->signed_headers, e);
+}
+
+/* The query string of the presigned form, signature last; a token left out
+ * of the signature still has to travel with the request. */
+static int sv_emit_query(struct sigv4_result *out, const struct sigv4_header *xp, size_t nxp,
+			 const char *unsigned_tok)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < nxp && rc == 0; i++)
+		rc = buf_appendf(&out->query, "%s%.*s=%.*s", i ? "&" : "", (int)xp[i].name.n,
+				 (const char *)xp[i].name.p, (int)xp[i].value.n,
+				 (const char *)xp[i].value.p);
+	if (rc == 0)
+		rc = buf_appendf(&out->query, "&X-Amz-Signature=%s", out->signature);
+	if (rc == 0 && unsigned_tok) {
+		rc = buf_append_str(&out->query, "&X-Amz-Security-Token=");
+		if (rc == 0)
+			rc = pct_encode_str(&out->query, unsigned_tok, 0);
+	}
+	return rc;
+}
+
 int sigv4_sign(struct sigv4_ctx *ctx, const struct sigv4_request *req,
 	       const struct sigv4_params *p, struct sigv4_result *out, struct err *e)
 {
 	const char *tok;
 	int has_tok, sign_tok, presign = (p->flags & SIGV4_PRESIGN) != 0;
 	char date[9], scope[200];
-	struct sigv4_header xh[SIGV4_MAX_ADDED], xp[6];
-	size_t nxh = 0, nxp = 0;
+	struct sigv4_header xp[6];
+	size_t nxp = 0;
 	struct buf store;
 	uint8_t key[32], sig[32];
 	int rc = -1;
@@ -700,32 +756,9 @@ int sigv4_sign(struct sigv4_ctx *ctx, const struct sigv4_request *req,
 		out->token = slice_str(tok);
 
 	buf_init(&store, 65536);
-	if (!presign) {
-		xh[nxh++] = (struct sigv4_header){SLICE_LIT("x-amz-date"), slice_str(out->amz_date)};
-		if (sign_tok)
-			xh[nxh++] = (struct sigv4_header){SLICE_LIT("x-amz-security-token"),
-							  out->token};
-		if (p->flags & SIGV4_SIGN_BODY)
-			xh[nxh++] = (struct sigv4_header){SLICE_LIT("x-amz-content-sha256"),
-							  slice_str(out->payload_hash)};
-		if (sv_canonical(req, p->flags, xh, nxh, NULL, 0, out->payload_hash,
-				 &out->canonical, &out->signed_headers, e) < 0)
-			goto done;
-	} else {
-		/* the signed header list is a parameter, so compute it first;
-		 * the signer's own headers are not part of the presigned form */
-		if (sv_canonical(req, p->flags, NULL, 0, NULL, 0, out->payload_hash,
-				 &out->canonical, &out->signed_headers, e) < 0)
-			goto done;
-		if (sv_presign_params(&store, xp, &nxp, p, out->amz_date, scope,
-				      &out->signed_headers, sign_tok) < 0) {
-			err_set(e, ERR_OTHER, "sigv4: presign parameters too long");
-			goto done;
-		}
-		if (sv_canonical(req, p->flags, NULL, 0, xp, nxp, out->payload_hash,
-				 &out->canonical, &out->signed_headers, e) < 0)
-			goto done;
-	}
+	if ((presign ? sv_canonical_query_form(req, p, out, scope, sign_tok, &store, xp, &nxp, e)
+		     : sv_canonical_headers_form(req, p, out, sign_tok, e)) < 0)
+		goto done;
 	if (sv_string_to_sign(out, scope) < 0) {
 		err_set(e, ERR_OTHER, "sigv4: string to sign too long");
 		goto done;
@@ -735,26 +768,13 @@ int sigv4_sign(struct sigv4_ctx *ctx, const struct sigv4_request *req,
 	secure_zero(key, sizeof(key));
 	hex_encode(out->signature, sig, 32);
 
-	if (!presign) {
+	if (!presign)
 		rc = buf_appendf(&out->authorization,
 				 SV_ALGO " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
 				 p->creds->akid, scope, (const char *)out->signed_headers.p,
 				 out->signature);
-	} else {
-		rc = 0;
-		for (size_t i = 0; i < nxp && rc == 0; i++)
-			rc = buf_appendf(&out->query, "%s%.*s=%.*s", i ? "&" : "",
-					 (int)xp[i].name.n, (const char *)xp[i].name.p,
-					 (int)xp[i].value.n, (const char *)xp[i].value.p);
-		if (rc == 0)
-			rc = buf_appendf(&out->query, "&X-Amz-Signature=%s", out->signature);
-		/* an unsigned token still has to travel with the request */
-		if (rc == 0 && has_tok && !sign_tok) {
-			rc = buf_append_str(&out->query, "&X-Amz-Security-Token=");
-			if (rc == 0)
-				rc = pct_encode_str(&out->query, tok, 0);
-		}
-	}
+	else
+		rc = sv_emit_query(out, xp, nxp, has_tok && !sign_tok ? tok : NULL);
 	if (rc < 0)
 		err_set(e, ERR_OTHER, "sigv4: signed request too long");
 done:

@@ -286,6 +286,44 @@ static size_t norm_host(const char *host, char out[static URL_HOST_MAX + 1])
 	return n;
 }
 
+/* A CIDR entry: network net (an IP literal) and prefix length bits (decimal). */
+static int cidr_matches(const char *net_s, const char *bits_s, const struct ipaddr *hip)
+{
+	struct ipaddr net = parse_ip(net_s);
+	long bits = 0;
+	const char *b;
+
+	if (!net.family || net.family != hip->family || !bits_s[0])
+		return 0;
+	for (b = bits_s; *b; b++) {
+		if (*b < '0' || *b > '9' || (bits = bits * 10 + (*b - '0')) > 128)
+			return 0;
+	}
+	if (bits > (net.family == AF_INET ? 32 : 128))
+		return 0;
+	return prefix_match(&net, hip, (unsigned)bits);
+}
+
+/* A domain entry ent[0..nn): "example.com", ".example.com" and
+ * "*.example.com" all match example.com and its subdomains. */
+static int domain_matches(const char *ent, size_t nn, const char *host, size_t hn)
+{
+	if (nn >= 2 && ent[0] == '*' && ent[1] == '.') {
+		ent += 2;
+		nn -= 2;
+	} else if (nn >= 1 && ent[0] == '.') {
+		ent++;
+		nn--;
+	}
+	if (nn && ent[nn - 1] == '.')
+		nn--;
+	if (nn == 0)
+		return 0;
+	if (eq_nocase(host, hn, ent, nn))
+		return 1;
+	return hn > nn && host[hn - nn - 1] == '.' && eq_nocase(host + hn - nn, nn, ent, nn);
+}
+
 /* One NO_PROXY entry e[0..n) (no separators) against the host. */
 static int entry_matches(const char *ent, size_t n, const char *host, size_t hn,
 			 const struct ipaddr *hip, unsigned port)
@@ -293,7 +331,6 @@ static int entry_matches(const char *ent, size_t n, const char *host, size_t hn,
 	char name[URL_HOST_MAX + 8];
 	const char *colon, *slash;
 	long eport = -1;
-	size_t nn;
 
 	if (n == 1 && ent[0] == '*')
 		return 1;
@@ -325,22 +362,9 @@ static int entry_matches(const char *ent, size_t n, const char *host, size_t hn,
 	name[n] = 0;
 
 	slash = strchr(name, '/');
-	if (slash) { /* CIDR */
-		struct ipaddr net;
-		long bits = 0;
-		const char *b;
-
+	if (slash) {
 		name[slash - name] = 0;
-		net = parse_ip(name);
-		if (!net.family || net.family != hip->family || !slash[1])
-			return 0;
-		for (b = slash + 1; *b; b++) {
-			if (*b < '0' || *b > '9' || (bits = bits * 10 + (*b - '0')) > 128)
-				return 0;
-		}
-		if (bits > (net.family == AF_INET ? 32 : 128))
-			return 0;
-		return prefix_match(&net, hip, (unsigned)bits);
+		return cidr_matches(name, slash + 1, hip);
 	}
 	{
 		struct ipaddr eip = parse_ip(name);
@@ -348,24 +372,7 @@ static int entry_matches(const char *ent, size_t n, const char *host, size_t hn,
 		if (eip.family || hip->family)
 			return eip.family == hip->family && memcmp(eip.b, hip->b, 16) == 0;
 	}
-	/* domain: "example.com", ".example.com" and "*.example.com" all match
-	 * example.com and its subdomains */
-	nn = n;
-	ent = name;
-	if (nn >= 2 && ent[0] == '*' && ent[1] == '.') {
-		ent += 2;
-		nn -= 2;
-	} else if (nn >= 1 && ent[0] == '.') {
-		ent++;
-		nn--;
-	}
-	if (nn && ent[nn - 1] == '.')
-		nn--;
-	if (nn == 0)
-		return 0;
-	if (eq_nocase(host, hn, ent, nn))
-		return 1;
-	return hn > nn && host[hn - nn - 1] == '.' && eq_nocase(host + hn - nn, nn, ent, nn);
+	return domain_matches(name, n, host, hn);
 }
 
 int url_no_proxy_match(const char *no_proxy, const char *host, unsigned port)

@@ -188,6 +188,53 @@ def sign_request(method, url_path, raw_query, headers, body, akid, secret, regio
     return h
 
 
+# ---------------------------------------------------------------------------- Bedrock API keys
+
+API_KEY_PREFIX = "bedrock-api-key-"
+API_KEY_HOST = "bedrock.amazonaws.com"
+
+
+def parse_bedrock_api_key(key):
+    """A short-term Bedrock API key ("bedrock-api-key-" + base64 of a presigned URL without
+    "https://", "&Version=1" appended) -> dict(params (decoded), raw_query (without Version),
+    akid, date, region, service, expires, signed_at), or None when it is not one."""
+    if not key.startswith(API_KEY_PREFIX):
+        return None
+    try:
+        url = binascii.a2b_base64(key[len(API_KEY_PREFIX):].encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        return None
+    head = API_KEY_HOST + "/?"
+    if not url.startswith(head) or not url.endswith("&Version=1"):
+        return None
+    raw_query = url[len(head):-len("&Version=1")]
+    pairs = split_query(raw_query)
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        return None
+    need = ("Action", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+            "X-Amz-SignedHeaders", "X-Amz-Signature")
+    if any(k not in params for k in need) or params["Action"] != "CallWithBearerToken":
+        return None
+    cred = params["X-Amz-Credential"].split("/")
+    t = parse_amz_date(params["X-Amz-Date"])
+    if len(cred) != 5 or cred[4] != "aws4_request" or t is None or not params["X-Amz-Expires"].isdigit():
+        return None
+    return {"params": params, "raw_query": raw_query, "akid": cred[0], "date": cred[1],
+            "region": cred[2], "service": cred[3], "expires": int(params["X-Amz-Expires"]),
+            "signed_at": t}
+
+
+def bedrock_api_key_signature(parsed, secret):
+    """The signature AWS computes for a parsed key: the presigned POST / with host signed."""
+    q = "&".join(p for p in parsed["raw_query"].split("&") if not p.startswith("X-Amz-Signature="))
+    signed = parsed["params"]["X-Amz-SignedHeaders"].split(";")
+    creq = canonical_request("POST", "/", q, [("host", API_KEY_HOST)], signed, sha256_hex(b""))
+    if creq is None:
+        return None
+    return signature(secret, parsed["params"]["X-Amz-Date"], parsed["region"], parsed["service"], creq)
+
+
 # ---------------------------------------------------------------------------- event stream
 
 HT_TRUE, HT_FALSE, HT_BYTE, HT_INT16, HT_INT32, HT_INT64, HT_BYTES, HT_STRING, HT_TIMESTAMP, HT_UUID = range(10)

@@ -523,6 +523,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if authz is None:
             return {"verdict": "missing", "message": "Missing Authentication Token"}
         if authz.startswith("Bearer "):
+            if allow_bearer and authz[7:].startswith(ap.API_KEY_PREFIX):
+                return self._check_api_key(authz[7:])
             if allow_bearer and cfg.get("bearer_token") and authz[7:] == cfg["bearer_token"]:
                 return {"verdict": "bearer"}
             return {"verdict": "bad-bearer", "message": "The security token included in the request is invalid."}
@@ -600,6 +602,41 @@ class Handler(http.server.BaseHTTPRequestHandler):
             v.update(verdict="expired-token", message="The security token included in the request is expired")
             return v
         v["verdict"] = "ok"
+        return v
+
+    def _check_api_key(self, key):
+        """A short-term Bedrock API key (what `brock token` and AWS's generators mint): a presigned
+        CallWithBearerToken URL, checked as AWS does: signature by a known key, the session token
+        of temporary credentials, not expired, scoped to bedrock in this endpoint's region."""
+        bad = {"verdict": "bad-bearer", "message": "The security token included in the request is invalid."}
+        k = ap.parse_bedrock_api_key(key)
+        if k is None:
+            return bad
+        v = {"kind": "api-key", "akid": k["akid"], "region": k["region"], "expires": k["expires"]}
+        key_info = STATE.lookup_key(k["akid"])
+        want = ap.bedrock_api_key_signature(k, key_info["secret"]) if key_info and key_info.get("secret") else None
+        if k["service"] != "bedrock" or k["params"]["X-Amz-Algorithm"] != ap.ALGO or want is None or \
+                not _secrets.compare_digest(want, k["params"]["X-Amz-Signature"]) or \
+                k["date"] != k["params"]["X-Amz-Date"][:8]:
+            v.update(bad)
+            return v
+        if (key_info.get("token") or None) != k["params"].get("X-Amz-Security-Token"):
+            v.update(bad)
+            return v
+        region = STATE.cfg.get("expected_region") or STATE.cfg.get("region")
+        if k["region"] != region:
+            v.update(verdict="bad-bearer", message="The API key was created for region %s, not %s."
+                     % (k["region"], region))
+            return v
+        now = STATE.now()
+        if k["signed_at"] > now + 300:
+            v.update(bad)
+            return v
+        if now >= k["signed_at"] + k["expires"] or (key_info.get("expires") is not None
+                                                    and now >= key_info["expires"]):
+            v.update(verdict="expired-token", message="The security token included in the request is expired")
+            return v
+        v["verdict"] = "bearer"
         return v
 
     def maybe_fail(self, route, xml=False):

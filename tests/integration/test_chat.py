@@ -1,6 +1,7 @@
 """brock chat against the emulator: streaming text, options, attachments, errors, retries, exit codes."""
 
 import json
+import time
 
 MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 REF = "amazon-bedrock/" + MODEL
@@ -338,6 +339,29 @@ def test_chat_200_with_error_body(h):
     assert "UnknownOperationException" in r.stderr, r
 
 
+def test_chat_200_with_error_body_any_shape(h):
+    """SPEC 3.3: a 200 whose JSON body names an error type is a service error (exit 5) naming the
+    type, streamed or not, however large the object and whatever its type key."""
+    big = {"__type": "com.amazon.coral.service#UnknownOperationException", "message": "big one"}
+    big.update(("field%d" % i, [i, {"x": i}]) for i in range(300))  # past any fixed token array
+    shapes = [(big, "UnknownOperationException: big one"),
+              ({"Code": "UnknownOperationException:http://internal.amazon.com/", "Message": "m"},
+               "UnknownOperationException: m"),
+              ({"__type": "", "message": "no type given"}, "UnknownError: no type given")]
+    for body, want in shapes:
+        for extra in ([], ["--no-stream"]):
+            h.emu.reset()
+            h.emu.config(fail_next=1, fail_status=200, fail_header=False, fail_body=body)
+            r = h.brock(["chat", "-m", REF] + extra + ["hi"])
+            assert r.rc == 5, (want, extra, r)
+            assert r.stderr.startswith("brock: " + want + " (request id "), (extra, r)
+    # JSON that names no type is not an error answer: still a protocol error
+    h.emu.config(fail_next=1, fail_status=200, fail_header=False, fail_body={"message": "who?"})
+    r = h.brock(["chat", "-m", REF, "hi"])
+    assert r.rc == 6, r
+    assert "expected an event stream, got application/json" in r.stderr, r
+
+
 def test_chat_rejected_credentials_exit_3(h):
     r = h.brock(["chat", "-m", REF, "hi"], env={"AWS_SECRET_ACCESS_KEY": "wrongSecretKey0000000000000000000000000"})
     assert r.rc == 3, r
@@ -505,3 +529,23 @@ def test_chat_plain_http_endpoint_and_generic_override(h):
                                                 "AWS_ENDPOINT_URL": h.emu.http})
     assert r.rc == 0, r
     assert not last_runtime(h)["tls"]
+
+
+def core_limit_of_waiting_brock(h, p, route):
+    """The "Max core file size" soft and hard limits of brock p, read while the emulator holds
+    its request on `route` (credentials are loaded by then)."""
+    deadline = time.monotonic() + 20
+    while not h.emu.log(route):
+        assert p.poll() is None and time.monotonic() < deadline, "brock never reached %s" % route
+        time.sleep(0.05)
+    with open("/proc/%d/limits" % p.pid) as f:
+        line = [x for x in f if x.startswith("Max core file size")][0]
+    return line.split()[4:6]
+
+
+def test_chat_no_core_dumps(h):
+    """A command that loads credentials never leaves them in a core file: RLIMIT_CORE is 0."""
+    h.emu.config(latency=3)
+    p = h.spawn(["chat", "-m", REF, "hi"])
+    assert core_limit_of_waiting_brock(h, p, "runtime") == ["0", "0"]
+    assert p.wait(timeout=30) == 0

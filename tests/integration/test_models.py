@@ -427,3 +427,36 @@ def test_models_cached_vs_uncached_timing(h):
         plain(h)
     cached = (time.monotonic() - t0) / 5
     assert cached <= uncached * 1.5 + 0.02, (cached, uncached)
+
+
+def test_models_no_core_dumps(h):
+    """Like chat (test_chat_no_core_dumps): RLIMIT_CORE 0 once credentials are loaded."""
+    from test_chat import core_limit_of_waiting_brock
+    h.emu.config(failures=[{"route": "foundation-models", "count": 1, "status": "stall", "seconds": 3}])
+    p = h.spawn(["models", "list", "--refresh"])
+    assert core_limit_of_waiting_brock(h, p, "foundation-models") == ["0", "0"]
+
+
+def test_models_unsafe_cache_dir_is_refused(h):
+    # another user could plant a model list in a group/world-writable cache directory
+    os.chmod(h.cache, 0o777)
+    r = h.brock(["models", "list", "--plain"])
+    assert r.rc == 2, r
+    assert "group/world-writable" in r.stderr and "BROCK_CACHE_DIR" in r.stderr, r
+    os.chmod(h.cache, 0o700)
+    r = h.brock(["models", "list", "--plain"])
+    assert r.rc == 0, r
+
+
+def test_models_cache_file_symlink_not_followed(h):
+    r = h.brock(["models", "list", "--refresh", "--plain"])
+    assert r.rc == 0, r
+    name = [f for f in os.listdir(h.cache) if f.startswith("models-")][0]
+    planted = h.write("planted.tsv", open(os.path.join(h.cache, name)).read().replace(
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.evil.planted-model-v1:0"))
+    assert "planted" in open(planted).read()
+    os.unlink(os.path.join(h.cache, name))
+    os.symlink(planted, os.path.join(h.cache, name))
+    r = h.brock(["models", "list", "--plain"])
+    assert r.rc == 0, r
+    assert "planted" not in r.stdout, r

@@ -1,6 +1,8 @@
 """The transport as users meet it through `brock chat`: certificate failures, proxies, IPv6,
 plain http, and the exit codes of SPEC section 1 for each."""
 
+import time
+
 MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 RT = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"
 
@@ -20,6 +22,25 @@ def test_transport_wrong_host_certificate_is_exit_4(h):
     r = chat(h, {RT: h.emu.https_wronghost})
     assert r.rc == 4, r
     assert "does not match host name" in r.stderr, r.stderr
+
+
+def tls_failures(h):
+    return h.emu._control("GET", "/_emu/health")["tls_failures"]
+
+
+def test_transport_certificate_failure_is_not_retried(h):
+    # a rejected certificate is rejected again on every attempt: one handshake, no backoff
+    for url, what in ((h.emu.https_expired, "expired"), (h.emu.https_wronghost, "host name")):
+        before = tls_failures(h)
+        r = chat(h, {RT: url, "AWS_MAX_ATTEMPTS": "3"}, args=["-v"])
+        assert r.rc == 4, r
+        assert what in r.stderr and "retry" not in r.stderr, r.stderr
+        # the emulator counts the failed handshake on its own thread: wait until it has
+        for _ in range(50):
+            if tls_failures(h) > before:
+                break
+            time.sleep(0.1)
+        assert tls_failures(h) - before == 1, (before, tls_failures(h))
 
 
 def test_transport_unknown_ca_is_exit_4(h):

@@ -1,0 +1,49 @@
+#!/bin/sh
+# make fuzz-long: runs each libFuzzer target for SECONDS on a copy of its
+# committed corpus, then merges what found new coverage back into
+# fuzz/corpus/<name>/ (-merge=1: minimised, only inputs that add coverage),
+# so every long run makes the CI replay stronger. Appends one line per target
+# to fuzz/RESULTS.md: date, commit, seconds, executions, coverage, corpus
+# size before/after, crashes. A crash stops the run (exit 1) and leaves the
+# reproducer in fuzz/crashes/ (not committed).
+# usage: long.sh BINDIR SECONDS NAME...
+set -eu
+bin=$1 secs=$2; shift 2
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+day=$(date -u +%Y-%m-%d)
+mkdir -p fuzz/crashes
+if ! grep -q '^| date ' fuzz/RESULTS.md 2>/dev/null; then
+	{
+		echo "# Fuzzing results"
+		echo
+		echo "One line per target and run of \`make fuzz-long FUZZ_SECONDS=N\` (fuzz/long.sh), newest last."
+		echo "execs: executions in the run; cov: libFuzzer edge coverage at the end; corpus: committed"
+		echo "inputs before -> after the minimising merge."
+		echo
+		echo "| date | commit | target | seconds | execs | cov | corpus | crashes |"
+		echo "|---|---|---|---|---|---|---|---|"
+	} >fuzz/RESULTS.md
+fi
+for n in "$@"; do
+	c=fuzz/corpus/${n#fuzz_}
+	mkdir -p "$c"
+	work=$(mktemp -d)
+	cp -r "$c"/. "$work"/ 2>/dev/null || true
+	before=$(find "$c" -type f | wc -l)
+	echo "fuzz-long: $n for ${secs}s"
+	if ! "$bin/$n" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+		-print_final_stats=1 -artifact_prefix=fuzz/crashes/"$n"- "$work" 2>"$work.log"; then
+		tail -n 60 "$work.log"
+		echo "| $day | $commit | $n | $secs | - | - | $before | CRASH (fuzz/crashes/) |" >>fuzz/RESULTS.md
+		exit 1
+	fi
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work.log" | tail -n 1)
+	cov=$(grep -oE 'cov: [0-9]+' "$work.log" | tail -n 1 | cut -d' ' -f2)
+	# merge: keep the committed inputs, add those of the run that bring new coverage
+	"$bin/$n" -merge=1 -timeout=10 -rss_limit_mb=2048 -max_len=65536 "$c" "$work" >/dev/null 2>"$work.merge" ||
+		{ tail -n 20 "$work.merge"; exit 1; }
+	after=$(find "$c" -type f | wc -l)
+	echo "  execs $execs, cov $cov, corpus $before -> $after"
+	echo "| $day | $commit | $n | $secs | $execs | $cov | $before -> $after | 0 |" >>fuzz/RESULTS.md
+	rm -rf "$work" "$work.log" "$work.merge"
+done

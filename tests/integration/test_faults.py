@@ -1,0 +1,163 @@
+"""Files survive anything: brock is SIGKILLed at random moments while it rewrites the config
+(`config set`) and the discovery cache (`models list --refresh`); after every kill each file parses
+and holds either the old or the new content. ENOSPC and a read-only directory (a small tmpfs in a
+private mount namespace; needs root, as CI runs): a clear error, exit 1, the original untouched,
+no temporary file left."""
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import time
+
+RUNS = 100  # per file kind (200 kills in all); each run is a few milliseconds
+
+
+def _lifetime(h, args, env):
+    """Median wall time of an unkilled run: the window the kills are spread over."""
+    ts = []
+    for _ in range(5):
+        t0 = time.monotonic()
+        subprocess.run([h.brock_path] + args, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30)
+        ts.append(time.monotonic() - t0)
+    return sorted(ts)[2]
+
+
+def _kill_at(h, args, env, delay):
+    p = subprocess.Popen([h.brock_path] + args, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, cwd=h.tmp)
+    time.sleep(delay)
+    p.kill()
+    p.wait(timeout=30)
+    return p.returncode
+
+
+def test_faults_config_set_sigkill(h):
+    # strict JSON (valid JSON5), large enough that the write takes a while
+    base = {"models": {"providers": {"amazon-bedrock": {"baseUrl": "https://x"}}},
+            "pad": ["%06d-%s" % (i, "x" * 40) for i in range(4000)], "k": {"v": "start"}}
+    path = h.brock_config(json.dumps(base, indent=2))
+    env = h.env()
+    rng = random.Random(1234)
+    window = _lifetime(h, ["config", "set", "k.w", '"probe"'], env) * 1.3
+    base["k"]["w"] = "probe"
+    old = base
+    killed = 0
+    for i in range(RUNS):
+        want = "v%d" % i
+        rc = _kill_at(h, ["config", "set", "k.v", '"%s"' % want], env, rng.uniform(0, window))
+        killed += rc == -9
+        with open(path) as f:
+            text = f.read()
+        try:
+            now = json.loads(text)
+        except ValueError as ex:
+            raise AssertionError("run %d: config does not parse after SIGKILL: %s" % (i, ex))
+        new = json.loads(json.dumps(old))
+        new["k"]["v"] = want
+        assert now in (old, new), "run %d: neither old nor new content" % i
+        old = now
+    assert killed >= RUNS // 4, "too few runs were killed mid-way (%d): the window is off" % killed
+    r = h.brock(["config", "get", "k"])
+    assert r.rc == 0, r
+
+
+def _cache_files(d):
+    return sorted(f for f in os.listdir(d) if f.startswith("models-")) if os.path.isdir(d) else []
+
+
+def _strip_time(text):
+    # the first line carries the fetch time: compare everything else
+    first, _, rest = text.partition("\n")
+    parts = first.split("\t")
+    return "\t".join(parts[:1] + parts[2:]) + "\n" + rest
+
+
+def test_faults_cache_refresh_sigkill(h):
+    env = h.env()
+    r = h.brock(["models", "list", "--refresh", "--plain"])
+    assert r.rc == 0, r
+    files = _cache_files(h.cache)
+    assert len(files) == 1, files
+    with open(os.path.join(h.cache, files[0])) as f:
+        ref = _strip_time(f.read())
+    rng = random.Random(99)
+    window = _lifetime(h, ["models", "list", "--refresh", "--plain"], env) * 1.3
+    killed = 0
+    for i in range(RUNS):
+        if i % 3 == 0:
+            shutil.rmtree(h.cache)  # also kill the very first write
+            os.makedirs(h.cache, mode=0o700)
+        rc = _kill_at(h, ["models", "list", "--refresh", "--plain"], env, rng.uniform(0, window))
+        killed += rc == -9
+        for name in _cache_files(h.cache):
+            with open(os.path.join(h.cache, name)) as f:
+                text = f.read()
+            assert _strip_time(text) == ref, "run %d: cache file %s is not a complete list" % (i, name)
+    assert killed >= RUNS // 4, "too few runs were killed mid-way (%d)" % killed
+    r = h.brock(["models", "list", "--plain"])
+    assert r.rc == 0 and r.stdout, r
+
+
+def _in_tmpfs(h, script):
+    """Runs script (sh) in a private mount namespace with $T a 64 KiB tmpfs; None when the
+    machine does not allow it (not root, no unshare)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return None
+    t = os.path.join(h.tmp, "small")
+    os.makedirs(t, exist_ok=True)
+    p = subprocess.run(["unshare", "-m", "sh", "-ec",
+                        'mount -t tmpfs -o size=64k tmpfs "$T"\n' + script],
+                       env=dict(h.env(), T=t, BROCK=h.brock_path), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    if p.returncode == 99 or b"mount:" in p.stderr[:200] and b"permission denied" in p.stderr.lower():
+        return None
+    return p
+
+
+def test_faults_config_set_enospc(h):
+    # the tmpfs is filled so that the new config cannot be written
+    p = _in_tmpfs(h, r'''
+printf '{ a: 1, // keep me\n}\n' >"$T/config.json5"
+cp "$T/config.json5" "$T/orig"
+dd if=/dev/zero of="$T/fill" bs=1k count=64 2>/dev/null || true
+set +e
+e=$("$BROCK" --config "$T/config.json5" config set b "$(head -c 20000 /dev/zero | tr '\0' x)" 2>&1 >/dev/null)
+echo "rc=$?"
+echo "err: $e"
+set -e
+cmp "$T/config.json5" "$T/orig" && echo same
+ls -a "$T"
+''')
+    if p is None:
+        h.skip("needs root and unshare -m (CI runs as root)")
+    out, err = p.stdout.decode(), p.stderr.decode()
+    assert p.returncode == 0, (out, err)
+    assert "rc=1" in out, (out, err)
+    assert "same" in out, (out, err)
+    assert "err: brock: " in out and "No space left" in out, (out, err)
+    listing = set(out.split("\n")[out.split("\n").index("same") + 1:])
+    assert listing - {"", ".", "..", "config.json5", "orig", "fill"} == set(), listing
+
+
+def test_faults_config_set_read_only(h):
+    p = _in_tmpfs(h, r'''
+printf '{ a: 1 }\n' >"$T/config.json5"
+mount -o remount,ro "$T"
+set +e
+"$BROCK" --config "$T/config.json5" config set b 2 2>&1
+echo "rc=$?"
+set -e
+cat "$T/config.json5"
+ls -a "$T"
+''')
+    if p is None:
+        h.skip("needs root and unshare -m (CI runs as root)")
+    out = p.stdout.decode()
+    assert p.returncode == 0, (out, p.stderr)
+    assert "rc=1" in out, out
+    assert "Read-only" in out or "read-only" in out, out
+    assert "{ a: 1 }" in out, out
+    assert set(out.split("rc=1")[1].split()) - {"{", "a:", "1", "}", ".", "..", "config.json5"} == set(), out
