@@ -51,6 +51,12 @@ $(BUILD)/gen/amazon_roots.h: vendor/roots.sh
 	@mkdir -p $(@D)
 	sh vendor/roots.sh > $@.tmp && mv $@.tmp $@
 
+# The list of sources: rewritten when a file is added or removed, so every libbrock.a is
+# rebuilt with it (with .SECONDARY, a missing object alone would not make the library stale).
+$(BUILD)/gen/srcs.txt: FORCE
+	@mkdir -p $(@D)
+	@echo $(SRCS) > $@.tmp && if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
 # Rewritten only when the commit (or VERSION) changed, so only main.o follows it.
 $(BUILD)/gen/version.h: FORCE
 	@mkdir -p $(@D)
@@ -73,8 +79,8 @@ $(1)/obj/%.o: src/%.c $(VENDOR)/.stamp | $(GEN)
 	@echo "  CC      $$@"
 	@$(2) $(CSTD) $(WARN) $(3) $(INC) -MMD -MP -c $$< -o $$@
 
-$(1)/libbrock.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS))
-	@rm -f $$@ && ar rcs $$@ $$^
+$(1)/libbrock.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS)) $(BUILD)/gen/srcs.txt
+	@rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 
 $(1)/brock: $(1)/obj/cmd/main.o $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 	@echo "  LD      $$@"
