@@ -109,6 +109,9 @@ prefixes() {
 	json_write) echo 'jw_' ;;
 	json5) echo 'j5_' ;;
 	openai | openai_*) echo 'oai_' ;;
+	anthropic | anthropic_*) echo 'anth_' ;;
+	passthrough) echo 'pt_' ;;
+	embeddings) echo 'emb_' ;;
 	main) echo 'main$' ;;
 	pctenc) echo 'pct_' ;;
 	*) echo "$1_" ;;
