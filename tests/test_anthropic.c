@@ -532,6 +532,227 @@ static void test_models_usage(void)
 	buf_free(&out);
 }
 
+/* ---- the Converse upstream ---- */
+
+static const char *cmap(const char *in)
+{
+	static struct buf out;
+	const char *j = q(in);
+
+	buf_free(&out);
+	buf_init(&out, 1 << 20);
+	err_clear(&er);
+	if (anth_map_converse((const uint8_t *)j, strlen(j), &rq, &out, &er) < 0) {
+		CHECK(out.len == 0);
+		return NULL;
+	}
+	CHECK(json_validate((const char *)out.p, out.len, NULL, NULL, &er) == 0);
+	return (const char *)out.p;
+}
+
+static void cmapeq(const char *in, const char *want)
+{
+	const char *got = cmap(in);
+
+	if (!got)
+		fprintf(stderr, "  error: %s\n", er.msg);
+	CHECK_STR(got, q(want));
+}
+
+static void test_converse_map(void)
+{
+	cmapeq("{'model':'amazon.nova-pro-v1:0','max_tokens':9," HI "}",
+	       "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	       "'inferenceConfig':{'maxTokens':9}}");
+	cmapeq("{'model':'m','max_tokens':9,'system':[{'type':'text','text':'S','cache_control':"
+	       "{'type':'ephemeral'}}],'messages':[{'role':'user','content':[{'type':'text','text':"
+	       "'a'},{'type':'image','source':{'type':'base64','media_type':'image/png','data':"
+	       "'iVBO'}},{'type':'document','source':{'type':'text','media_type':'text/plain',"
+	       "'data':'hi'}}]},{'role':'system','content':'mid'},{'role':'user','content':'b'},"
+	       "{'role':'assistant','content':[{'type':'thinking','thinking':'t','signature':'s'},"
+	       "{'type':'redacted_thinking','data':'r'},{'type':'text','text':''},{'type':"
+	       "'tool_use','id':'t1','name':'f','input':{'x':1}}]},{'role':'user','content':[{"
+	       "'type':'tool_result','tool_use_id':'t1','content':'ok','is_error':true,"
+	       "'cache_control':{'type':'ephemeral'}}]}],'tools':[{'name':'f','description':'d',"
+	       "'input_schema':{'type':'object'}}],'tool_choice':{'type':'tool','name':'f'},"
+	       "'temperature':0.2,'top_p':0.9,'top_k':5,'stop_sequences':['Z'],'metadata':"
+	       "{'user_id':'u'},'thinking':{'type':'enabled','budget_tokens':1024}}",
+	       "{'messages':[{'role':'user','content':[{'text':'a'},{'image':{'format':'png',"
+	       "'source':{'bytes':'iVBO'}}},{'document':{'format':'txt','name':'document-1',"
+	       "'source':{'bytes':'aGk='}}},{'text':'b'}]},{'role':'assistant','content':[{"
+	       "'reasoningContent':{'reasoningText':{'text':'t','signature':'s'}}},{"
+	       "'reasoningContent':{'redactedContent':'r'}},{'toolUse':{'toolUseId':'t1','name':"
+	       "'f','input':{'x':1}}}]},{'role':'user','content':[{'toolResult':{'toolUseId':'t1',"
+	       "'content':[{'text':'ok'}],'status':'error'}},{'cachePoint':{'type':'default'}}]}],"
+	       "'system':[{'text':'S'},{'cachePoint':{'type':'default'}},{'text':'mid'}],"
+	       "'toolConfig':{'tools':[{'toolSpec':{'name':'f','description':'d','inputSchema':{"
+	       "'json':{'type':'object'}}}}],'toolChoice':{'tool':{'name':'f'}}},"
+	       "'inferenceConfig':{'maxTokens':9,'temperature':0.2,'topP':0.9,'stopSequences':"
+	       "['Z']},'additionalModelRequestFields':{'top_k':5,'thinking':{'type':'enabled',"
+	       "'budget_tokens':1024}},'requestMetadata':{'user_id':'u'}}");
+	CHECK(cmap("{'model':'m','max_tokens':9,'messages':[{'role':'assistant','content':'x'}]}")
+	      == NULL);
+	CHECK_STR(rq.param, "messages");
+	CHECK(cmap("{'model':'m','max_tokens':9,'messages':[{'role':'user','content':[{'type':"
+		   "'audio'}]}]}") == NULL);
+	CHECK_STR(rq.param, "messages[0].content[0]");
+	CHECK(cmap("{'model':'m','max_tokens':9,'messages':[{'role':'user','content':[{'type':"
+		   "'image','source':{'type':'url','url':'http://x'}}]}]}") == NULL);
+	CHECK(cmap("{'model':'m','max_tokens':9,'messages':[{'role':'user','content':[{'type':"
+		   "'image','source':{'type':'base64','media_type':'image/bmp','data':'x'}}]}]}") ==
+	      NULL);
+	CHECK(cmap("{'model':'m','max_tokens':9,'messages':[{'role':'user','content':[{'type':"
+		   "'tool_use','id':'1','name':'f','input':[]}]}]}") == NULL);
+	CHECK(cmap("{'model':'m'," HI "}") == NULL);
+	CHECK(er.cls == ERR_USAGE);
+}
+
+static void cev(struct buf *b, const char *type, const char *payload)
+{
+	struct evs_header h[3] = {evs_hdr_string(":message-type", "event"),
+				  evs_hdr_string(":event-type", type),
+				  evs_hdr_string(":content-type", "application/json")};
+	const char *p = q(payload);
+
+	CHECK(evs_encode(b, h, 3, p, strlen(p)) == 0);
+}
+
+static const char *want_sse =
+	"event: message_start\ndata: {'type':'message_start','message':{'id':'msg_1','type':"
+	"'message','role':'assistant','model':'nova','content':[],'stop_reason':null,"
+	"'stop_sequence':null,'usage':{'input_tokens':0,'cache_creation_input_tokens':0,"
+	"'cache_read_input_tokens':0,'output_tokens':0}}}\n\n"
+	"event: content_block_start\ndata: {'type':'content_block_start','index':0,"
+	"'content_block':{'type':'thinking','thinking':'','signature':''}}\n\n"
+	"event: content_block_delta\ndata: {'type':'content_block_delta','index':0,'delta':"
+	"{'type':'thinking_delta','thinking':'hm'}}\n\n"
+	"event: content_block_delta\ndata: {'type':'content_block_delta','index':0,'delta':"
+	"{'type':'signature_delta','signature':'c2ln'}}\n\n"
+	"event: content_block_stop\ndata: {'type':'content_block_stop','index':0}\n\n"
+	"event: content_block_start\ndata: {'type':'content_block_start','index':1,"
+	"'content_block':{'type':'text','text':''}}\n\n"
+	"event: content_block_delta\ndata: {'type':'content_block_delta','index':1,'delta':"
+	"{'type':'text_delta','text':'Hi'}}\n\n"
+	"event: content_block_stop\ndata: {'type':'content_block_stop','index':1}\n\n"
+	"event: content_block_start\ndata: {'type':'content_block_start','index':2,"
+	"'content_block':{'type':'tool_use','id':'t1','name':'f','input':{}}}\n\n"
+	"event: content_block_delta\ndata: {'type':'content_block_delta','index':2,'delta':"
+	"{'type':'input_json_delta','partial_json':'{}'}}\n\n"
+	"event: content_block_stop\ndata: {'type':'content_block_stop','index':2}\n\n"
+	"event: message_delta\ndata: {'type':'message_delta','delta':{'stop_reason':'tool_use',"
+	"'stop_sequence':null},'usage':{'input_tokens':5,'cache_creation_input_tokens':2,"
+	"'cache_read_input_tokens':3,'output_tokens':7}}\n\n"
+	"event: message_stop\ndata: {'type':'message_stop'}\n\n";
+
+static int wr_any(void *u, const uint8_t *p, size_t n, struct err *e)
+{
+	(void)u;
+	(void)e;
+	CHECK(n > 8 && memcmp(p, "event: ", 7) == 0 && memcmp(p + n - 2, "\n\n", 2) == 0);
+	return buf_append(&sse, p, n);
+}
+
+static void test_converse_stream(void)
+{
+	struct buf up;
+
+	buf_init(&up, 1 << 16);
+	buf_init(&sse, 1 << 16);
+	cev(&up, "messageStart", "{'role':'assistant'}");
+	cev(&up, "contentBlockDelta",
+	    "{'contentBlockIndex':0,'delta':{'reasoningContent':{'text':'hm'}}}");
+	cev(&up, "contentBlockDelta",
+	    "{'contentBlockIndex':0,'delta':{'reasoningContent':{'signature':'c2ln'}}}");
+	cev(&up, "contentBlockStop", "{'contentBlockIndex':0}");
+	cev(&up, "contentBlockDelta", "{'contentBlockIndex':1,'delta':{'text':'Hi'}}");
+	cev(&up, "contentBlockStop", "{'contentBlockIndex':1}");
+	cev(&up, "contentBlockStart",
+	    "{'contentBlockIndex':2,'start':{'toolUse':{'toolUseId':'t1','name':'f'}}}");
+	cev(&up, "contentBlockDelta", "{'contentBlockIndex':2,'delta':{'toolUse':{'input':'{}'}}}");
+	cev(&up, "contentBlockStop", "{'contentBlockIndex':2}");
+	cev(&up, "messageStop", "{'stopReason':'tool_use'}");
+	cev(&up, "metadata", "{'usage':{'inputTokens':5,'outputTokens':7,'cacheReadInputTokens':3,"
+			     "'cacheWriteInputTokens':2},'metrics':{'latencyMs':1}}");
+	for (size_t split = 0; split <= up.len; split++) {
+		struct anth_conv s;
+		struct conv_handler h;
+		struct conv_stream cs;
+
+		buf_reset(&sse);
+		anth_conv_init(&s, "msg_1", "nova", wr_any, NULL);
+		anth_conv_handler(&s, &h);
+		conv_stream_init(&cs, &h, 0);
+		CHECK(conv_stream_feed(&cs, up.p, split, &er) == 0);
+		CHECK(conv_stream_feed(&cs, up.p + split, up.len - split, &er) == 0);
+		CHECK(conv_stream_finish(&cs, &er) == 0);
+		CHECK(anth_conv_end(&s, &er) == 0);
+		CHECK(anth_conv_started(&s));
+		CHECK_STR((const char *)sse.p, q(want_sse));
+		conv_stream_free(&cs);
+		anth_conv_free(&s);
+	}
+	/* a failure after the start is an error event, once */
+	{
+		struct anth_conv s;
+		struct err f;
+
+		buf_reset(&sse);
+		anth_conv_init(&s, "msg_1", "nova", wr_any, NULL);
+		CHECK(!anth_conv_started(&s));
+		err_set(&f, ERR_SERVICE, "throttlingException: slow");
+		CHECK(anth_conv_fail(&s, &f, &er) == 0);
+		CHECK(anth_conv_fail(&s, &f, &er) == 0);
+		CHECK(anth_conv_end(&s, &er) == 0);
+		CHECK_STR((const char *)sse.p,
+			  "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"
+			  "\"rate_limit_error\",\"message\":\"throttlingException: slow\"}}\n\n");
+		anth_conv_free(&s);
+	}
+	CHECK_STR(anth_stop_reason(SLICE_LIT("end_turn")), "end_turn");
+	CHECK_STR(anth_stop_reason(SLICE_LIT("max_tokens")), "max_tokens");
+	CHECK_STR(anth_stop_reason(SLICE_LIT("stop_sequence")), "stop_sequence");
+	CHECK_STR(anth_stop_reason(SLICE_LIT("content_filtered")), "refusal");
+	CHECK_STR(anth_stop_reason(SLICE_LIT("guardrail_intervened")), "refusal");
+	CHECK_STR(anth_stop_reason(SLICE_LIT("model_context_window_exceeded")),
+		  "model_context_window_exceeded");
+	CHECK_STR(anth_stop_reason(SLICE_LIT("")), "end_turn");
+	buf_free(&up);
+	buf_free(&sse);
+}
+
+static void test_converse_message(void)
+{
+	struct buf out;
+	const char *ans = q("{'output':{'message':{'role':'assistant','content':[{"
+			    "'reasoningContent':{'reasoningText':{'text':'t','signature':'s'}}},"
+			    "{'text':'Hi'},{'toolUse':{'toolUseId':'t1','name':'f','input':{'a':1}}},"
+			    "{'reasoningContent':{'redactedContent':'cg=='}}]}},'stopReason':"
+			    "'tool_use','usage':{'inputTokens':3,'outputTokens':4,"
+			    "'cacheReadInputTokens':1}}");
+
+	buf_init(&out, 1 << 16);
+	CHECK(anth_conv_message((const uint8_t *)ans, strlen(ans), "msg_2", "nova", &out, &er) ==
+	      0);
+	CHECK_STR((const char *)out.p,
+		  q("{'id':'msg_2','type':'message','role':'assistant','model':'nova','content':["
+		    "{'type':'thinking','thinking':'t','signature':'s'},{'type':'text','text':'Hi'},"
+		    "{'type':'tool_use','id':'t1','name':'f','input':{'a':1}},{'type':"
+		    "'redacted_thinking','data':'cg=='}],'stop_reason':'tool_use','stop_sequence':"
+		    "null,'usage':{'input_tokens':3,'cache_creation_input_tokens':0,"
+		    "'cache_read_input_tokens':1,'output_tokens':4}}"));
+	buf_reset(&out);
+	{
+		const char *eo = "{\"__type\":\"ValidationException\",\"message\":\"x\"}";
+
+		CHECK(anth_conv_message((const uint8_t *)eo, strlen(eo), "m", "n", &out, &er) < 0);
+	}
+	CHECK(er.cls == ERR_SERVICE);
+	CHECK(anth_conv_message((const uint8_t *)"{}", 2, "m", "n", &out, &er) < 0);
+	CHECK(er.cls == ERR_PROTO);
+	CHECK(out.len == 0);
+	buf_free(&out);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -545,5 +766,8 @@ int main(int argc, char **argv)
 	T_RUN(test_relay_bad);
 	T_RUN(test_errors);
 	T_RUN(test_models_usage);
+	T_RUN(test_converse_map);
+	T_RUN(test_converse_stream);
+	T_RUN(test_converse_message);
 	return t_done(argv[0]);
 }

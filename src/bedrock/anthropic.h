@@ -12,9 +12,14 @@
  * event's JSON unchanged, so every field Claude Code reads (signatures,
  * cache usage, citations, server tool blocks) reaches it as Bedrock sent it.
  * A non-stream InvokeModel answer is already the Anthropic message object:
- * relay it as is. Other models are out of scope of this mapping (they answer
- * 404/400 through anth_map_invoke's caller; a Converse mapping can be added
- * beside this one without changing the route).
+ * relay it as is. Other models go through Converse (anthropic_conv.c,
+ * anthropic_conv_out.c): anth_map_converse writes the Converse body, struct
+ * anth_conv plugs into conv_stream's callbacks and renders the same
+ * Anthropic events (message_start, content_block_start/delta/stop for
+ * text, thinking with signature_delta, redacted_thinking, tool_use with
+ * input_json_delta, message_delta with stop_reason and usage including the
+ * cache counts, message_stop); anth_conv_message renders a Converse answer
+ * as the message object.
  *
  * How the /v1/messages route uses it:
  *   1. anth_map_invoke(body, anthropic-beta header, allowed betas) -> rq +
@@ -45,6 +50,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "bedrock/converse.h"
 #include "wire/evstream.h"
 
 #define ANTH_MAX_TOKENS (1 << 20)
@@ -153,6 +159,56 @@ int anth_sse_event(struct anth_relay *r, const uint8_t *js, size_t n, struct buf
 		   struct err *e);
 /* Usage of a non-stream message object ({"usage":{...}}); missing fields 0. */
 int anth_usage_from_message(const uint8_t *body, size_t n, struct anth_usage *u, struct err *e);
+
+/* ---- the Converse upstream (models that are not Claude) ----
+ * Route: anth_map_converse -> POST /model/<id>/converse-stream with a
+ * conv_stream whose handler is anth_conv_handler; after conv_stream_finish
+ * returns 0, anth_conv_end; on a failure after anth_conv_started,
+ * anth_conv_fail (an error event); before it, an ordinary error answer.
+ * Non-stream: /converse and anth_conv_message. */
+
+/* The Converse body (messages merged per role, system blocks and cache
+ * points, tools/tool_choice, inferenceConfig, top_k and thinking in
+ * additionalModelRequestFields, metadata.user_id as requestMetadata).
+ * ERR_USAGE with rq->param, ERR_OTHER for out's limit. */
+int anth_map_converse(const uint8_t *body, size_t n, struct anth_req *rq, struct buf *out,
+		      struct err *e);
+
+/* Converse stopReason -> Anthropic stop_reason (end_turn, tool_use,
+ * max_tokens, stop_sequence, guardrail_intervened/content_filtered ->
+ * refusal, model_context_window_exceeded as is, anything else end_turn). */
+const char *anth_stop_reason(struct slice converse_stop);
+
+struct anth_conv {
+	anth_write_fn write;
+	void *user;
+	char id[64];
+	char model[ANTH_MODEL_MAX];
+	int started;   /* message_start was written */
+	int ended;     /* message_stop (or an error event) was written */
+	int nblocks;   /* Anthropic block indexes used */
+	int open_idx;  /* Converse contentBlockIndex of the open block, or -1 */
+	int open_type; /* 0 none, 1 text, 2 thinking, 3 tool_use, 4 redacted_thinking */
+	char stop_reason[48];
+	struct conv_usage usage;
+	struct buf out;
+};
+
+/* id: "msg_..." (the caller's random id); model: echoed in message_start. */
+void anth_conv_init(struct anth_conv *s, const char *id, const char *model, anth_write_fn write,
+		    void *user);
+void anth_conv_free(struct anth_conv *s);
+void anth_conv_handler(struct anth_conv *s, struct conv_handler *h);
+int anth_conv_started(const struct anth_conv *s);
+/* The stream ended well: closes the open block, writes message_delta
+ * (stop_reason, usage) and message_stop. */
+int anth_conv_end(struct anth_conv *s, struct err *e);
+/* A failure after the start: an `event: error` with the classified type. */
+int anth_conv_fail(struct anth_conv *s, const struct err *failure, struct err *e);
+/* A Converse answer body -> the Anthropic message object. Errors as
+ * conv_parse_response (ERR_SERVICE, ERR_PROTO), ERR_OTHER for the limit. */
+int anth_conv_message(const uint8_t *body, size_t n, const char *id, const char *model,
+		      struct buf *out, struct err *e);
 
 /* ---- errors ---- */
 
