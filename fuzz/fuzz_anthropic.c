@@ -2,7 +2,8 @@
  * anthropic_out.c) on arbitrary bytes, tried as a /v1/messages body (with a
  * beta header), as one Anthropic event JSON, as an upstream event stream for
  * the chunk relay (split in two at a point taken from the input) and as a
- * model name. Oracles: no crash or leak; a rejected body is ERR_USAGE or
+ * model name; also as a body for the Converse mapping and as a Converse
+ * answer for anth_conv_message (valid JSON when accepted). Oracles: no crash or leak; a rejected body is ERR_USAGE or
  * ERR_OTHER and leaves the output untouched; an accepted body is one JSON
  * object with anthropic_version first, no model/stream, and a non-empty
  * messages array without system roles; every relayed SSE event starts with
@@ -64,6 +65,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	buf_reset(&out);
 	(void)anth_map_count_tokens(data, size, NULL, NULL, &rq, &out, &e);
+	buf_reset(&out);
+	if (anth_map_converse(data, size, &rq, &out, &e) == 0) {
+		if (json_validate((const char *)out.p, out.len, NULL, NULL, &e) < 0)
+			abort();
+	} else if (out.len != 0) {
+		abort();
+	}
+	buf_reset(&out);
+	if (anth_conv_message(data, size, "msg", "m", &out, &e) == 0 &&
+	    json_validate((const char *)out.p, out.len, NULL, NULL, &e) < 0)
+		abort();
 	buf_reset(&out);
 	if (anth_sse_event(NULL, data, size, &out, &e) == 0 &&
 	    (out.len < 9 || memcmp(out.p + out.len - 2, "\n\n", 2) != 0))
