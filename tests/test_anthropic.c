@@ -115,7 +115,10 @@ static void test_map_system(void)
 	      "{'type':'ephemeral'}},{'type':'text','text':'B'},{'type':'text','text':'C'}],"
 	      "'messages':[{'role':'user','content':'Hi'}]}");
 	mapeq("{'model':'m','max_tokens':1,'system':''," HI "}", NULL,
-	      "{" HEAD "'max_tokens':1,'system':[]," HI "}");
+	      "{" HEAD "'max_tokens':1," HI "}");
+	mapeq("{'model':'m','max_tokens':1,'system':[],'messages':[{'role':'system','content':''},"
+	      "{'role':'user','content':'Hi'}]}",
+	      NULL, "{" HEAD "'max_tokens':1," HI "}");
 	mapeq("{'model':'m','max_tokens':1,'system':'a\\nb'," HI "}", NULL,
 	      "{" HEAD "'max_tokens':1,'system':[{'type':'text','text':'a\\nb'}]," HI "}");
 }
@@ -445,6 +448,27 @@ static void test_relay_bad(void)
 			CHECK(relay_once(&up, &er) < 0);
 			CHECK(er.cls == ERR_PROTO);
 		}
+	}
+	/* "bytes" with escaped slashes decodes the same */
+	{
+		const char *ev_json = "{\"type\":\"message_stop\",\"x\":\"???\"}";
+		char b64[128], pl[300];
+		size_t k = 0;
+
+		base64_encode(b64, ev_json, strlen(ev_json));
+		CHECK(strchr(b64, '/') != NULL);
+		k += (size_t)snprintf(pl, sizeof pl, "{\"bytes\":\"");
+		for (const char *c = b64; *c; c++) {
+			if (*c == '/')
+				pl[k++] = '\\';
+			pl[k++] = *c;
+		}
+		snprintf(pl + k, sizeof pl - k, "\"}");
+		buf_reset(&up);
+		CHECK(evs_encode(&up, ev, 2, pl, strlen(pl)) == 0);
+		CHECK(relay_once(&up, &er) == 0);
+		CHECK_STR((const char *)sse.p, "event: message_stop\ndata: {\"type\":\"message_stop\","
+					       "\"x\":\"???\"}\n\n");
 	}
 	/* a failing write stops the relay, and it stays stopped */
 	{

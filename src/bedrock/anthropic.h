@@ -29,11 +29,16 @@
  *   3. stream (rq.stream): POST /model/<id>/invoke-with-response-stream,
  *      Accept application/vnd.amazon.eventstream; before the first upstream
  *      byte, a non-2xx answer -> anth_error_classify + anth_error_body with
- *      that status. 2xx: send 200 text/event-stream, then feed every body
- *      piece to anth_relay_feed (its write callback gets whole SSE events),
- *      anth_relay_finish at the end; a failure after the status line ->
- *      anth_error_event. While nothing was written for 15 s, write
- *      ANTH_PING. anth_relay.usage has the tokens for the ledger.
+ *      that status. 2xx: feed every body piece to anth_relay_feed (its
+ *      write callback gets whole SSE events; send the status line 200
+ *      text/event-stream with the first one),
+ *      anth_relay_finish at the end. A failure while anth_relay.started is
+ *      0 (an exception frame first) can still be an ordinary error answer
+ *      (anth_error_classify: ERR_SERVICE "throttlingException: ..." -> 429
+ *      rate_limit_error); after it, write anth_error_event and close. While
+ *      nothing was written for 15 s, write ANTH_PING. anth_relay.usage has
+ *      the tokens (input, output, cache read/write) for the ledger and tpm,
+ *      anth_relay.stop_reason the stop reason.
  *   4. non-stream: POST /model/<id>/invoke; 2xx body relayed with
  *      content-type application/json (anth_usage_from_message reads usage).
  *   count_tokens: anth_map_count_tokens -> POST /model/<id>/count-tokens;

@@ -136,15 +136,17 @@ static int anth_relay_msg(struct anth_relay *r, const struct evs_msg *m, struct 
 {
 	struct slice mt = evs_msg_str(m, ":message-type");
 	struct slice bytes;
-	struct json_tok tok[16];
+	struct json_tok tok[64];
 	struct json_doc d;
 
 	if (slice_eq_str(mt, "exception") || slice_eq_str(mt, "error"))
 		return anth_exception(m, mt, e);
 	if (!slice_eq_str(mt, "event") || !slice_eq_str(evs_msg_str(m, ":event-type"), "chunk"))
 		return 0; /* initial-response and the like */
-	if (json_parse(&d, (const char *)m->payload.p, m->payload.n, tok, 16, e) < 0 ||
-	    json_str_view(&d, json_get(&d, 0, "bytes"), &bytes) != 0)
+	buf_reset(&r->out); /* scratch for a "bytes" string with escapes ("\/") */
+	if (json_parse(&d, (const char *)m->payload.p, m->payload.n, tok, 64, e) < 0 ||
+	    json_type(&d, json_get(&d, 0, "bytes")) != JSON_STRING ||
+	    json_str(&d, json_get(&d, 0, "bytes"), &r->out, &bytes, NULL) < 0)
 		return err_set(e, ERR_PROTO, "malformed chunk event (no \"bytes\")");
 	buf_reset(&r->json);
 	if (base64_decode_buf(&r->json, (const char *)bytes.p, bytes.n, 0) < 0)

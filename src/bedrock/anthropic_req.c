@@ -99,13 +99,23 @@ static void anth_betas(struct anth_map *m, const char *beta, const char *const *
 	m->rq->nbetas = ns;
 }
 
-/* One system source (a string or an array of blocks) into the open system
- * array. */
-static int anth_system_part(struct anth_map *m, int t, const char *param)
+/* Opens the system array before its first block. */
+static void anth_sys_open(struct anth_map *m, int *open)
+{
+	if (!(*open)++) {
+		jw_key(&m->w, "system");
+		jw_arr_begin(&m->w);
+	}
+}
+
+/* One system source (a string or an array of blocks); "" adds nothing
+ * (Bedrock rejects empty text). */
+static int anth_system_part(struct anth_map *m, int t, const char *param, int *open)
 {
 	if (json_type(&m->d, t) == JSON_STRING) {
 		if (json_raw(&m->d, t).n == 0)
-			return 0; /* "" adds nothing (Bedrock rejects empty text) */
+			return 0;
+		anth_sys_open(m, open);
 		jw_obj_begin(&m->w);
 		jw_kstr(&m->w, "type", "text");
 		jw_key(&m->w, "text");
@@ -118,34 +128,31 @@ static int anth_system_part(struct anth_map *m, int t, const char *param)
 	for (int b = json_child(&m->d, t); b >= 0; b = json_next(&m->d, b)) {
 		if (json_type(&m->d, b) != JSON_OBJECT)
 			return anth_fail(m, param, "expected an array of text blocks");
+		anth_sys_open(m, open);
 		jw_tok(&m->w, &m->d, b);
 	}
 	return 0;
 }
 
-/* system + the messages of role system, as one block array. */
+/* system + the messages of role system, as one block array (none when
+ * nothing is in them). */
 static int anth_system(struct anth_map *m, int msgs)
 {
-	int sys = anth_member(&m->d, 0, "system"), any = sys >= 0;
+	int sys = anth_member(&m->d, 0, "system"), open = 0;
 	char param[64];
 	size_t i = 0;
 
-	for (int k = json_child(&m->d, msgs); k >= 0 && !any; k = json_next(&m->d, k))
-		any = json_str_eq(&m->d, json_get(&m->d, k, "role"), "system");
-	if (!any)
-		return 0;
-	jw_key(&m->w, "system");
-	jw_arr_begin(&m->w);
-	if (sys >= 0 && anth_system_part(m, sys, "system") < 0)
+	if (sys >= 0 && anth_system_part(m, sys, "system", &open) < 0)
 		return -1;
 	for (int k = json_child(&m->d, msgs); k >= 0; k = json_next(&m->d, k), i++) {
 		if (!json_str_eq(&m->d, json_get(&m->d, k, "role"), "system"))
 			continue;
 		snprintf(param, sizeof param, "messages[%zu].content", i);
-		if (anth_system_part(m, json_get(&m->d, k, "content"), param) < 0)
+		if (anth_system_part(m, json_get(&m->d, k, "content"), param, &open) < 0)
 			return -1;
 	}
-	jw_arr_end(&m->w);
+	if (open)
+		jw_arr_end(&m->w);
 	return 0;
 }
 
