@@ -111,6 +111,9 @@ prefixes() {
 	http_*) echo 'http_' ;;
 	json5 | json5_*) echo 'j5_' ;;
 	openai | openai_*) echo 'oai_' ;;
+	anthropic | anthropic_*) echo 'anth_' ;;
+	passthrough) echo 'pt_' ;;
+	embeddings) echo 'emb_' ;;
 	main) echo 'main$' ;;
 	pctenc) echo 'pct_' ;;
 	server_*) echo 'server_' ;;

@@ -36,6 +36,7 @@ from xml.sax.saxutils import escape as xml_escape
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import awsproto as ap  # noqa: E402
 import fixtures  # noqa: E402
+import invoke_emu  # noqa: E402
 
 MAX_BODY = 64 * 1024 * 1024
 LOG_BODY_MAX = 4 * 1024 * 1024
@@ -472,6 +473,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             parts = p.split("/")
             if len(parts) == 4 and m == "POST" and parts[3] in ("converse", "converse-stream") and parts[2]:
                 return parts[3], self.r_runtime, urllib.parse.unquote(parts[2])
+            if len(parts) == 4 and m == "POST" and parts[2] and \
+                    parts[3] in ("invoke", "invoke-with-response-stream", "count-tokens"):
+                return parts[3], self.r_invoke, urllib.parse.unquote(parts[2])
             return "unknown", self.r_unknown, None
         if p == "/foundation-models" and m == "GET":
             return "foundation-models", self.r_foundation_models, None
@@ -723,6 +727,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         plan = Plan(cfg, req)
         if self.entry["route"] == "converse":
             return self.send_json(200, plan.converse_response())
+        self.stream(plan)
+
+    def r_invoke(self, model_id):
+        """InvokeModel(WithResponseStream) and CountTokens (invoke_emu.py)."""
+        cfg = STATE.cfg
+        self.check_auth("bedrock", True)
+        self.maybe_fail(self.entry["route"])
+        try:
+            req = json.loads(self.body)
+        except ValueError:
+            raise Reply(400, "ValidationException", "Malformed input request: request body is not valid JSON.")
+        if not isinstance(req, dict):
+            raise Reply(400, "ValidationException", "Malformed input request: expected a JSON object.")
+        self.entry["request_json"] = True
+        self.check_model(model_id)
+        route = self.entry["route"]
+        if route == "count-tokens":
+            return self.send_json(200, invoke_emu.count_tokens(req, Reply))
+        if invoke_emu.embed_family(model_id):
+            if route != "invoke":
+                raise Reply(400, "ValidationException", "The model is unsupported for streaming.")
+            body, hdrs = invoke_emu.embeddings(model_id, req, Reply)
+            return self.send_json(200, body, headers=hdrs)
+        if not invoke_emu.is_claude(model_id):
+            raise Reply(400, "ValidationException", "The emulator invokes Claude and embeddings models only.")
+        invoke_emu.check_claude_body(req, Reply)
+        self.entry["anthropic_beta"] = req.get("anthropic_beta")
+        plan = invoke_emu.make_plan_class(Plan)(cfg, req)
+        if route == "invoke":
+            return self.send_json(200, plan.message())
         self.stream(plan)
 
     def check_model(self, model_id):
