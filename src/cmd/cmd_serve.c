@@ -366,6 +366,57 @@ static int serve_metadata_cb(void *user, const struct conv_usage *u, struct err 
 }
 
 /* Runs the Bedrock call; answers the client in every case. */
+/* The end of a streamed answer: the closing chunk, or the error as an SSE
+ * event once the status line is gone (a client that left is counted apart,
+ * not as an error), or an ordinary error answer. 1 when it failed late. */
+static int serve_stream_finish(struct serve_call *sc, int rc, const struct aws_response *r,
+			       struct err *e)
+{
+	struct err e2;
+
+	if (rc == 0) {
+		if (oai_stream_end(&sc->os, e) == 0)
+			server_stream_end(sc->c);
+		return 0;
+	}
+	if (oai_stream_started(&sc->os)) {
+		if (server_client_gone(sc->c))
+			return 0;
+		if (oai_stream_fail(&sc->os, e, &e2) == 0)
+			server_stream_end(sc->c);
+		return 1;
+	}
+	serve_fail(sc->c, e, r->status >= 300 ? r->status : 0,
+		   r->error_type[0] ? r->error_type : NULL);
+	return 0;
+}
+
+/* A non-streamed answer: the chat.completion object, usage for the metrics. */
+static int serve_completion(struct serve_call *sc, const struct oai_req *orq, const char *id,
+			    int64_t created, const struct aws_response *r, struct conv_usage *usage,
+			    struct err *e)
+{
+	struct conv_handler h;
+	struct buf out;
+	int rc;
+
+	memset(&h, 0, sizeof h);
+	h.user = usage;
+	h.metadata = serve_metadata_cb;
+	buf_init(&out, SERVE_REPLY_MAX);
+	rc = oai_completion(r->body.p, r->body.len, id, orq->model, created, &out, e);
+	if (rc == 0) {
+		struct err e2;
+
+		conv_parse_response(&h, 0, r->body.p, r->body.len, &e2);
+		serve_json(sc->c, 200, &out, NULL);
+	} else {
+		serve_fail(sc->c, e, 0, NULL);
+	}
+	buf_free(&out);
+	return rc;
+}
+
 static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, const char *id,
 			    int64_t created, const struct buf *cbody)
 {
@@ -400,40 +451,10 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	aws_creds_wipe(&creds);
 	if (orq->stream) {
 		usage = sc->os.usage;
-		if (rc == 0) {
-			if (oai_stream_end(&sc->os, &e) == 0)
-				server_stream_end(sc->c);
-		} else if (oai_stream_started(&sc->os)) {
-			struct err e2;
-
-			/* the status line is gone: the error is an SSE event (a
-			 * client that left is counted apart, not as an error) */
-			failed_late = !server_client_gone(sc->c);
-			if (!server_client_gone(sc->c) && oai_stream_fail(&sc->os, &e, &e2) == 0)
-				server_stream_end(sc->c);
-		} else {
-			serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
-				   r.error_type[0] ? r.error_type : NULL);
-		}
+		failed_late = serve_stream_finish(sc, rc, &r, &e);
 		cmd_serve_streams_add(sv, -1);
 	} else if (rc == 0) {
-		struct conv_handler h;
-		struct buf out;
-
-		memset(&h, 0, sizeof h);
-		h.user = &usage;
-		h.metadata = serve_metadata_cb;
-		buf_init(&out, SERVE_REPLY_MAX);
-		rc = oai_completion(r.body.p, r.body.len, id, orq->model, created, &out, &e);
-		if (rc == 0) {
-			struct err e2;
-
-			conv_parse_response(&h, 0, r.body.p, r.body.len, &e2);
-			serve_json(sc->c, 200, &out, NULL);
-		} else {
-			serve_fail(sc->c, &e, 0, NULL);
-		}
-		buf_free(&out);
+		rc = serve_completion(sc, orq, id, created, &r, &usage, &e);
 	} else {
 		serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
 			   r.error_type[0] ? r.error_type : NULL);
