@@ -61,14 +61,20 @@ FORCE:
 # ---------------------------------------------------------------------------
 # One build variant: $(1)=dir  $(2)=CC  $(3)=CFLAGS  $(4)=LDFLAGS
 define variant
-$(1)/bearssl/libbearssl.a: $(VENDOR)/.stamp
+# Rewritten only when this variant's compiler or flags change, so a flag change
+# rebuilds what it affects (BearSSL too) and nothing else.
+$(1)/flags: FORCE
+	@mkdir -p $(1)
+	@echo '$(2) $(3) $(4)' >$$@.tmp; if cmp -s $$@.tmp $$@; then rm -f $$@.tmp; else mv $$@.tmp $$@; fi
+
+$(1)/bearssl/libbearssl.a: $(VENDOR)/.stamp $(1)/flags
 	@mkdir -p $(1)/bearssl/o
 	@echo "  BEARSSL $(1)"
 	@find $(VENDOR)/src/bearssl/src -name '*.c' | sort | \
 	  xargs -P 4 -I{} sh -c 'o=$(1)/bearssl/o/$$$$(echo {} | tr / _).o; $(2) $(filter-out -Werror -fsanitize%,$(3)) -w $(BR_CFLAGS) -c {} -o $$$$o' && \
 	  rm -f $$@ && ar rcs $$@ $(1)/bearssl/o/*.o
 
-$(1)/obj/%.o: src/%.c $(VENDOR)/.stamp | $(GEN)
+$(1)/obj/%.o: src/%.c $(VENDOR)/.stamp $(1)/flags | $(GEN)
 	@mkdir -p $$(@D)
 	@echo "  CC      $$@"
 	@$(2) $(CSTD) $(WARN) $(3) $(INC) -MMD -MP -c $$< -o $$@
@@ -76,9 +82,9 @@ $(1)/obj/%.o: src/%.c $(VENDOR)/.stamp | $(GEN)
 $(1)/libbrock.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS))
 	@rm -f $$@ && ar rcs $$@ $$^
 
-$(1)/brock: $(1)/obj/cmd/main.o $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+$(1)/brock: $(1)/obj/cmd/main.o $(1)/libbrock.a $(1)/bearssl/libbearssl.a $(1)/flags
 	@echo "  LD      $$@"
-	@$(2) $(3) $(4) -o $$@ $$^
+	@$(2) $(3) $(4) -Wl,-Map=$$@.map -o $$@ $$(filter %.o %.a,$$^)
 
 $(1)/tests/%: tests/%.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 	@mkdir -p $$(@D)
@@ -92,8 +98,17 @@ $(1)/replay/%: fuzz/%.c fuzz/replay.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 $(1)/unit: $(addprefix $(1)/tests/,$(TESTS))
 endef
 
-MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections -ffile-prefix-map=$(CURDIR)/=
-MUSL_LDFLAGS = -static -Wl,--gc-sections
+# Size (make size, issue 13): no unwind tables (C only, nothing unwinds or prints a
+# backtrace; -fno-unwind-tables drops .eh_frame, and .ARM.exidx on armv7), and the
+# file is laid out without page padding: -z noseparate-code packs code and
+# read-only data into neighbouring pages, -z norelro drops the padding that puts
+# the end of RELRO on a page boundary (a static musl binary never mprotects
+# RELRO: that region is writable at run time either way), -z common-page-size=64
+# stops ld from padding the file so that data+bss fit one page of memory.
+# -fno-pie: the binary is a static ET_EXEC at a fixed address anyway.
+MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections -ffile-prefix-map=$(CURDIR)/= \
+               -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-pie
+MUSL_LDFLAGS = -static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64
 ASAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DBROCK_FUZZING
 TSAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
