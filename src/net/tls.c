@@ -462,12 +462,30 @@ static const br_ec_impl tls_ec = {
 	tls_ec_muladd,
 };
 
+/* AES-GCM: AES-NI and PCLMULQDQ when the CPU has them (every x86_64 since
+ * 2010), else constant-time software. The software AES is BearSSL's 32-bit
+ * bitsliced code on every architecture (the 64-bit one, its default on 64-bit
+ * CPUs, is about twice as fast and 1 KB larger; either is far above what a
+ * model streams). GHASH in software: the 64-bit multiply where the CPU has one. */
+static void tls_gcm(br_ssl_engine_context *eng)
+{
+	const br_block_ctr_class *ctr = br_aes_x86ni_ctr_get_vtable();
+	br_ghash gh = br_ghash_pclmul_get();
+
+	br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+	br_ssl_engine_set_aes_ctr(eng, ctr ? ctr : &br_aes_ct_ctr_vtable);
+#if UINTPTR_MAX > 0xffffffffu
+	br_ssl_engine_set_ghash(eng, gh ? gh : br_ghash_ctmul64);
+#else
+	br_ssl_engine_set_ghash(eng, gh ? gh : br_ghash_ctmul);
+#endif
+}
+
 /* The minimal profile: only what the suites above need, so that the static
  * binary links no CBC, CCM, ChaCha20, 3DES, MD5, SHA-1 PRF or RSA key
  * exchange. RSA signatures are checked with the 31-bit code (the 62-bit
  * default is faster at a cost of 2.5 KB; e = 65537 makes it cheap either way).
- * AES-GCM keeps BearSSL's default: AES-NI and PCLMULQDQ when the CPU has
- * them, constant-time software otherwise. */
+ * AES-GCM: see tls_gcm. */
 static void tls_profile(struct tls *t, const struct tls_trust *trust)
 {
 	br_ssl_engine_context *eng = &t->cc.eng;
@@ -493,7 +511,7 @@ static void tls_profile(struct tls *t, const struct tls_trust *trust)
 
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
+	tls_gcm(eng);
 
 	br_ssl_engine_set_buffer(eng, t->iobuf, sizeof t->iobuf, 1);
 }
@@ -594,6 +612,22 @@ static int tls_run_until(struct tls *t, unsigned target, struct err *e)
 	}
 }
 
+/* Seeds the engine's generator from the kernel. BearSSL 0.6 seeds itself
+ * only from RDRAND on x86 (it has no getentropy seeder and we build it
+ * without /dev/urandom), so without this every handshake failed with
+ * BR_ERR_NO_RANDOM on ARM and on x86 CPUs without RDRAND. With RDRAND, both
+ * are mixed. */
+static int tls_seed(struct tls *t, struct err *e)
+{
+	unsigned char seed[32];
+
+	if (getentropy(seed, sizeof seed) != 0)
+		return err_set(e, ERR_OTHER, "no entropy for TLS: getentropy: %s", strerror(errno));
+	br_ssl_engine_inject_entropy(&t->cc.eng, seed, sizeof seed);
+	secure_zero(seed, sizeof seed);
+	return 0;
+}
+
 int tls_open(struct tls **out, const struct tls_trust *trust, const char *host,
 	     const struct tls_io *io, struct err *e)
 {
@@ -612,6 +646,9 @@ int tls_open(struct tls **out, const struct tls_trust *trust, const char *host,
 	memcpy(t->host, host, hl + 1);
 	t->io = io;
 	tls_profile(t, trust);
+	r = tls_seed(t, e);
+	if (r < 0)
+		goto fail;
 	if (!br_ssl_client_reset(&t->cc, t->host, 0)) {
 		r = tls_engine_error(t, br_ssl_engine_last_error(&t->cc.eng), e);
 		goto fail;
