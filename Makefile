@@ -3,6 +3,7 @@
 #   make check      unit tests (musl), the same under ASan+UBSan (clang, glibc),
 #                   fuzz-corpus replay, integration tests against the emulator
 #   make cross      build/aarch64/brock, build/armhf/brock
+#   make size       bytes per module, BearSSL, libc; stripped size against .ci/size-budget
 #   make check-cross  unit tests under qemu-user
 #   make fuzz-smoke every libFuzzer target for a bounded time
 #   make fuzz-long  every target for FUZZ_SECONDS, new coverage merged into fuzz/corpus
@@ -129,8 +130,20 @@ $(eval $(call variant,$(BUILD)/armhf,$(ARMHF_CC),$(MUSL_CFLAGS),$(MUSL_LDFLAGS))
 
 # ---------------------------------------------------------------------------
 release: $(BUILD)/brock
-	strip --strip-all $(BUILD)/brock
+	strip --strip-all -R .comment $(BUILD)/brock
 	@ls -l $(BUILD)/brock
+
+# Bytes per module, for BearSSL and libc (from the link map), and the stripped
+# size against the budget in SIZE_BUDGET (fails when over); the cross builds'
+# stripped sizes when they are there (make cross).
+SIZE_BUDGET = .ci/size-budget
+size: $(BUILD)/brock
+	@sh vendor/size.sh $(BUILD)/brock.map $(BUILD)/brock $(SIZE_BUDGET)
+	@for a in aarch64:aarch64-linux-gnu-strip armhf:arm-linux-gnueabihf-strip; do \
+	  b=$(BUILD)/$${a%%:*}/brock s=$${a#*:}; \
+	  if [ -f $$b ] && command -v $$s >/dev/null; then \
+	    $$s --strip-all -R .comment -o $$b.stripped $$b && \
+	    echo "stripped $$b: $$(wc -c <$$b.stripped) bytes (no budget)"; fi; done
 
 unit: $(BUILD)/unit $(BUILD)/asan/unit $(addprefix $(BUILD)/asan/replay/,$(FUZZERS))
 
@@ -182,7 +195,7 @@ dist: $(BUILD)/brock $(if $(filter aarch64,$(DIST_ARCHES)),$(BUILD)/aarch64/broc
 	@BUILD=$(BUILD) DIST_ARCHES="$(DIST_ARCHES)" sh vendor/dist.sh $(VERSION)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/brock.map $(BUILD)/flags $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
 	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay $(BUILD)/bench
 
 distclean:
@@ -191,5 +204,5 @@ distclean:
 # Per-object header dependencies written by -MMD -MP.
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke fuzz-long bench clean distclean
+.PHONY: size dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke fuzz-long bench clean distclean
 .SECONDARY:
