@@ -3,6 +3,7 @@
 #   make check      unit tests (musl), the same under ASan+UBSan (clang, glibc),
 #                   fuzz-corpus replay, integration tests against the emulator
 #   make cross      build/aarch64/brock, build/armhf/brock
+#   make size       bytes per module, BearSSL, libc; stripped size against .ci/size-budget
 #   make check-cross  unit tests under qemu-user
 #   make fuzz-smoke every libFuzzer target for a bounded time
 #   make fuzz-long  every target for FUZZ_SECONDS, new coverage merged into fuzz/corpus
@@ -67,14 +68,20 @@ FORCE:
 # ---------------------------------------------------------------------------
 # One build variant: $(1)=dir  $(2)=CC  $(3)=CFLAGS  $(4)=LDFLAGS
 define variant
-$(1)/bearssl/libbearssl.a: $(VENDOR)/.stamp
+# Rewritten only when this variant's compiler or flags change, so a flag change
+# rebuilds what it affects (BearSSL too) and nothing else.
+$(1)/flags: FORCE
+	@mkdir -p $(1)
+	@echo '$(2) $(3) $(4)' >$$@.tmp; if cmp -s $$@.tmp $$@; then rm -f $$@.tmp; else mv $$@.tmp $$@; fi
+
+$(1)/bearssl/libbearssl.a: $(VENDOR)/.stamp $(1)/flags
 	@mkdir -p $(1)/bearssl/o
 	@echo "  BEARSSL $(1)"
 	@find $(VENDOR)/src/bearssl/src -name '*.c' | sort | \
 	  xargs -P 4 -I{} sh -c 'o=$(1)/bearssl/o/$$$$(echo {} | tr / _).o; $(2) $(filter-out -Werror -fsanitize%,$(3)) -w $(BR_CFLAGS) -c {} -o $$$$o' && \
 	  rm -f $$@ && ar rcs $$@ $(1)/bearssl/o/*.o
 
-$(1)/obj/%.o: src/%.c $(VENDOR)/.stamp | $(GEN)
+$(1)/obj/%.o: src/%.c $(VENDOR)/.stamp $(1)/flags | $(GEN)
 	@mkdir -p $$(@D)
 	@echo "  CC      $$@"
 	@$(2) $(CSTD) $(WARN) $(3) $(INC) -MMD -MP -c $$< -o $$@
@@ -82,9 +89,9 @@ $(1)/obj/%.o: src/%.c $(VENDOR)/.stamp | $(GEN)
 $(1)/libbrock.a: $(patsubst src/%.c,$(1)/obj/%.o,$(SRCS)) $(BUILD)/gen/srcs.txt
 	@rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^)
 
-$(1)/brock: $(1)/obj/cmd/main.o $(1)/libbrock.a $(1)/bearssl/libbearssl.a
+$(1)/brock: $(1)/obj/cmd/main.o $(1)/libbrock.a $(1)/bearssl/libbearssl.a $(1)/flags
 	@echo "  LD      $$@"
-	@$(2) $(3) $(4) -o $$@ $$^
+	@$(2) $(3) $(4) -Wl,-Map=$$@.map -o $$@ $$(filter %.o %.a,$$^)
 
 $(1)/tests/%: tests/%.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 	@mkdir -p $$(@D)
@@ -98,8 +105,17 @@ $(1)/replay/%: fuzz/%.c fuzz/replay.c $(1)/libbrock.a $(1)/bearssl/libbearssl.a
 $(1)/unit: $(addprefix $(1)/tests/,$(TESTS))
 endef
 
-MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections -ffile-prefix-map=$(CURDIR)/=
-MUSL_LDFLAGS = -static -Wl,--gc-sections
+# Size (make size, issue 13): no unwind tables (C only, nothing unwinds or prints a
+# backtrace; -fno-unwind-tables drops .eh_frame, and .ARM.exidx on armv7), and the
+# file is laid out without page padding: -z noseparate-code packs code and
+# read-only data into neighbouring pages, -z norelro drops the padding that puts
+# the end of RELRO on a page boundary (a static musl binary never mprotects
+# RELRO: that region is writable at run time either way), -z common-page-size=64
+# stops ld from padding the file so that data+bss fit one page of memory.
+# -fno-pie: the binary is a static ET_EXEC at a fixed address anyway.
+MUSL_CFLAGS  = -Os -g -ffunction-sections -fdata-sections -ffile-prefix-map=$(CURDIR)/= \
+               -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-pie
+MUSL_LDFLAGS = -static -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,norelro -Wl,-z,common-page-size=64
 ASAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -DBROCK_FUZZING
 TSAN_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
@@ -120,8 +136,20 @@ $(eval $(call variant,$(BUILD)/armhf,$(ARMHF_CC),$(MUSL_CFLAGS),$(MUSL_LDFLAGS))
 
 # ---------------------------------------------------------------------------
 release: $(BUILD)/brock
-	strip --strip-all $(BUILD)/brock
+	strip --strip-all -R .comment $(BUILD)/brock
 	@ls -l $(BUILD)/brock
+
+# Bytes per module, for BearSSL and libc (from the link map), and the stripped
+# size against the budget in SIZE_BUDGET (fails when over); the cross builds'
+# stripped sizes when they are there (make cross).
+SIZE_BUDGET = .ci/size-budget
+size: $(BUILD)/brock
+	@sh vendor/size.sh $(BUILD)/brock.map $(BUILD)/brock $(SIZE_BUDGET)
+	@for a in aarch64:aarch64-linux-gnu-strip armhf:arm-linux-gnueabihf-strip; do \
+	  b=$(BUILD)/$${a%%:*}/brock s=$${a#*:}; \
+	  if [ -f $$b ] && command -v $$s >/dev/null; then \
+	    $$s --strip-all -R .comment -o $$b.stripped $$b && \
+	    echo "stripped $$b: $$(wc -c <$$b.stripped) bytes (no budget)"; fi; done
 
 unit: $(BUILD)/unit $(BUILD)/asan/unit $(addprefix $(BUILD)/asan/replay/,$(FUZZERS))
 
@@ -182,7 +210,7 @@ dist: $(BUILD)/brock $(if $(filter aarch64,$(DIST_ARCHES)),$(BUILD)/aarch64/broc
 	@BUILD=$(BUILD) DIST_ARCHES="$(DIST_ARCHES)" sh vendor/dist.sh $(VERSION)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
+	rm -rf $(BUILD)/obj $(BUILD)/tests $(BUILD)/brock $(BUILD)/brock.map $(BUILD)/flags $(BUILD)/libbrock.a $(BUILD)/asan $(BUILD)/fuzz $(BUILD)/tsan \
 	       $(BUILD)/aarch64 $(BUILD)/armhf $(BUILD)/gen $(BUILD)/replay $(BUILD)/bench
 
 distclean:
@@ -191,5 +219,5 @@ distclean:
 # Per-object header dependencies written by -MMD -MP.
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke fuzz-long bench bench-serve clean distclean
+.PHONY: size dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke fuzz-long bench bench-serve clean distclean
 .SECONDARY:

@@ -33,7 +33,7 @@ for a in $arches; do
 	d=$out/stage/$name
 	mkdir -p "$d"
 	cp "$bin" "$d/brock"
-	$strip --strip-all "$d/brock"
+	$strip --strip-all -R .comment "$d/brock"
 	cp README.md LICENSE contrib/brock.service "$d/"
 	notice >"$d/NOTICE"
 	chmod 755 "$d" "$d/brock"; chmod 644 "$d/README.md" "$d/LICENSE" "$d/NOTICE" "$d/brock.service"

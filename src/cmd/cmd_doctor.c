@@ -33,11 +33,10 @@
 
 static const char doctor_usage[] =
 	"usage: brock doctor [--json] [--call]\n"
-	"  Checks config, credentials, region, endpoint (DNS, TCP, TLS), clock,\n"
-	"  Bedrock access, cache and state directories and the gateway's listen\n"
-	"  address; each line OK, WARN or FAIL with the fix. Exit 0 when nothing FAILs.\n"
-	"  --call   also call the default model once (one output token; costs a request)\n"
-	"  --json   one JSON object instead of text\n";
+	"  Checks config, credentials, endpoint, clock, access, directories, gateway;\n"
+	"  each line OK, WARN or FAIL with the fix. Exit 0 when nothing FAILs.\n"
+	"  --call   also call the default model (one output token)\n"
+	"  --json   one JSON object\n";
 
 #define DR_MAX 16
 #define DR_SKEW_WARN 30 /* seconds: SigV4 allows 300, brock corrects itself */
@@ -235,9 +234,8 @@ static void dr_list_models(struct doctor *d)
 		       "bedrock:ListInferenceProfiles and bedrock:InvokeModelWithResponseStream to "
 		       "this identity", "%s", e.msg);
 	else if (e.cls == ERR_NET || e.cls == ERR_USAGE)
-		dr_add(d, "bedrock", DR_FAIL, "the control-plane endpoint (AWS_ENDPOINT_URL_BEDROCK, "
-		       "else bedrock.REGION.amazonaws.com) must be reachable too: see the endpoint "
-		       "check's fix", "%s", e.msg);
+		dr_add(d, "bedrock", DR_FAIL, "the control-plane endpoint (AWS_ENDPOINT_URL_BEDROCK) "
+		       "must be reachable too", "%s", e.msg);
 	else
 		dr_add(d, "bedrock", DR_FAIL, "see the message; retry later if it is a throttle or "
 		       "an outage", "%s", e.msg);

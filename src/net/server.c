@@ -143,14 +143,26 @@ int server_listen_is_loopback(const char *s, struct err *e)
 
 static void server_make_url(struct server *s, const struct sockaddr *sa, socklen_t n)
 {
-	char host[INET6_ADDRSTRLEN + 8], port[8];
+	char host[INET6_ADDRSTRLEN];
+	const void *ip;
+	unsigned port;
 
-	if (getnameinfo(sa, n, host, sizeof host, port, sizeof port,
-			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+	/* inet_ntop, not getnameinfo: numeric text needs none of the resolver */
+	if (sa->sa_family == AF_INET6 && n >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		ip = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+	} else if (sa->sa_family == AF_INET && n >= (socklen_t)sizeof(struct sockaddr_in)) {
+		ip = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+		port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	} else {
+		ip = NULL;
+		port = 0;
+	}
+	if (!ip || !inet_ntop(sa->sa_family, ip, host, sizeof host)) {
 		snprintf(s->url, sizeof s->url, "http://?");
 		return;
 	}
-	snprintf(s->url, sizeof s->url, sa->sa_family == AF_INET6 ? "http://[%s]:%s" : "http://%s:%s",
+	snprintf(s->url, sizeof s->url, sa->sa_family == AF_INET6 ? "http://[%s]:%u" : "http://%s:%u",
 		 host, port);
 }
 

@@ -4,7 +4,8 @@
  *   vpclmul-avx2    x86_64, VPCLMULQDQ + AVX2: folds 128 bytes a step in ymm
  *   pclmul          x86_64, PCLMULQDQ + SSE4.1: folds 64 bytes a step in xmm
  *   armv8           aarch64 with HWCAP_CRC32: the crc32x/w/h/b instructions
- *   table           everywhere, and under 16 bytes: slice-by-8, 8 KiB of tables
+ *   table           everywhere, and under 16 bytes: slice-by-8 (8 KiB) where it is
+ *                   the only path, byte-wise (1 KiB) beside a hardware path
  * Each SIMD function carries its own target attribute, so the rest of the build
  * keeps baseline flags; it only runs after cpuid or getauxval said it may.
  *
@@ -70,7 +71,15 @@ void crc32_fold_consts(struct crc32_consts *out)
 }
 
 /* Table k maps a byte to its CRC contribution k bytes further along. */
-static const uint32_t crc32_tab[8][256] = {
+/* Slice-by-8 where the table is the only path (armv7 and the like); where a
+ * hardware path exists the table only takes inputs under 16 bytes and CPUs
+ * without the instructions, so one row (1 KiB) is enough there. */
+#if defined(__x86_64__) || defined(__aarch64__)
+#define CRC32_TAB_ROWS 1
+#else
+#define CRC32_TAB_ROWS 8
+#endif
+static const uint32_t crc32_tab[CRC32_TAB_ROWS][256] = {
 	{
 		0x00000000u, 0x77073096u, 0xee0e612cu, 0x990951bau, 0x076dc419u, 0x706af48fu,
 		0xe963a535u, 0x9e6495a3u, 0x0edb8832u, 0x79dcb8a4u, 0xe0d5e91eu, 0x97d2d988u,
@@ -116,6 +125,7 @@ static const uint32_t crc32_tab[8][256] = {
 		0x54de5729u, 0x23d967bfu, 0xb3667a2eu, 0xc4614ab8u, 0x5d681b02u, 0x2a6f2b94u,
 		0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du,
 	},
+#if CRC32_TAB_ROWS == 8
 	{
 		0x00000000u, 0x191b3141u, 0x32366282u, 0x2b2d53c3u, 0x646cc504u, 0x7d77f445u,
 		0x565aa786u, 0x4f4196c7u, 0xc8d98a08u, 0xd1c2bb49u, 0xfaefe88au, 0xe3f4d9cbu,
@@ -431,16 +441,20 @@ static const uint32_t crc32_tab[8][256] = {
 		0x39041dcdu, 0xf5ae1d53u, 0x2c8e0fffu, 0xe0240f61u, 0x6eab0882u, 0xa201081cu,
 		0xa8c40105u, 0x646e019bu, 0xeae10678u, 0x264b06e6u,
 	},
+#endif
 };
 
+#if CRC32_TAB_ROWS == 8 || defined(__aarch64__)
 static uint32_t load_le32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
+#endif
 
 /* The raw functions work on the register (already inverted) and return it. */
 static uint32_t tab_raw(uint32_t c, const uint8_t *p, size_t n)
 {
+#if CRC32_TAB_ROWS == 8
 	for (; n >= 8; p += 8, n -= 8) {
 		uint32_t a = load_le32(p) ^ c, b = load_le32(p + 4);
 
@@ -449,6 +463,7 @@ static uint32_t tab_raw(uint32_t c, const uint8_t *p, size_t n)
 		    crc32_tab[3][b & 0xff] ^ crc32_tab[2][(b >> 8) & 0xff] ^
 		    crc32_tab[1][(b >> 16) & 0xff] ^ crc32_tab[0][b >> 24];
 	}
+#endif
 	while (n--)
 		c = crc32_tab[0][(c ^ *p++) & 0xff] ^ (c >> 8);
 	return c;
