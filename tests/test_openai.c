@@ -354,25 +354,44 @@ static void test_reasoning_effort(void)
 	/* no max_tokens: budget + answer room */
 	mapeq("{" M "'messages':[" HI "],'reasoning_effort':'low'}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
-	      "'inferenceConfig':{'maxTokens':5120},"
-	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':1024}}}");
-	CHECK(rq.thinking == 1024);
+	      "'inferenceConfig':{'maxTokens':6144},"
+	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':2048}}}");
+	CHECK(rq.thinking == 2048);
 	/* max_tokens below the budget: the budget comes on top */
 	mapeq("{" M "'messages':[" HI "],'reasoning_effort':'high','max_tokens':1000}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
-	      "'inferenceConfig':{'maxTokens':17384},"
-	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':16384}}}");
+	      "'inferenceConfig':{'maxTokens':25576},"
+	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':24576}}}");
 	/* enough room already: kept */
 	mapeq("{" M "'messages':[" HI "],'reasoning_effort':'medium','max_tokens':20000}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
 	      "'inferenceConfig':{'maxTokens':20000},"
-	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':4096}}}");
+	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':8192}}}");
 	/* none, and other makers: nothing sent */
 	mapeq("{" M "'messages':[" HI "],'reasoning_effort':'none'}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}]}");
 	mapeq("{'model':'amazon.nova-pro-v1:0','messages':[" HI "],'reasoning_effort':'high'}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}]}");
 	CHECK(rq.thinking == 0);
+	/* adaptive-only models: the effort, no budget, maxTokens untouched */
+	mapeq("{'model':'amazon-bedrock/us.anthropic.claude-opus-4-7','messages':[" HI "],"
+	      "'reasoning_effort':'medium','max_tokens':100}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'inferenceConfig':{'maxTokens':100},"
+	      "'additionalModelRequestFields':{'thinking':{'type':'adaptive'},"
+	      "'output_config':{'effort':'medium'}}}");
+	CHECK(rq.thinking == 0 && strcmp(rq.effort, "medium") == 0);
+	mapeq("{'model':'global.anthropic.claude-opus-4-7','messages':[" HI "],"
+	      "'reasoning_effort':'minimal'}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'additionalModelRequestFields':{'thinking':{'type':'adaptive'},"
+	      "'output_config':{'effort':'low'}}}");
+	/* a date suffix is no minor version: Opus 4 keeps the budget */
+	mapeq("{'model':'us.anthropic.claude-opus-4-20250514-v1:0','messages':[" HI "],"
+	      "'reasoning_effort':'high'}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'inferenceConfig':{'maxTokens':28672},"
+	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':24576}}}");
 }
 
 static void test_out_limit(void)

@@ -46,10 +46,11 @@
 #define OAI_ID_MAX 64            /* completion id, with its NUL */
 #define OAI_MAX_TOOL_CALLS 256   /* tool calls in one streamed answer */
 
-/* Thinking budgets for reasoning_effort on Anthropic models. */
-#define OAI_EFFORT_LOW 1024
-#define OAI_EFFORT_MEDIUM 4096
-#define OAI_EFFORT_HIGH 16384
+/* Thinking budgets for reasoning_effort on Anthropic models that take a
+ * budget (SPEC 3.5, known.h); adaptive-only models get the effort itself. */
+#define OAI_EFFORT_LOW 2048
+#define OAI_EFFORT_MEDIUM 8192
+#define OAI_EFFORT_HIGH 24576
 #define OAI_THINKING_ANSWER 4096 /* answer room added above the budget when needed */
 
 /* ---- requests ---- */
@@ -60,6 +61,7 @@ struct oai_req {
 	int stream;                   /* `stream` was true */
 	int include_usage;            /* stream_options.include_usage was true */
 	long long thinking;           /* budget sent (0: none) */
+	char effort[8];               /* adaptive effort sent ("low", "medium", "high"), or "" */
 	char param[64];               /* on ERR_USAGE: the offending field ("messages[2].content"), or "" */
 };
 

@@ -11,6 +11,7 @@
 
 #include "base/base64.h"
 #include "bedrock/catalog.h"
+#include "bedrock/known.h"
 
 /* The helpers openai_map.h declares. */
 
@@ -499,7 +500,9 @@ static int oai_head(struct oai_map *m)
 					"expected \"none\", \"minimal\", \"low\", \"medium\" or "
 					"\"high\"");
 		/* other makers have no common field for it: accepted, not sent */
-		if (conv_model_is_anthropic(rq->model_id))
+		if (budget && known_thinking(rq->model_id) == KNOWN_THINK_ADAPTIVE)
+			snprintf(rq->effort, sizeof rq->effort, "%s", known_effort_of_budget(budget));
+		else if (conv_model_is_anthropic(rq->model_id))
 			rq->thinking = budget;
 	}
 	return 0;
@@ -507,14 +510,22 @@ static int oai_head(struct oai_map *m)
 
 static void oai_thinking(struct oai_map *m)
 {
-	if (!m->rq->thinking)
+	if (!m->rq->thinking && !m->rq->effort[0])
 		return;
 	jw_key(&m->w, "additionalModelRequestFields");
 	jw_obj_begin(&m->w);
 	jw_key(&m->w, "thinking");
 	jw_obj_begin(&m->w);
-	jw_kstr(&m->w, "type", "enabled");
-	jw_kint(&m->w, "budget_tokens", m->rq->thinking);
+	if (m->rq->effort[0]) {
+		jw_kstr(&m->w, "type", "adaptive");
+		jw_obj_end(&m->w);
+		jw_key(&m->w, "output_config");
+		jw_obj_begin(&m->w);
+		jw_kstr(&m->w, "effort", m->rq->effort);
+	} else {
+		jw_kstr(&m->w, "type", "enabled");
+		jw_kint(&m->w, "budget_tokens", m->rq->thinking);
+	}
 	jw_obj_end(&m->w);
 	jw_obj_end(&m->w);
 }
