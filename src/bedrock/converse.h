@@ -198,9 +198,12 @@ struct conv_call {
 	size_t max_answer;          /* non-stream: largest answer collected into r->body */
 	int gateway;                /* serve's texts: errors say "from Bedrock", no request id */
 	int64_t t0_ms;              /* clock_ms() at the start of the -v times; 0: now */
+	const char *operation;      /* NULL: converse(-stream); "count-tokens" (stream 0) */
 };
 
-/* One POST /model/<id>/converse(-stream), SigV4-signed to the runtime. r is
+/* One POST /model/<id>/converse(-stream) (or /<operation>), SigV4-signed to
+ * the runtime; a model id that is an ARN is called in the ARN's region
+ * (SPEC 3.5). r is
  * initialised here: aws_response_free it after, whatever this returned.
  * Stream: a 2xx event stream goes through c->cs (a callback's error aborts
  * the call) and ends with conv_stream_finish; a 2xx answer of another type

@@ -287,3 +287,51 @@ long long known_budget_of_effort(const char *effort)
 		return KNOWN_BUDGET_HIGH;
 	return 0;
 }
+
+/* The geography prefix of a region: us-east-1 -> "us.", eu-west-1 -> "eu.",
+ * ap-southeast-2 -> "apac.". */
+static int same_geo(const char *id, const char *region)
+{
+	if (!region)
+		return 0;
+	if (strncmp(region, "us-gov-", 7) == 0)
+		return strncmp(id, "us-gov.", 7) == 0;
+	if (strncmp(region, "us-", 3) == 0)
+		return strncmp(id, "us.", 3) == 0;
+	if (strncmp(region, "eu-", 3) == 0)
+		return strncmp(id, "eu.", 3) == 0;
+	if (strncmp(region, "ap-", 3) == 0)
+		return strncmp(id, "apac.", 5) == 0 || strncmp(id, "jp.", 3) == 0 ||
+		       strncmp(id, "au.", 3) == 0;
+	if (strncmp(region, "ca-", 3) == 0)
+		return strncmp(id, "ca.", 3) == 0;
+	return 0;
+}
+
+long known_preference(const char *model_id, const char *region)
+{
+	const struct known_model *k = known_lookup(model_id);
+	const char *s = model_id ? model_part(model_id) : "";
+	int opus = 0, major = 0, minor = 0;
+	long family;
+
+	if (!k || strncmp(model_id, "arn:", 4) == 0)
+		return 0;
+	claude_version(s, &opus, &major, &minor);
+	if (strstr(s, "claude-sonnet") || strstr(s, "-sonnet"))
+		family = 6;
+	else if (strncmp(s, "amazon.nova-2-pro", 17) == 0 || strncmp(s, "amazon.nova-pro", 15) == 0)
+		family = 5;
+	else if (strncmp(s, "amazon.nova-2-lite", 18) == 0)
+		family = 4;
+	else if (strstr(s, "claude-haiku") || strstr(s, "-haiku"))
+		family = 3;
+	else if (strstr(s, "claude"))
+		family = 2;
+	else
+		family = 1;
+	if (strncmp(s, "amazon.nova-2", 13) == 0)
+		major = 2; /* Nova 2 before Nova 1 */
+	return family * 1000000L + (long)(major * 100 + minor) * 10L +
+	       (same_geo(model_id, region) ? 3 : s != model_id ? 2 : 1);
+}

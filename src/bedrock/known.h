@@ -57,6 +57,12 @@ int known_caching(const char *model_id);
  * anything else). */
 const char *known_effort_of_budget(long long budget);
 long long known_budget_of_effort(const char *effort);
+/* How much brock prefers a model for `brock chat` with no model configured
+ * (SPEC 1): the newest Claude Sonnet, then Nova 2 Pro / Nova Pro, Nova 2
+ * Lite, Claude Haiku, other Claude models, then any known model; a profile
+ * of region's geography ("us." in us-east-1) before a global one before the
+ * bare id. 0: never picked (unknown, or not a text model brock knows). */
+long known_preference(const char *model_id, const char *region);
 /* The table itself (tests walk it). */
 const struct known_model *known_table(size_t *n);
 

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "cmd/cmd.h"
 #include "bedrock/converse.h"
+#include "bedrock/discovery.h"
 #include "bedrock/known.h"
 #include "aws/creds.h"
 #include "cmd/ctx.h"
@@ -691,6 +692,38 @@ static int chat_run_turn(const struct globals *g, const struct chat_opts *o, str
 	return rc;
 }
 
+/* Zero configuration (SPEC 1): no -m and no configured model. The best
+ * model discovery finds by the built-in preference order (known.h), named
+ * on stderr; out stays "" when discovery found none (the caller's "no
+ * model" error follows). */
+static int chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, struct err *e)
+{
+	struct disc_opts o;
+	struct disc_result dr;
+	long best = 0;
+	size_t i;
+
+	memset(&o, 0, sizeof o);
+	o.cfg = &ctx->cfg.discovery;
+	o.env = &g->env;
+	if (disc_run(&ctx->aws, &ctx->creds, &o, &dr, e) < 0)
+		return err_wrap(e, "no model configured; model discovery");
+	for (i = 0; i < dr.list.n; i++) {
+		long p = known_preference(dr.list.v[i].id, ctx->aws.region);
+		size_t n = strlen(dr.list.v[i].id);
+
+		if (p > best && n <= DISC_MAX_FIELD) {
+			best = p;
+			memcpy(out, dr.list.v[i].id, n + 1);
+		}
+	}
+	disc_result_free(&dr);
+	if (out[0] && !g->quiet)
+		fprintf(stderr, "brock: no model configured; using amazon-bedrock/%s (set "
+			"agents.defaults.model.primary or pass -m)\n", out);
+	return 0;
+}
+
 /* The feature flags, over the config defaults bedrock.* (SPEC 3.5). */
 static void chat_features(const struct chat_opts *o, const struct config *cfg,
 			  struct conv_request *rq)
@@ -740,6 +773,7 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	struct chat_opts o;
 	struct ctx ctx;
 	const char *model_id = NULL;
+	char picked[DISC_MAX_FIELD + 1] = "";
 	size_t i;
 	int rc = -1, opened = 0;
 
@@ -760,7 +794,10 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	if (ctx_open(&ctx, g, e) < 0)
 		goto out;
 	opened = 1;
-	if (!o.model && chat_model_id(ctx.cfg.primary_model, &model_id, e) < 0)
+	if (!o.model && (!ctx.cfg.primary_model || !ctx.cfg.primary_model[0]) &&
+	    chat_pick_model(g, &ctx, picked, e) < 0)
+		goto out;
+	if (!o.model && chat_model_id(picked[0] ? picked : ctx.cfg.primary_model, &model_id, e) < 0)
 		goto out;
 	ctx.aws.opts.io_timeout_ms = (int)(o.timeout * 1000.0 + 0.5);
 	if (ctx.aws.opts.io_timeout_ms < 1)

@@ -222,3 +222,66 @@ def test_emulator_service_tier_echo_and_bad_value(h):
     r = h.emu.request("POST", "/model/%s/converse" % SONNET, json.dumps(req).encode(), sign=True,
                       headers={"content-type": "application/json"})
     assert r.status == 400, r
+
+
+# ---- the gateway: cache_control, service_tier, user -----------------------------
+
+def test_gateway_cache_control_tier_and_cached_tokens(h):
+    s = serve(h)
+    sysp = {"role": "system", "content": [{"type": "text", "text": "Rules. " * 200,
+                                           "cache_control": {"type": "ephemeral"}}]}
+    req = {"model": "amazon-bedrock/" + SONNET, "messages": [sysp, {"role": "user", "content": "hi"}],
+           "service_tier": "priority", "user": "alice"}
+    st, _, data = s.chat(req)
+    assert st == 200, data
+    b = body_of(h)
+    assert b["system"][-1] == {"cachePoint": {"type": "default"}}, b
+    assert b["serviceTier"] == {"type": "priority"} and b["requestMetadata"] == {"user": "alice"}, b
+    st, _, data = s.chat(req)  # the same prefix again: a cache read
+    assert st == 200, data
+    u = json.loads(data)["usage"]
+    assert u["prompt_tokens_details"]["cached_tokens"] > 0, u
+    assert u["prompt_tokens"] >= u["prompt_tokens_details"]["cached_tokens"], u
+    req["service_tier"] = "gold"
+    st, _, data = s.chat(req)
+    assert st == 400, data
+
+
+# ---- zero configuration -----------------------------------------------------------
+
+def test_zero_config_picks_the_newest_sonnet(h):
+    r = h.brock(["chat", "hello"])
+    assert r.rc == 0, r
+    e = h.emu.log("runtime")[-1]
+    assert "claude-sonnet-4-5" in e["model_id"] and e["model_id"].startswith("us."), e["model_id"]
+    assert "using amazon-bedrock/" + e["model_id"] in r.stderr, r.stderr
+    r = h.brock(["-q", "chat", "hello"])
+    assert r.rc == 0 and "using" not in r.stderr, r
+
+
+# ---- ARN region, count-tokens ---------------------------------------------------------
+
+def test_arn_ref_is_called_in_the_arns_region(h):
+    h.emu.config(expected_region="us-west-2")
+    arn = "arn:aws:bedrock:us-west-2:111122223333:inference-profile/us.anthropic.claude-opus-4-7"
+    r = h.brock(["--region", "us-east-1", "chat", "-m", arn, "hi"])
+    assert r.rc == 0, r
+    r = h.brock(["--region", "us-east-1", "chat", "-m", "amazon-bedrock/" + OPUS47, "hi"])
+    assert r.rc == 3, r  # signed for us-east-1: the emulator wants us-west-2
+
+
+def test_count_tokens(h):
+    r = h.brock(["count-tokens", "-m", "amazon-bedrock/" + SONNET, "-s", "be brief", "hello", "there"])
+    assert r.rc == 0, r
+    assert r.stdout.strip().isdigit() and int(r.stdout) > 0, r
+    e = h.emu.log()[-1]
+    assert e["route"] == "count-tokens" and e["model_id"] == SONNET, e
+    b = json.loads(e["body"])
+    assert b == {"input": {"converse": {"messages": [{"role": "user", "content": [{"text": "hello there"}]}],
+                                        "system": [{"text": "be brief"}]}}}, b
+    r = h.brock(["count-tokens", "-m", "amazon-bedrock/" + SONNET], stdin=b"from stdin")
+    assert r.rc == 0 and int(r.stdout) > 0, r
+    r = h.brock(["count-tokens", "--bogus", "x"])
+    assert r.rc == 2, r
+    r = h.brock(["count-tokens", "-m", "openai/gpt-4o", "x"])
+    assert r.rc == 2, r
