@@ -79,9 +79,9 @@ static void t_merge(void)
 	CHECK(m->tags == (CAT_TAG_CONFIGURED | CAT_TAG_DISCOVERED | CAT_TAG_PROFILE | CAT_TAG_REASONING));
 	CHECK_STR(m->maker, "anthropic");
 
-	m = &cat.v[1]; /* configured with only an id: discovered name, defaults */
+	m = &cat.v[1]; /* configured with only an id: discovered name, the known table */
 	CHECK_STR(m->name, "Llama 3 70B Instruct");
-	CHECK(m->context_window == 100000 && m->max_tokens == 2048 && m->reasoning == 0);
+	CHECK(m->context_window == 8000 && m->max_tokens == 2048 && m->reasoning == 0);
 	CHECK(m->tags == (CAT_TAG_DEFAULT | CAT_TAG_CONFIGURED | CAT_TAG_DISCOVERED));
 	CHECK(!m->has_cost);
 
@@ -238,12 +238,12 @@ static void t_render(void)
 	static const char want_table[] =
 		"Model                                             Input       Ctx   MaxOut  Tags\n"
 		"amazon-bedrock/us.anthropic.claude-opus-4-6-v1:0  text+image  200k  8192    configured,discovered,profile,reasoning\n"
-		"amazon-bedrock/meta.llama3-70b-instruct-v1:0      text        100k  2048    default,configured,discovered\n"
+		"amazon-bedrock/meta.llama3-70b-instruct-v1:0      text        8000  2048    default,configured,discovered\n"
 		"amazon-bedrock/custom.thing                       image       100k  2048    configured\n"
-		"amazon-bedrock/amazon.nova-pro-v1:0               text+image  100k  2048    discovered\n"
+		"amazon-bedrock/amazon.nova-pro-v1:0               text+image  300k  5000    discovered\n"
 		"amazon-bedrock/appprof01x                         text+image  100k  2048    discovered,profile\n"
-		"amazon-bedrock/us.amazon.nova-pro-v1:0            text+image  100k  2048    discovered,profile\n"
-		"amazon-bedrock/mistral.mistral-large-2402-v1:0    text        100k  2048    discovered\n";
+		"amazon-bedrock/us.amazon.nova-pro-v1:0            text+image  300k  5000    discovered,profile\n"
+		"amazon-bedrock/mistral.mistral-large-2402-v1:0    text        32k   8192    discovered\n";
 	static const char want_plain[] =
 		"amazon-bedrock/us.anthropic.claude-opus-4-6-v1:0\n"
 		"amazon-bedrock/meta.llama3-70b-instruct-v1:0\n"

@@ -179,6 +179,123 @@ static void test_body_errors(void)
 	CHECK(body(&rq, &e) != NULL);
 }
 
+/* Adaptive-only models (SPEC 3.5): effort, never enabled/budget. */
+static void test_body_adaptive(void)
+{
+	struct conv_request rq;
+	struct err e = {0, ""};
+	const char *b;
+
+	memset(&rq, 0, sizeof rq);
+	rq.model_id = "us.anthropic.claude-opus-4-7";
+	rq.text = (const uint8_t *)"hi";
+	rq.text_len = 2;
+	rq.thinking = 8000; /* --thinking N -> an effort */
+	CHECK_STR(body(&rq, &e), "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"hi\"}]}],"
+		  "\"additionalModelRequestFields\":{\"thinking\":{\"type\":\"adaptive\"},"
+		  "\"output_config\":{\"effort\":\"medium\"}}}");
+	rq.thinking = 2000;
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "\"effort\":\"low\"") && !strstr(b, "budget_tokens"));
+	rq.thinking = 30000;
+	rq.max_tokens = 1000; /* no budget to stay above */
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "\"effort\":\"high\"") && strstr(b, "\"maxTokens\":1000"));
+	rq.thinking = 0;
+	rq.max_tokens = 0;
+	rq.effort = "low";
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "\"effort\":\"low\"") && !strstr(b, "maxTokens"));
+	rq.effort = "extreme";
+	CHECK(body(&rq, &e) == NULL && e.cls == ERR_USAGE && strstr(e.msg, "--effort"));
+	/* without a thinking flag: no thinking field at all (adaptive-only models
+	 * refuse "disabled" too) */
+	rq.effort = NULL;
+	b = body(&rq, &e);
+	CHECK(b && !strstr(b, "thinking"));
+	/* a date suffix is not a minor version: Opus 4 takes a budget */
+	rq.model_id = "us.anthropic.claude-opus-4-20250514-v1:0";
+	rq.effort = "high";
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "\"type\":\"enabled\",\"budget_tokens\":24576") &&
+	      strstr(b, "\"maxTokens\":28672"));
+	rq.effort = "medium";
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "\"budget_tokens\":8192"));
+	/* the shape forced (a retry after Bedrock named adaptive thinking) */
+	rq.model_id = "arn:aws:bedrock:us-east-1:1:application-inference-profile/x";
+	rq.thinking_shape = 2;
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "\"type\":\"adaptive\"") && strstr(b, "\"effort\":\"medium\""));
+	/* effort on a model that does not take the field */
+	rq.thinking_shape = 0;
+	rq.model_id = "amazon.nova-pro-v1:0";
+	CHECK(body(&rq, &e) == NULL && e.cls == ERR_USAGE && strstr(e.msg, "--effort"));
+}
+
+/* Every feature flag on the wire (SPEC 3.5). */
+static void test_body_features(void)
+{
+	static const char *const keys[] = {"team", "run"}, *const vals[] = {"a\"b", ""};
+	struct conv_request rq;
+	struct err e = {0, ""};
+	const char *b;
+
+	memset(&rq, 0, sizeof rq);
+	rq.model_id = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+	rq.system = "sys";
+	rq.text = (const uint8_t *)"hi";
+	rq.text_len = 2;
+	rq.cache = 1;
+	CHECK_STR(body(&rq, &e),
+		  "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"hi\"},"
+		  "{\"cachePoint\":{\"type\":\"default\"}}]}],"
+		  "\"system\":[{\"text\":\"sys\"},{\"cachePoint\":{\"type\":\"default\"}}]}");
+	rq.cache_ttl = "1h";
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "{\"cachePoint\":{\"type\":\"default\",\"ttl\":\"1h\"}}]}],"));
+	rq.cache_ttl = "2h";
+	CHECK(body(&rq, &e) == NULL && e.cls == ERR_USAGE && strstr(e.msg, "--cache"));
+	rq.cache_ttl = NULL;
+	rq.model_id = "meta.llama3-70b-instruct-v1:0"; /* known not to cache */
+	CHECK(body(&rq, &e) == NULL && e.cls == ERR_USAGE && strstr(e.msg, "prompt caching"));
+	rq.model_id = "cohere.command-r-v1:0"; /* unknown: sent, Bedrock decides */
+	CHECK(body(&rq, &e) != NULL);
+	rq.cache = 0;
+	rq.system = NULL;
+	rq.service_tier = "flex";
+	rq.latency = "optimized";
+	rq.guardrail_id = "gr-1";
+	rq.guardrail_trace = 1;
+	rq.meta_keys = keys;
+	rq.meta_values = vals;
+	rq.nmeta = 2;
+	rq.extra = "{\"anthropic_beta\":[\"context-1m\"],\"top_k\":5}";
+	CHECK_STR(body(&rq, &e),
+		  "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"hi\"}]}],"
+		  "\"additionalModelRequestFields\":{\"anthropic_beta\":[\"context-1m\"],\"top_k\":5},"
+		  "\"serviceTier\":{\"type\":\"flex\"},"
+		  "\"performanceConfig\":{\"latency\":\"optimized\"},"
+		  "\"guardrailConfig\":{\"guardrailIdentifier\":\"gr-1\",\"guardrailVersion\":\"DRAFT\","
+		  "\"trace\":\"enabled\"},"
+		  "\"requestMetadata\":{\"team\":\"a\\\"b\",\"run\":\"\"}}");
+	rq.guardrail_version = "3";
+	rq.guardrail_trace = 0;
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "\"guardrailVersion\":\"3\"}") && !strstr(b, "trace"));
+	/* --extra with a thinking flag: the flag's thinking wins, the rest merges */
+	rq.model_id = "us.anthropic.claude-opus-4-7";
+	rq.effort = "low";
+	rq.extra = "{\"thinking\":{\"type\":\"enabled\"},\"anthropic_beta\":[\"x\"]}";
+	b = body(&rq, &e);
+	CHECK(b && strstr(b, "\"additionalModelRequestFields\":{\"anthropic_beta\":[\"x\"],"
+			       "\"thinking\":{\"type\":\"adaptive\"},\"output_config\":{\"effort\":\"low\"}}"));
+	rq.extra = "[1]";
+	CHECK(body(&rq, &e) == NULL && e.cls == ERR_USAGE && strstr(e.msg, "--extra"));
+	rq.extra = "{bad";
+	CHECK(body(&rq, &e) == NULL && e.cls == ERR_USAGE && strstr(e.msg, "--extra"));
+}
+
 static void test_body_thinking_budget(void)
 {
 	struct conv_request rq;
@@ -1180,6 +1297,8 @@ int main(int argc, char **argv)
 	T_RUN(test_body_big_attachment_base64);
 	T_RUN(test_body_errors);
 	T_RUN(test_body_thinking_budget);
+	T_RUN(test_body_adaptive);
+	T_RUN(test_body_features);
 	T_RUN(test_body_limit);
 	T_RUN(test_image_format);
 	T_RUN(test_document_format);

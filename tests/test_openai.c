@@ -65,11 +65,13 @@ static void test_minimal(void)
 	CHECK_STR(rq.model, "amazon-bedrock/us.anthropic.claude-sonnet-4-v1:0");
 	CHECK_STR(rq.model_id, "us.anthropic.claude-sonnet-4-v1:0");
 	CHECK(rq.stream == 0 && rq.include_usage == 0 && rq.thinking == 0);
-	/* a bare id, escapes decoded, unknown fields and nulls ignored */
+	/* a bare id, escapes decoded, unknown fields and nulls ignored; user is
+	 * request metadata (SPEC 7.1) */
 	mapeq("{'model':'amazon.nova-pro-v1:0','messages':[{'role':'user','content':'a\\nb\\u00e9',"
 	      "'name':'bob'}],'user':'x','logprobs':true,'temperature':null,'stop':null,"
 	      "'tools':null,'n':1,'seed':3,'response_format':{'type':'text'}}",
-	      "{'messages':[{'role':'user','content':[{'text':'a\\nb\xc3\xa9'}]}]}");
+	      "{'messages':[{'role':'user','content':[{'text':'a\\nb\xc3\xa9'}]}],"
+	      "'requestMetadata':{'user':'x'}}");
 	CHECK_STR(rq.model_id, "amazon.nova-pro-v1:0");
 	CHECK_STR(rq.model, "amazon.nova-pro-v1:0");
 }
@@ -332,6 +334,12 @@ static void test_bad_requests(void)
 		 "expected \"none\""},
 		{"{" M "'messages':[" HI "],'reasoning_effort':2}", "reasoning_effort",
 		 "expected \"none\""},
+		{"{" M "'messages':[" HI "],'service_tier':'gold'}", "service_tier", "expected"},
+		{"{" M "'messages':[{'role':'user','content':[{'type':'text','text':'a',"
+		 "'cache_control':{'type':'forever'}}]}]}", "messages[0].content", "cache_control"},
+		{"{" M "'messages':[{'role':'user','content':[{'type':'text','text':'a',"
+		 "'cache_control':{'type':'ephemeral','ttl':'2h'}}]}]}", "messages[0].content",
+		 "cache_control.ttl"},
 	};
 	size_t i;
 
@@ -354,25 +362,103 @@ static void test_reasoning_effort(void)
 	/* no max_tokens: budget + answer room */
 	mapeq("{" M "'messages':[" HI "],'reasoning_effort':'low'}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
-	      "'inferenceConfig':{'maxTokens':5120},"
-	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':1024}}}");
-	CHECK(rq.thinking == 1024);
+	      "'inferenceConfig':{'maxTokens':6144},"
+	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':2048}}}");
+	CHECK(rq.thinking == 2048);
 	/* max_tokens below the budget: the budget comes on top */
 	mapeq("{" M "'messages':[" HI "],'reasoning_effort':'high','max_tokens':1000}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
-	      "'inferenceConfig':{'maxTokens':17384},"
-	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':16384}}}");
+	      "'inferenceConfig':{'maxTokens':25576},"
+	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':24576}}}");
 	/* enough room already: kept */
 	mapeq("{" M "'messages':[" HI "],'reasoning_effort':'medium','max_tokens':20000}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
 	      "'inferenceConfig':{'maxTokens':20000},"
-	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':4096}}}");
+	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':8192}}}");
 	/* none, and other makers: nothing sent */
 	mapeq("{" M "'messages':[" HI "],'reasoning_effort':'none'}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}]}");
 	mapeq("{'model':'amazon.nova-pro-v1:0','messages':[" HI "],'reasoning_effort':'high'}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}]}");
 	CHECK(rq.thinking == 0);
+	/* adaptive-only models: the effort, no budget, maxTokens untouched */
+	mapeq("{'model':'amazon-bedrock/us.anthropic.claude-opus-4-7','messages':[" HI "],"
+	      "'reasoning_effort':'medium','max_tokens':100}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'inferenceConfig':{'maxTokens':100},"
+	      "'additionalModelRequestFields':{'thinking':{'type':'adaptive'},"
+	      "'output_config':{'effort':'medium'}}}");
+	CHECK(rq.thinking == 0 && strcmp(rq.effort, "medium") == 0);
+	mapeq("{'model':'global.anthropic.claude-opus-4-7','messages':[" HI "],"
+	      "'reasoning_effort':'minimal'}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'additionalModelRequestFields':{'thinking':{'type':'adaptive'},"
+	      "'output_config':{'effort':'low'}}}");
+	/* a date suffix is no minor version: Opus 4 keeps the budget */
+	mapeq("{'model':'us.anthropic.claude-opus-4-20250514-v1:0','messages':[" HI "],"
+	      "'reasoning_effort':'high'}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'inferenceConfig':{'maxTokens':28672},"
+	      "'additionalModelRequestFields':{'thinking':{'type':'enabled','budget_tokens':24576}}}");
+}
+
+/* cache_control -> cachePoint (SPEC 3.5, 7.1); service_tier; user. */
+static void test_cache_tier_user(void)
+{
+	mapeq("{" M "'messages':[{'role':'system','content':[{'type':'text','text':'S',"
+	      "'cache_control':{'type':'ephemeral','ttl':'1h'}}]},"
+	      "{'role':'user','content':[{'type':'text','text':'A','cache_control':{'type':'ephemeral'}},"
+	      "{'type':'text','text':'B'}]}]}",
+	      "{'messages':[{'role':'user','content':[{'text':'A'},{'cachePoint':{'type':'default'}},"
+	      "{'text':'B'}]}],"
+	      "'system':[{'text':'S'},{'cachePoint':{'type':'default','ttl':'1h'}}]}");
+	CHECK(rq.cache_points == 2);
+	/* a 1h point after a 5m one is sent as 5m */
+	mapeq("{" M "'messages':[{'role':'system','content':[{'type':'text','text':'S',"
+	      "'cache_control':{'type':'ephemeral'}}]},"
+	      "{'role':'user','content':[{'type':'text','text':'A',"
+	      "'cache_control':{'type':'ephemeral','ttl':'1h'}}]}]}",
+	      "{'messages':[{'role':'user','content':[{'text':'A'},{'cachePoint':{'type':'default'}}]}],"
+	      "'system':[{'text':'S'},{'cachePoint':{'type':'default'}}]}");
+	/* at most 4: the first three and the last */
+	mapeq("{" M "'messages':[{'role':'user','content':["
+	      "{'type':'text','text':'1','cache_control':{'type':'ephemeral'}},"
+	      "{'type':'text','text':'2','cache_control':{'type':'ephemeral'}},"
+	      "{'type':'text','text':'3','cache_control':{'type':'ephemeral'}},"
+	      "{'type':'text','text':'4','cache_control':{'type':'ephemeral'}},"
+	      "{'type':'text','text':'5','cache_control':{'type':'ephemeral'}}]}]}",
+	      "{'messages':[{'role':'user','content':[{'text':'1'},{'cachePoint':{'type':'default'}},"
+	      "{'text':'2'},{'cachePoint':{'type':'default'}},{'text':'3'},"
+	      "{'cachePoint':{'type':'default'}},{'text':'4'},{'text':'5'},"
+	      "{'cachePoint':{'type':'default'}}]}]}");
+	CHECK(rq.cache_points == 4);
+	/* a model without caching: left out */
+	mapeq("{'model':'meta.llama3-70b-instruct-v1:0','messages':[{'role':'user','content':["
+	      "{'type':'text','text':'A','cache_control':{'type':'ephemeral'}}]}]}",
+	      "{'messages':[{'role':'user','content':[{'text':'A'}]}]}");
+	CHECK(rq.cache_points == 0);
+	/* service_tier and user */
+	mapeq("{" M "'messages':[" HI "],'service_tier':'flex','user':'u-1'}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'serviceTier':{'type':'flex'},'requestMetadata':{'user':'u-1'}}");
+	mapeq("{" M "'messages':[" HI "],'service_tier':'auto'}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}]}");
+}
+
+/* Replaying reasoning: signatures and redacted content kept, a block without
+ * a signature dropped (SPEC 3.5). */
+static void test_thinking_blocks_replay(void)
+{
+	mapeq("{" M "'messages':[" HI ",{'role':'assistant','content':'4',"
+	      "'thinking_blocks':[{'type':'thinking','thinking':'2+2','signature':'c2ln'},"
+	      "{'type':'redacted_thinking','data':'UkVE'},"
+	      "{'type':'thinking','thinking':'lost its signature'},"
+	      "{'type':'thinking','thinking':'empty','signature':''}]},"
+	      "{'role':'user','content':'and 3+3?'}]}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]},"
+	      "{'role':'assistant','content':[{'reasoningContent':{'reasoningText':{'text':'2+2',"
+	      "'signature':'c2ln'}}},{'reasoningContent':{'redactedContent':'UkVE'}},{'text':'4'}]},"
+	      "{'role':'user','content':[{'text':'and 3+3?'}]}]}");
 }
 
 static void test_out_limit(void)
@@ -906,6 +992,8 @@ int main(int argc, char **argv)
 	T_RUN(test_images);
 	T_RUN(test_bad_requests);
 	T_RUN(test_reasoning_effort);
+	T_RUN(test_cache_tier_user);
+	T_RUN(test_thinking_blocks_replay);
 	T_RUN(test_deep_json);
 	T_RUN(test_out_limit);
 	T_RUN(test_stream_full);

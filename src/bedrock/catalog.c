@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bedrock/known.h"
 #include "wire/json.h"
 
 void catalog_free(struct catalog *cat)
@@ -92,6 +93,17 @@ static unsigned config_input(const struct config_model *cm)
 	return in;
 }
 
+/* Context window, largest output and reasoning of the known-model table
+ * (known.h), else the discovery defaults. */
+static void set_limits(struct cat_model *m, const struct config_discovery *dc)
+{
+	const struct known_model *k = known_lookup(m->id);
+
+	m->context_window = k ? k->context_window : dc->default_context_window;
+	m->max_tokens = k ? k->max_tokens : dc->default_max_tokens;
+	m->reasoning = k ? k->reasoning : 0;
+}
+
 static int add_configured(struct catalog *cat, const struct config *cfg,
 			  const struct disc_list *disc)
 {
@@ -113,10 +125,13 @@ static int add_configured(struct catalog *cat, const struct config *cfg,
 		if (!m)
 			return -1;
 		m->input = cm->n_input ? config_input(cm) : dm ? dm->input : DISC_IN_TEXT;
-		m->context_window =
-			cm->context_window > 0 ? cm->context_window : dc->default_context_window;
-		m->max_tokens = cm->max_tokens > 0 ? cm->max_tokens : dc->default_max_tokens;
-		m->reasoning = cm->reasoning == 1;
+		set_limits(m, dc);
+		if (cm->context_window > 0)
+			m->context_window = cm->context_window;
+		if (cm->max_tokens > 0)
+			m->max_tokens = cm->max_tokens;
+		if (cm->reasoning == 0 || cm->reasoning == 1)
+			m->reasoning = cm->reasoning == 1;
 		m->has_cost = cm->has_cost;
 		m->cost = cm->cost;
 		m->tags |= CAT_TAG_CONFIGURED;
@@ -162,8 +177,7 @@ static int add_discovered(struct catalog *cat, const struct config *cfg,
 			break;
 		}
 		m->input = v[i]->input;
-		m->context_window = cfg->discovery.default_context_window;
-		m->max_tokens = cfg->discovery.default_max_tokens;
+		set_limits(m, &cfg->discovery);
 		m->tags |= CAT_TAG_DISCOVERED | (v[i]->profile ? CAT_TAG_PROFILE : 0);
 	}
 	free(v);

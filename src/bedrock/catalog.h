@@ -7,8 +7,9 @@
  * listed; a discovered model with the same id adds what the config leaves
  * out (name, input) and the tags discovered/profile. The other discovered
  * models follow, sorted by maker then id. contextWindow/maxTokens are the
- * configured values, else the discovery defaults; reasoning is the
- * configured value, else false; cost only from the config. The config's
+ * configured values, else the known-model table's (known.h), else the
+ * discovery defaults; reasoning is the configured value, else the table's,
+ * else false; cost only from the config. The config's
  * agents.defaults.model.primary gets the "default" tag; when it names an
  * amazon-bedrock model that is in neither list it is listed anyway. */
 #ifndef BROCK_CATALOG_H

@@ -292,6 +292,70 @@ static int read_provider(const struct ld *l, uint32_t o, struct config_provider 
 	return 0;
 }
 
+/* bedrock.requestMetadata: an object of strings. */
+static int read_meta(const struct ld *l, uint32_t o, struct config_features *f)
+{
+	const struct j5_doc *d = l->d;
+	size_t n, k = 0;
+
+	if (o == J5_NONE)
+		return 0;
+	if (d->nodes[o].type != J5_OBJECT)
+		return type_err(l, "bedrock.requestMetadata", "an object of strings");
+	n = d->nodes[o].count;
+	if (n > 16)
+		return type_err(l, "bedrock.requestMetadata", "at most 16 entries");
+	f->meta_keys = calloc(n + 1, sizeof *f->meta_keys);
+	f->meta_values = calloc(n + 1, sizeof *f->meta_values);
+	if (!f->meta_keys || !f->meta_values)
+		return err_set(l->e, ERR_OTHER, "out of memory");
+	for (uint32_t c = o + 1; c < d->nodes[o].next; c = d->nodes[c].next, k++) {
+		struct buf kb;
+
+		buf_init(&kb, 257);
+		if (j5_key(d, c, &kb) < 0 || kb.len == 0) {
+			buf_free(&kb);
+			return type_err(l, "bedrock.requestMetadata", "keys of 1 to 256 bytes");
+		}
+		f->meta_keys[k] = (char *)kb.p;
+		f->n_meta = k + 1;
+		if (read_str(l, c, "bedrock.requestMetadata value", &f->meta_values[k]) < 0)
+			return -1;
+		if (!f->meta_values[k])
+			return type_err(l, "bedrock.requestMetadata", "string values");
+	}
+	return 0;
+}
+
+/* bedrock.*: the feature defaults (SPEC 3.5). */
+static int read_features(const struct ld *l, struct config_features *f)
+{
+	uint32_t br = get(l, 0, "bedrock"), g;
+	int trace = 0;
+
+	if (want_obj(l, br, "bedrock") < 0)
+		return -1;
+	g = get(l, br, "guardrail");
+	if (want_obj(l, g, "bedrock.guardrail") < 0 ||
+	    read_str(l, get(l, br, "serviceTier"), "bedrock.serviceTier", &f->service_tier) < 0 ||
+	    read_str(l, get(l, br, "latency"), "bedrock.latency", &f->latency) < 0 ||
+	    read_str(l, get(l, g, "identifier"), "bedrock.guardrail.identifier", &f->guardrail_id) < 0 ||
+	    read_str(l, get(l, g, "version"), "bedrock.guardrail.version", &f->guardrail_version) < 0)
+		return -1;
+	if (get(l, g, "trace") != J5_NONE && l->d->nodes[get(l, g, "trace")].type == J5_STRING) {
+		char *t = NULL;
+
+		if (read_str(l, get(l, g, "trace"), "bedrock.guardrail.trace", &t) < 0)
+			return -1;
+		trace = strcmp(t, "enabled") == 0 || strcmp(t, "enabled_full") == 0;
+		free(t);
+	} else if (read_bool(l, get(l, g, "trace"), "bedrock.guardrail.trace", &trace) < 0) {
+		return -1;
+	}
+	f->guardrail_trace = trace;
+	return read_meta(l, get(l, br, "requestMetadata"), f);
+}
+
 static int read_schema(const struct ld *l, struct config *c)
 {
 	uint32_t models, agents, def, model, serve, plugins, ent, br, bc;
@@ -349,7 +413,7 @@ static int read_schema(const struct ld *l, struct config *c)
 			  &c->serve_allow_origins, &c->n_serve_allow_origins) < 0 ||
 	    read_str(l, get(l, serve, "log"), "serve.log", &c->serve_log) < 0)
 		return -1;
-	return 0;
+	return read_features(l, &c->features);
 }
 
 static void config_defaults(struct config *c)
@@ -409,6 +473,12 @@ void config_free(struct config *c)
 	free(c->discovery.region);
 	free_list(c->discovery.provider_filter, c->discovery.n_provider_filter, 0);
 	free(c->primary_model);
+	free(c->features.service_tier);
+	free(c->features.latency);
+	free(c->features.guardrail_id);
+	free(c->features.guardrail_version);
+	free_list(c->features.meta_keys, c->features.n_meta, 0);
+	free_list(c->features.meta_values, c->features.n_meta, 0);
 	free(c->serve_listen);
 	free_list(c->serve_api_keys, c->n_serve_api_keys, 1);
 	free_list(c->serve_trusted_proxies, c->n_serve_trusted_proxies, 0);

@@ -60,12 +60,25 @@ struct config_discovery {
 	long long default_max_tokens;     /* default 4096 */
 };
 
+/* bedrock.*: defaults of the Bedrock request features for chat and serve
+ * (SPEC 3.5); NULL / 0 when not configured. */
+struct config_features {
+	char *service_tier;      /* bedrock.serviceTier */
+	char *latency;           /* bedrock.latency */
+	char *guardrail_id;      /* bedrock.guardrail.identifier */
+	char *guardrail_version; /* bedrock.guardrail.version */
+	int guardrail_trace;     /* bedrock.guardrail.trace (true/false, or "enabled") */
+	char **meta_keys, **meta_values; /* bedrock.requestMetadata */
+	size_t n_meta;
+};
+
 struct config {
 	char path[CONFIG_PATH_MAX]; /* the file in use ("" when none could be found) */
 	int exists;                 /* the file was there */
 	struct config_provider bedrock;   /* models.providers["amazon-bedrock"] */
 	struct config_discovery discovery; /* plugins...discovery over models.bedrockDiscovery */
 	char *primary_model;        /* agents.defaults.model.primary, or NULL */
+	struct config_features features; /* bedrock.* */
 	char *serve_listen;         /* serve.listen, or NULL */
 	char **serve_api_keys;      /* serve.apiKeys (secrets: wiped on free) */
 	size_t n_serve_api_keys;

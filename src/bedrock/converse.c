@@ -683,9 +683,31 @@ static int conv_other_answer(const struct conv_run *cr, const struct aws_respons
 	return err_set(e, ERR_PROTO, "expected an event stream, got %s%s", ct, rid);
 }
 
+/* The region of an ARN model ref (arn:<partition>:bedrock:<region>:...),
+ * copied into out; NULL for anything else. */
+static const char *conv_arn_region(const char *id, char *out, size_t n)
+{
+	const char *p = id, *q;
+	int i;
+
+	if (strncmp(id, "arn:", 4) != 0)
+		return NULL;
+	for (i = 0; i < 3 && p; i++) {
+		p = strchr(p, ':');
+		p = p ? p + 1 : NULL;
+	}
+	q = p ? strchr(p, ':') : NULL;
+	if (!q || q == p || (size_t)(q - p) >= n)
+		return NULL;
+	memcpy(out, p, (size_t)(q - p));
+	out[q - p] = '\0';
+	return out;
+}
+
 int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_call *c,
 	      struct aws_response *r, struct err *e)
 {
+	char arn_region[64];
 	struct conv_run cr;
 	struct aws_request rq;
 	struct buf path;
@@ -699,7 +721,10 @@ int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_ca
 	buf_init(&path, 16384);
 	if (buf_append_str(&path, "/model") < 0 ||
 	    url_path_append_segment(&path, slice_str(c->model_id)) < 0 ||
-	    buf_append_str(&path, c->stream ? "/converse-stream" : "/converse") < 0) {
+	    buf_append_str(&path, c->operation ? "/" : "") < 0 ||
+	    buf_append_str(&path, c->operation ? c->operation
+			   : c->stream    ? "/converse-stream"
+					  : "/converse") < 0) {
 		buf_free(&path);
 		return err_set(e, ERR_USAGE, "model id too long");
 	}
@@ -719,6 +744,7 @@ int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_ca
 		rq.user = &cr;
 	}
 	rq.max_body = c->max_answer;
+	rq.region = conv_arn_region(c->model_id, arn_region, sizeof arn_region);
 	rc = aws_call(a, creds, &rq, r, e);
 	if (rc == 0 && c->stream && !cr.is_stream)
 		rc = conv_other_answer(&cr, r, e);

@@ -64,12 +64,39 @@ struct conv_request {
 	size_t nstop;
 	long long thinking;         /* budget tokens; 0: off (maxTokens defaults to
 	                               thinking + CONV_THINKING_ANSWER) */
+	const char *effort;         /* "low", "medium", "high"; NULL: from thinking */
+	int thinking_shape;         /* enum known_think; 0: known_thinking(model_id) */
+	int cache;                  /* 1: cache points after the system prompt and the prompt */
+	const char *cache_ttl;      /* "5m" or "1h"; NULL: the default (5m, no ttl field) */
+	const char *service_tier;   /* serviceTier.type; NULL: not sent */
+	const char *latency;        /* performanceConfig.latency; NULL: not sent */
+	const char *guardrail_id;   /* guardrailConfig; NULL: none */
+	const char *guardrail_version; /* NULL: "DRAFT" */
+	int guardrail_trace;        /* 1: "trace":"enabled" */
+	const char *const *meta_keys; /* requestMetadata */
+	const char *const *meta_values;
+	size_t nmeta;
+	const char *extra;          /* a JSON object merged into additionalModelRequestFields */
 };
 
 /* Appends the request body to out. ERR_USAGE for invalid UTF-8 in any user
  * text ("prompt is not valid UTF-8 (byte N)"), for a document without text,
  * or --thinking on a model without extended thinking; ERR_OTHER when out's
- * limit is reached. */
+ * limit is reached.
+ *
+ * Thinking (SPEC 3.5): with thinking or effort set, a model that takes
+ * adaptive thinking only (known.h) gets {"thinking":{"type":"adaptive"},
+ * "output_config":{"effort":E}} (E = effort, else mapped from the budget);
+ * the others {"thinking":{"type":"enabled","budget_tokens":N}} (N = the
+ * budget, else mapped from the effort), with maxTokens above N.
+ *
+ * Prompt caching: {"cachePoint":{"type":"default"[,"ttl":"1h"]}} after the
+ * system prompt and after the prompt; ERR_USAGE on a model known not to take
+ * it (known.h). serviceTier {"type"}, performanceConfig {"latency"},
+ * guardrailConfig {guardrailIdentifier, guardrailVersion, trace},
+ * requestMetadata {k: v}. extra must be a JSON object (ERR_USAGE); its
+ * members are written into additionalModelRequestFields, except thinking /
+ * output_config when a thinking flag writes those (the flag wins). */
 int conv_build_body(const struct conv_request *rq, struct buf *out, struct err *e);
 
 /* "png", "jpeg", "gif", "webp" from the magic bytes, or NULL. */
@@ -171,9 +198,12 @@ struct conv_call {
 	size_t max_answer;          /* non-stream: largest answer collected into r->body */
 	int gateway;                /* serve's texts: errors say "from Bedrock", no request id */
 	int64_t t0_ms;              /* clock_ms() at the start of the -v times; 0: now */
+	const char *operation;      /* NULL: converse(-stream); "count-tokens" (stream 0) */
 };
 
-/* One POST /model/<id>/converse(-stream), SigV4-signed to the runtime. r is
+/* One POST /model/<id>/converse(-stream) (or /<operation>), SigV4-signed to
+ * the runtime; a model id that is an ARN is called in the ARN's region
+ * (SPEC 3.5). r is
  * initialised here: aws_response_free it after, whatever this returned.
  * Stream: a 2xx event stream goes through c->cs (a callback's error aborts
  * the call) and ends with conv_stream_finish; a 2xx answer of another type

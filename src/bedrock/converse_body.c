@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/base64.h"
+#include "bedrock/known.h"
 
 #define CONV_B64_PIECE 3072 /* attachment bytes base64-encoded per writer piece */
 
@@ -186,6 +187,47 @@ static void conv_attachment_block(struct jw *w, const struct conv_attachment *a)
 	jw_obj_end(w);
 }
 
+static int conv_thinking_shape(const struct conv_request *rq)
+{
+	return rq->thinking_shape ? rq->thinking_shape : known_thinking(rq->model_id);
+}
+
+/* The budget sent for thinking (0: none). */
+static long long conv_budget(const struct conv_request *rq)
+{
+	if (rq->thinking > 0)
+		return rq->thinking;
+	return known_budget_of_effort(rq->effort);
+}
+
+static int conv_check_features(const struct conv_request *rq, struct err *e)
+{
+	size_t i;
+
+	if (rq->cache && known_caching(rq->model_id) == 0)
+		return err_set(e, ERR_USAGE, "--cache: '%.200s' does not take prompt caching",
+			       rq->model_id);
+	if (rq->cache_ttl && strcmp(rq->cache_ttl, "5m") != 0 && strcmp(rq->cache_ttl, "1h") != 0)
+		return err_set(e, ERR_USAGE, "--cache: expected 5m or 1h, got '%.40s'", rq->cache_ttl);
+	for (i = 0; i < rq->nmeta; i++)
+		if (conv_utf8_check(rq->meta_keys[i], strlen(rq->meta_keys[i]), "a --meta key", e) < 0 ||
+		    conv_utf8_check(rq->meta_values[i], strlen(rq->meta_values[i]), "a --meta value",
+				    e) < 0)
+			return -1;
+	if (rq->extra) {
+		struct json_doc d;
+		int ok;
+
+		if (json_parse_alloc(&d, rq->extra, strlen(rq->extra), 4096, e) < 0)
+			return err_set(e, ERR_USAGE, "--extra: not valid JSON");
+		ok = json_type(&d, 0) == JSON_OBJECT;
+		json_doc_free(&d);
+		if (!ok)
+			return err_set(e, ERR_USAGE, "--extra: expected a JSON object");
+	}
+	return 0;
+}
+
 static int conv_check_request(const struct conv_request *rq, struct err *e)
 {
 	size_t i;
@@ -209,22 +251,40 @@ static int conv_check_request(const struct conv_request *rq, struct err *e)
 		return err_set(e, ERR_USAGE, "a document needs a prompt to go with it");
 	if (rq->text_len == 0 && rq->natt == 0)
 		return err_set(e, ERR_USAGE, "the prompt is empty");
-	if (rq->thinking > 0 && !conv_model_is_anthropic(rq->model_id) &&
-	    strncmp(rq->model_id ? rq->model_id : "", "arn:", 4) != 0)
+	if (conv_check_features(rq, e) < 0)
+		return -1;
+	if ((rq->thinking > 0 || rq->effort) && conv_thinking_shape(rq) == KNOWN_THINK_NONE)
 		return err_set(e, ERR_USAGE,
-			       "--thinking is sent as Anthropic's extended-thinking field; "
-			       "'%.200s' is not an Anthropic model",
-			       rq->model_id ? rq->model_id : "");
+			       "--%s is sent as Anthropic's thinking field; "
+			       "'%.200s' is not an Anthropic model that reasons",
+			       rq->effort ? "effort" : "thinking", rq->model_id ? rq->model_id : "");
+	if (rq->effort && !known_budget_of_effort(rq->effort))
+		return err_set(e, ERR_USAGE, "--effort: expected low, medium or high, got '%.40s'",
+			       rq->effort);
+	if (conv_thinking_shape(rq) == KNOWN_THINK_ADAPTIVE)
+		return 0; /* no budget: the rules below are for budgets */
 	/* Anthropic rejects budgets under 1024 and a maxTokens that does not
 	 * leave room for the answer after the thinking */
 	if (rq->thinking > 0 && rq->thinking < CONV_THINKING_MIN)
 		return err_set(e, ERR_USAGE, "--thinking needs a budget of at least %d tokens",
 			       CONV_THINKING_MIN);
-	if (rq->thinking > 0 && rq->max_tokens > 0 && rq->max_tokens <= rq->thinking)
+	if (conv_budget(rq) > 0 && rq->max_tokens > 0 && rq->max_tokens <= conv_budget(rq))
 		return err_set(e, ERR_USAGE,
-			       "--max-tokens (%lld) must be greater than the --thinking budget (%lld)",
-			       rq->max_tokens, rq->thinking);
+			       "--max-tokens (%lld) must be greater than the thinking budget (%lld)",
+			       rq->max_tokens, conv_budget(rq));
 	return 0;
+}
+
+static void conv_cache_point(struct jw *w, const struct conv_request *rq)
+{
+	jw_obj_begin(w);
+	jw_key(w, "cachePoint");
+	jw_obj_begin(w);
+	jw_kstr(w, "type", "default");
+	if (rq->cache_ttl && strcmp(rq->cache_ttl, "1h") == 0)
+		jw_kstr(w, "ttl", "1h");
+	jw_obj_end(w);
+	jw_obj_end(w);
 }
 
 /* "messages": the one user turn, attachments first (the models read them
@@ -249,6 +309,8 @@ static void conv_user_message(struct jw *w, const struct conv_request *rq)
 		jw_str_end(w);
 		jw_obj_end(w);
 	}
+	if (rq->cache)
+		conv_cache_point(w, rq);
 	jw_arr_end(w);
 	jw_obj_end(w);
 	jw_arr_end(w);
@@ -284,15 +346,98 @@ static void conv_inference_config(struct jw *w, const struct conv_request *rq,
 	jw_obj_end(w);
 }
 
+/* The thinking members of additionalModelRequestFields (SPEC 3.5). */
+static void conv_thinking_fields(struct jw *w, const struct conv_request *rq)
+{
+	jw_key(w, "thinking");
+	jw_obj_begin(w);
+	if (conv_thinking_shape(rq) == KNOWN_THINK_ADAPTIVE) {
+		jw_kstr(w, "type", "adaptive");
+		jw_obj_end(w);
+		jw_key(w, "output_config");
+		jw_obj_begin(w);
+		jw_kstr(w, "effort", rq->effort ? rq->effort : known_effort_of_budget(rq->thinking));
+		jw_obj_end(w);
+		return;
+	}
+	jw_kstr(w, "type", "enabled");
+	jw_kint(w, "budget_tokens", conv_budget(rq));
+	jw_obj_end(w);
+}
+
+/* additionalModelRequestFields: --extra's members, then the thinking fields
+ * (which replace --extra's of the same name). */
+static void conv_model_fields(struct jw *w, const struct conv_request *rq, int thinking)
+{
+	struct json_doc d;
+	struct err e2;
+	int k;
+
+	jw_key(w, "additionalModelRequestFields");
+	jw_obj_begin(w);
+	if (rq->extra && json_parse_alloc(&d, rq->extra, strlen(rq->extra), 4096, &e2) == 0) {
+		for (k = json_child(&d, 0); k >= 0; k = json_next(&d, k)) {
+			char key[256];
+
+			if (json_strz(&d, k, key, sizeof key, &e2) < 0)
+				continue; /* a key too long for any model field */
+			if (thinking && (strcmp(key, "thinking") == 0 || strcmp(key, "output_config") == 0))
+				continue;
+			jw_key(w, key);
+			jw_tok(w, &d, k + 1); /* a key's value follows it */
+		}
+		json_doc_free(&d);
+	}
+	if (thinking)
+		conv_thinking_fields(w, rq);
+	jw_obj_end(w);
+}
+
+/* serviceTier, performanceConfig, guardrailConfig, requestMetadata. */
+static void conv_features(struct jw *w, const struct conv_request *rq)
+{
+	size_t i;
+
+	if (rq->service_tier) {
+		jw_key(w, "serviceTier");
+		jw_obj_begin(w);
+		jw_kstr(w, "type", rq->service_tier);
+		jw_obj_end(w);
+	}
+	if (rq->latency) {
+		jw_key(w, "performanceConfig");
+		jw_obj_begin(w);
+		jw_kstr(w, "latency", rq->latency);
+		jw_obj_end(w);
+	}
+	if (rq->guardrail_id) {
+		jw_key(w, "guardrailConfig");
+		jw_obj_begin(w);
+		jw_kstr(w, "guardrailIdentifier", rq->guardrail_id);
+		jw_kstr(w, "guardrailVersion", rq->guardrail_version ? rq->guardrail_version : "DRAFT");
+		if (rq->guardrail_trace)
+			jw_kstr(w, "trace", "enabled");
+		jw_obj_end(w);
+	}
+	if (rq->nmeta) {
+		jw_key(w, "requestMetadata");
+		jw_obj_begin(w);
+		for (i = 0; i < rq->nmeta; i++)
+			jw_kstr(w, rq->meta_keys[i], rq->meta_values[i]);
+		jw_obj_end(w);
+	}
+}
+
 int conv_build_body(const struct conv_request *rq, struct buf *out, struct err *e)
 {
 	struct jw w;
 	long long max_tokens = rq->max_tokens;
+	int thinking = rq->thinking > 0 || rq->effort;
 
 	if (conv_check_request(rq, e) < 0)
 		return -1;
-	if (rq->thinking > 0 && max_tokens == 0)
-		max_tokens = rq->thinking + CONV_THINKING_ANSWER;
+	if (thinking && conv_thinking_shape(rq) != KNOWN_THINK_ADAPTIVE && max_tokens == 0)
+		max_tokens = conv_budget(rq) + CONV_THINKING_ANSWER;
 	jw_init(&w, out);
 	jw_obj_begin(&w);
 	conv_user_message(&w, rq);
@@ -302,19 +447,14 @@ int conv_build_body(const struct conv_request *rq, struct buf *out, struct err *
 		jw_obj_begin(&w);
 		jw_kstr(&w, "text", rq->system);
 		jw_obj_end(&w);
+		if (rq->cache)
+			conv_cache_point(&w, rq);
 		jw_arr_end(&w);
 	}
 	conv_inference_config(&w, rq, max_tokens);
-	if (rq->thinking > 0) {
-		jw_key(&w, "additionalModelRequestFields");
-		jw_obj_begin(&w);
-		jw_key(&w, "thinking");
-		jw_obj_begin(&w);
-		jw_kstr(&w, "type", "enabled");
-		jw_kint(&w, "budget_tokens", rq->thinking);
-		jw_obj_end(&w);
-		jw_obj_end(&w);
-	}
+	if (thinking || rq->extra)
+		conv_model_fields(&w, rq, thinking);
+	conv_features(&w, rq);
 	jw_obj_end(&w);
 	if (jw_finish(&w, e) < 0) {
 		if (w.error == JW_E_NOMEM)

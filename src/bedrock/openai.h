@@ -9,6 +9,11 @@
  * turns; consecutive turns of the same Converse role are merged (Converse
  * wants user/assistant alternating, starting with user). Empty or
  * whitespace-only text parts are dropped (Converse rejects blank text).
+ * cache_control {"type":"ephemeral"[,"ttl":"1h"]} on a content part puts a
+ * cachePoint block after it on models that take caching (known.h; left out
+ * elsewhere): at most 4 (the first three and the last are kept), and a 1h
+ * point after a 5m one is sent as 5m. service_tier flex/priority/default ->
+ * serviceTier (auto: omitted); user -> requestMetadata.user.
  * Every client mistake is ERR_USAGE with a message meant for a 400 answer
  * (oai_req.param names the offending field when there is one).
  *
@@ -45,11 +50,14 @@
 #define OAI_MODEL_MAX 512        /* model ref, with its NUL */
 #define OAI_ID_MAX 64            /* completion id, with its NUL */
 #define OAI_MAX_TOOL_CALLS 256   /* tool calls in one streamed answer */
+#define OAI_MAX_CACHE_MARKS 64   /* cache_control marks read in one request */
+#define OAI_MAX_CACHE_POINTS 4   /* cachePoint blocks Bedrock takes in one request */
 
-/* Thinking budgets for reasoning_effort on Anthropic models. */
-#define OAI_EFFORT_LOW 1024
-#define OAI_EFFORT_MEDIUM 4096
-#define OAI_EFFORT_HIGH 16384
+/* Thinking budgets for reasoning_effort on Anthropic models that take a
+ * budget (SPEC 3.5, known.h); adaptive-only models get the effort itself. */
+#define OAI_EFFORT_LOW 2048
+#define OAI_EFFORT_MEDIUM 8192
+#define OAI_EFFORT_HIGH 24576
 #define OAI_THINKING_ANSWER 4096 /* answer room added above the budget when needed */
 
 /* ---- requests ---- */
@@ -60,6 +68,9 @@ struct oai_req {
 	int stream;                   /* `stream` was true */
 	int include_usage;            /* stream_options.include_usage was true */
 	long long thinking;           /* budget sent (0: none) */
+	char effort[8];               /* adaptive effort sent ("low", "medium", "high"), or "" */
+	char service_tier[16];        /* serviceTier.type sent, or "" */
+	int cache_points;             /* cachePoint blocks written */
 	char param[64];               /* on ERR_USAGE: the offending field ("messages[2].content"), or "" */
 };
 

@@ -19,9 +19,17 @@ struct oai_map {
 	int role;          /* Converse role of the open message, or ROLE_NONE */
 	int tool_blocks;   /* toolUse/toolResult blocks were written */
 	struct err *e;
+	/* prompt caching (SPEC 3.5): the content parts with cache_control, in
+	 * Bedrock's order (system, then messages), and what each becomes */
+	int cache_ok;                    /* the model takes cache points */
+	size_t ncache;
+	struct { int tok, emit, ttl_1h; } cache[OAI_MAX_CACHE_MARKS];
 };
 
 /* ---- openai_req.c ---- */
+
+/* Writes the cachePoint block due after content part `part`, if any. */
+void oai_cache_after(struct oai_map *m, int part);
 
 /* A field path for messages and oai_req.param ("messages[2].content[0]");
  * cut when too long (it only names the place). */

@@ -11,6 +11,7 @@
 
 #include "base/base64.h"
 #include "bedrock/catalog.h"
+#include "bedrock/known.h"
 
 /* The helpers openai_map.h declares. */
 
@@ -202,6 +203,76 @@ static int oai_image_block(struct oai_map *m, int part, const char *param)
 	return 0;
 }
 
+void oai_cache_after(struct oai_map *m, int part)
+{
+	for (size_t i = 0; i < m->ncache; i++) {
+		if (m->cache[i].tok != part || !m->cache[i].emit)
+			continue;
+		jw_obj_begin(&m->w);
+		jw_key(&m->w, "cachePoint");
+		jw_obj_begin(&m->w);
+		jw_kstr(&m->w, "type", "default");
+		if (m->cache[i].ttl_1h)
+			jw_kstr(&m->w, "ttl", "1h");
+		jw_obj_end(&m->w);
+		jw_obj_end(&m->w);
+		m->rq->cache_points++;
+	}
+}
+
+/* One part's cache_control, recorded in order. */
+static int oai_cache_mark(struct oai_map *m, int part, const char *param)
+{
+	int cc = oai_member(m->d, part, "cache_control"), ttl;
+
+	if (cc < 0)
+		return 0;
+	if (json_type(m->d, cc) != JSON_OBJECT ||
+	    !json_str_eq(m->d, json_get(m->d, cc, "type"), "ephemeral"))
+		return oai_fail(m, param, "cache_control: expected {\"type\":\"ephemeral\"}");
+	ttl = oai_member(m->d, cc, "ttl");
+	if (ttl >= 0 && !json_str_eq(m->d, ttl, "5m") && !json_str_eq(m->d, ttl, "1h"))
+		return oai_fail(m, param, "cache_control.ttl: expected \"5m\" or \"1h\"");
+	if (m->ncache == OAI_MAX_CACHE_MARKS)
+		return 0;
+	m->cache[m->ncache].tok = part;
+	m->cache[m->ncache].ttl_1h = json_str_eq(m->d, ttl, "1h");
+	m->ncache++;
+	return 0;
+}
+
+/* Reads every cache_control mark (system messages first, Bedrock's order)
+ * and decides which become cache points. */
+static int oai_cache_plan(struct oai_map *m, int msgs)
+{
+	int pass, msg, p, short_seen = 0;
+	size_t i;
+
+	m->cache_ok = known_caching(m->rq->model_id) != 0;
+	for (pass = 0; pass < 2; pass++) {
+		for (msg = json_child(m->d, msgs), i = 0; msg >= 0; msg = json_next(m->d, msg), i++) {
+			int role = json_get(m->d, msg, "role"), c = oai_member(m->d, msg, "content");
+			int sys = json_str_eq(m->d, role, "system") || json_str_eq(m->d, role, "developer");
+			char pc[80];
+
+			if (sys != (pass == 0) || json_type(m->d, c) != JSON_ARRAY)
+				continue;
+			oai_pathf(pc, sizeof pc, "messages[%zu].content", i);
+			for (p = json_child(m->d, c); p >= 0; p = json_next(m->d, p))
+				if (json_type(m->d, p) == JSON_OBJECT && oai_cache_mark(m, p, pc) < 0)
+					return -1;
+		}
+	}
+	for (i = 0; i < m->ncache; i++) {
+		m->cache[i].emit = m->cache_ok && (m->ncache <= OAI_MAX_CACHE_POINTS ||
+						   i < OAI_MAX_CACHE_POINTS - 1 || i == m->ncache - 1);
+		if (m->cache[i].emit && short_seen)
+			m->cache[i].ttl_1h = 0; /* TTLs never increase along the prompt */
+		short_seen |= m->cache[i].emit && !m->cache[i].ttl_1h;
+	}
+	return 0;
+}
+
 /* Walks content (a string or an array of parts). For text parts calls
  * oai_text_block with role; image parts only when images is set; refusal
  * parts read as text (assistant). */
@@ -235,15 +306,65 @@ static int oai_content(struct oai_map *m, int c, int role, int images, const cha
 			oai_pathf(pt, sizeof pt, "%s.%s", pp, refusal ? "refusal" : "text");
 			if (oai_str(m, t, &m->s1, &s, pt) < 0 || oai_text_block(m, role, s, pp) < 0)
 				return -1;
+			oai_cache_after(m, p);
 		} else if (images && json_str_eq(m->d, type, "image_url")) {
 			if (oai_image_block(m, p, pp) < 0)
 				return -1;
+			oai_cache_after(m, p);
 		} else {
 			struct slice ty = json_raw(m->d, type);
 
 			return oai_fail(m, pp, "content part type '%.*s' is not supported here",
 					(int)(ty.n > 40 ? 40 : ty.n), (const char *)ty.p);
 		}
+	}
+	return 0;
+}
+
+/* An assistant message's thinking_blocks (the Anthropic-style replay field
+ * LiteLLM and others send): {"type":"thinking","thinking","signature"} ->
+ * reasoningContent.reasoningText {text, signature}; {"type":
+ * "redacted_thinking","data"} -> reasoningContent.redactedContent. A block
+ * without its signature cannot be replayed (Bedrock refuses the turn): it is
+ * dropped (SPEC 3.5). */
+static int oai_thinking_blocks(struct oai_map *m, int msg, const char *param)
+{
+	int tb = oai_member(m->d, msg, "thinking_blocks"), b;
+	struct slice text, sig;
+
+	if (tb < 0)
+		return 0;
+	if (json_type(m->d, tb) != JSON_ARRAY)
+		return oai_fail(m, param, "thinking_blocks: expected an array");
+	for (b = json_child(m->d, tb); b >= 0; b = json_next(m->d, b)) {
+		int type = json_get(m->d, b, "type");
+		int redacted = json_str_eq(m->d, type, "redacted_thinking");
+		int t = json_get(m->d, b, redacted ? "data" : "thinking");
+		int sg = oai_member(m->d, b, "signature");
+
+		if (json_type(m->d, t) != JSON_STRING || (!redacted && json_type(m->d, sg) != JSON_STRING))
+			continue; /* nothing to replay, or no signature: dropped */
+		if (oai_str(m, t, &m->s1, &text, param) < 0 ||
+		    (!redacted && oai_str(m, sg, &m->s2, &sig, param) < 0))
+			return -1;
+		if (!redacted && !sig.n)
+			continue;
+		if (oai_open(m, ROLE_ASSISTANT, param) < 0)
+			return -1;
+		jw_obj_begin(&m->w);
+		jw_key(&m->w, "reasoningContent");
+		jw_obj_begin(&m->w);
+		if (redacted) {
+			jw_kstrn(&m->w, "redactedContent", text.p, text.n);
+		} else {
+			jw_key(&m->w, "reasoningText");
+			jw_obj_begin(&m->w);
+			jw_kstrn(&m->w, "text", text.p, text.n);
+			jw_kstrn(&m->w, "signature", sig.p, sig.n);
+			jw_obj_end(&m->w);
+		}
+		jw_obj_end(&m->w);
+		jw_obj_end(&m->w);
 	}
 	return 0;
 }
@@ -280,6 +401,8 @@ static int oai_messages(struct oai_map *m, int msgs)
 			int calls = oai_member(m->d, msg, "tool_calls");
 			char pt[80];
 
+			if (oai_thinking_blocks(m, msg, pp) < 0)
+				return -1;
 			if (c >= 0 && oai_content(m, c, ROLE_ASSISTANT, 0, pc) < 0)
 				return -1;
 			oai_pathf(pt, sizeof pt, "messages[%zu].tool_calls", i);
@@ -341,11 +464,12 @@ static int oai_system(struct oai_map *m, int msgs)
 				return oai_fail(m, pc, "system messages take text parts only");
 			if (oai_str(m, json_get(m->d, p, "text"), &m->s1, &s, pc) < 0)
 				return -1;
-			if (oai_blank(s))
-				continue;
-			jw_obj_begin(&m->w);
-			jw_kstrn(&m->w, "text", s.p, s.n);
-			jw_obj_end(&m->w);
+			if (!oai_blank(s)) {
+				jw_obj_begin(&m->w);
+				jw_kstrn(&m->w, "text", s.p, s.n);
+				jw_obj_end(&m->w);
+			}
+			oai_cache_after(m, p);
 		}
 	}
 	if (open)
@@ -499,22 +623,67 @@ static int oai_head(struct oai_map *m)
 					"expected \"none\", \"minimal\", \"low\", \"medium\" or "
 					"\"high\"");
 		/* other makers have no common field for it: accepted, not sent */
-		if (conv_model_is_anthropic(rq->model_id))
+		if (budget && known_thinking(rq->model_id) == KNOWN_THINK_ADAPTIVE)
+			snprintf(rq->effort, sizeof rq->effort, "%s", known_effort_of_budget(budget));
+		else if (conv_model_is_anthropic(rq->model_id))
 			rq->thinking = budget;
 	}
 	return 0;
 }
 
+/* service_tier and user (SPEC 7.1). */
+static int oai_tier_user(struct oai_map *m)
+{
+	int st = oai_member(m->d, 0, "service_tier"), u = oai_member(m->d, 0, "user");
+	struct slice s;
+
+	if (st >= 0) {
+		if (json_str_eq(m->d, st, "flex") || json_str_eq(m->d, st, "priority") ||
+		    json_str_eq(m->d, st, "default"))
+			json_strz(m->d, st, m->rq->service_tier, sizeof m->rq->service_tier, m->e);
+		else if (!json_str_eq(m->d, st, "auto"))
+			return oai_fail(m, "service_tier",
+					"expected \"auto\", \"default\", \"flex\" or \"priority\"");
+	}
+	if (m->rq->service_tier[0]) {
+		jw_key(&m->w, "serviceTier");
+		jw_obj_begin(&m->w);
+		jw_kstr(&m->w, "type", m->rq->service_tier);
+		jw_obj_end(&m->w);
+	}
+	if (u < 0)
+		return 0;
+	if (oai_str(m, u, &m->s1, &s, "user") < 0)
+		return -1;
+	if (s.n > 256)
+		return oai_fail(m, "user", "at most 256 characters");
+	if (!s.n)
+		return 0;
+	jw_key(&m->w, "requestMetadata");
+	jw_obj_begin(&m->w);
+	jw_kstrn(&m->w, "user", s.p, s.n);
+	jw_obj_end(&m->w);
+	return 0;
+}
+
 static void oai_thinking(struct oai_map *m)
 {
-	if (!m->rq->thinking)
+	if (!m->rq->thinking && !m->rq->effort[0])
 		return;
 	jw_key(&m->w, "additionalModelRequestFields");
 	jw_obj_begin(&m->w);
 	jw_key(&m->w, "thinking");
 	jw_obj_begin(&m->w);
-	jw_kstr(&m->w, "type", "enabled");
-	jw_kint(&m->w, "budget_tokens", m->rq->thinking);
+	if (m->rq->effort[0]) {
+		jw_kstr(&m->w, "type", "adaptive");
+		jw_obj_end(&m->w);
+		jw_key(&m->w, "output_config");
+		jw_obj_begin(&m->w);
+		jw_kstr(&m->w, "effort", m->rq->effort);
+	} else {
+		jw_kstr(&m->w, "type", "enabled");
+		jw_kint(&m->w, "budget_tokens", m->rq->thinking);
+	}
 	jw_obj_end(&m->w);
 	jw_obj_end(&m->w);
 }
@@ -531,11 +700,15 @@ static int oai_map_doc(struct oai_map *m)
 		return oai_fail(m, "messages", "missing");
 	if (json_type(m->d, msgs) != JSON_ARRAY || json_size(m->d, msgs) == 0)
 		return oai_fail(m, "messages", "expected a non-empty array of messages");
+	if (oai_cache_plan(m, msgs) < 0)
+		return -1;
 	jw_obj_begin(&m->w);
 	if (oai_messages(m, msgs) < 0 || oai_system(m, msgs) < 0 || oai_inference(m) < 0 ||
 	    oai_tools(m) < 0)
 		return -1;
 	oai_thinking(m);
+	if (oai_tier_user(m) < 0)
+		return -1;
 	jw_obj_end(&m->w);
 	return 0;
 }

@@ -29,5 +29,6 @@ int cmd_auth(const struct globals *g, int argc, char **argv, struct err *e);
 int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e);
 int cmd_doctor(const struct globals *g, int argc, char **argv, struct err *e);
 int cmd_token(const struct globals *g, int argc, char **argv, struct err *e);
+int cmd_count_tokens(const struct globals *g, int argc, char **argv, struct err *e);
 
 #endif

@@ -13,6 +13,8 @@
 #include "base/clock.h"
 #include "cmd/cmd.h"
 #include "bedrock/converse.h"
+#include "bedrock/discovery.h"
+#include "bedrock/known.h"
 #include "aws/creds.h"
 #include "cmd/ctx.h"
 #include "base/file.h"
@@ -24,6 +26,8 @@
 #define CHAT_ANSWER_MAX (32u * 1024u * 1024u) /* Converse (non-stream) answer */
 #define CHAT_MAX_ATT 25
 #define CHAT_MAX_STOP 64
+#define CHAT_MAX_META 16  /* Bedrock's requestMetadata limit */
+#define CHAT_META_LEN 514 /* KEY=VALUE: 256 + 256 + '=' + NUL */
 
 static const char chat_usage[] =
 	"usage: brock chat [OPTIONS] [PROMPT...]\n"
@@ -42,7 +46,18 @@ static const char chat_usage[] =
 	"  -i, --image FILE       attach an image: png, jpeg, gif, webp (repeatable)\n"
 	"  -d, --document FILE    attach a document: pdf, csv, txt, md, html, doc, docx,\n"
 	"                         xls, xlsx (repeatable)\n"
-	"  --thinking N           extended-thinking budget in tokens (Anthropic models)\n"
+	"  --thinking N           extended-thinking budget in tokens (Anthropic models;\n"
+	"                         an effort on models that take adaptive thinking only)\n"
+	"  --effort LEVEL         reasoning effort: low, medium, high (adaptive thinking;\n"
+	"                         a budget of 2048, 8192, 24576 on older models)\n"
+	"  --cache [TTL]          prompt caching: cache points after the system prompt and\n"
+	"                         the prompt (TTL 5m, the default, or 1h)\n"
+	"  --service-tier TIER    default, priority, flex or reserved\n"
+	"  --latency optimized    latency-optimized inference (or standard)\n"
+	"  --guardrail ID         apply a Bedrock guardrail (id or ARN); --json shows the trace\n"
+	"  --guardrail-version V  its version (default DRAFT)\n"
+	"  --meta KEY=VALUE       request metadata (repeatable)\n"
+	"  --extra JSON           object merged into additionalModelRequestFields\n"
 	"  --json                 print each stream event as one JSON line\n"
 	"  --no-stream            use Converse instead of ConverseStream\n"
 	"  --timeout SECONDS      longest silence tolerated in any network step (default 300;\n"
@@ -65,6 +80,12 @@ struct chat_opts {
 	struct chat_file files[CHAT_MAX_ATT];
 	size_t nfiles;
 	long long thinking;
+	const char *effort;
+	int cache;
+	const char *cache_ttl, *service_tier, *latency, *guardrail, *guardrail_version, *extra;
+	const char *meta_keys[CHAT_MAX_META], *meta_values[CHAT_MAX_META];
+	char meta_buf[CHAT_MAX_META][CHAT_META_LEN];
+	size_t nmeta;
 	int json, no_stream, help;
 	double timeout;
 	char **words; /* prompt words */
@@ -110,8 +131,64 @@ static const struct {
 } chat_valued[] = {
 	{"-m", "--model"}, {"-s", "--system"}, {NULL, "--max-tokens"}, {NULL, "--temperature"},
 	{NULL, "--top-p"}, {NULL, "--stop"},   {"-i", "--image"},      {"-d", "--document"},
-	{NULL, "--thinking"}, {NULL, "--timeout"},
+	{NULL, "--thinking"}, {NULL, "--timeout"}, {NULL, "--effort"},
+	{NULL, "--service-tier"}, {NULL, "--latency"}, {NULL, "--guardrail"},
+	{NULL, "--guardrail-version"}, {NULL, "--meta"}, {NULL, "--extra"},
 };
+
+static int chat_oneof(const char *opt, const char *v, const char *const *ok, struct err *e)
+{
+	for (size_t i = 0; ok[i]; i++)
+		if (strcmp(v, ok[i]) == 0)
+			return 0;
+	return err_set(e, ERR_USAGE, "%s: unexpected value '%.40s'", opt, v);
+}
+
+/* --meta KEY=VALUE (Bedrock: at most 16, keys 1..256, values 0..256). */
+static int chat_meta(struct chat_opts *o, const char *v, struct err *e)
+{
+	const char *eq = strchr(v, '=');
+	size_t k, n = strlen(v);
+
+	if (o->nmeta >= CHAT_MAX_META)
+		return err_set(e, ERR_USAGE, "too many --meta pairs (at most %d)", CHAT_MAX_META);
+	if (!eq || eq == v)
+		return err_set(e, ERR_USAGE, "--meta: expected KEY=VALUE, got '%.60s'", v);
+	if ((size_t)(eq - v) > 256 || n - (size_t)(eq - v) - 1 > 256)
+		return err_set(e, ERR_USAGE, "--meta: keys and values are at most 256 characters");
+	k = o->nmeta++;
+	memcpy(o->meta_buf[k], v, n + 1);
+	o->meta_buf[k][eq - v] = '\0';
+	o->meta_keys[k] = o->meta_buf[k];
+	o->meta_values[k] = o->meta_buf[k] + (eq - v) + 1;
+	return 0;
+}
+
+/* The Bedrock feature flags (SPEC 3.5). */
+static int chat_set_feature(struct chat_opts *o, const char *name, const char *v, struct err *e)
+{
+	static const char *const tiers[] = {"default", "priority", "flex", "reserved", NULL};
+	static const char *const lat[] = {"optimized", "standard", NULL};
+
+	if (strcmp(name, "--service-tier") == 0) {
+		o->service_tier = v;
+		return chat_oneof(name, v, tiers, e);
+	}
+	if (strcmp(name, "--latency") == 0) {
+		o->latency = v;
+		return chat_oneof(name, v, lat, e);
+	}
+	if (strcmp(name, "--guardrail") == 0 || strcmp(name, "--guardrail-version") == 0) {
+		if (!v[0])
+			return err_set(e, ERR_USAGE, "%s: empty value", name);
+		*(name[11] ? &o->guardrail_version : &o->guardrail) = v;
+		return 0;
+	}
+	if (strcmp(name, "--meta") == 0)
+		return chat_meta(o, v, e);
+	o->extra = v; /* --extra: checked when the body is built */
+	return 0;
+}
 
 static int chat_set(struct chat_opts *o, const char *name, const char *v, struct err *e)
 {
@@ -141,8 +218,15 @@ static int chat_set(struct chat_opts *o, const char *name, const char *v, struct
 		o->files[o->nfiles++].path = v;
 	} else if (strcmp(name, "--thinking") == 0) {
 		return chat_num_ll(name, v, 1, 100000000, &o->thinking, e);
+	} else if (strcmp(name, "--effort") == 0) {
+		if (strcmp(v, "low") != 0 && strcmp(v, "medium") != 0 && strcmp(v, "high") != 0)
+			return err_set(e, ERR_USAGE, "--effort: expected low, medium or high, got '%.40s'",
+				       v);
+		o->effort = v;
 	} else if (strcmp(name, "--timeout") == 0) {
 		return chat_num_d(name, v, 0.001, 86400, &o->timeout, e);
+	} else {
+		return chat_set_feature(o, name, v, e);
 	}
 	return 0;
 }
@@ -173,6 +257,20 @@ static int chat_args(struct chat_opts *o, int argc, char **argv, struct err *e)
 		}
 		if (strcmp(a, "--no-stream") == 0) {
 			o->no_stream = 1;
+			continue;
+		}
+		if (strcmp(a, "--cache") == 0 || strncmp(a, "--cache=", 8) == 0) {
+			/* the TTL is optional: taken when the next word is one */
+			o->cache = 1;
+			if (a[7] == '=')
+				o->cache_ttl = a + 8;
+			else if (i + 1 < argc && (strcmp(argv[i + 1], "5m") == 0 ||
+						  strcmp(argv[i + 1], "1h") == 0))
+				o->cache_ttl = argv[++i];
+			if (o->cache_ttl && strcmp(o->cache_ttl, "5m") != 0 &&
+			    strcmp(o->cache_ttl, "1h") != 0)
+				return err_set(e, ERR_USAGE, "--cache: expected 5m or 1h, got '%.40s'",
+					       o->cache_ttl);
 			continue;
 		}
 		eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
@@ -594,6 +692,79 @@ static int chat_run_turn(const struct globals *g, const struct chat_opts *o, str
 	return rc;
 }
 
+/* Zero configuration (SPEC 1): no -m and no configured model. The best
+ * model discovery finds by the built-in preference order (known.h), named
+ * on stderr; out stays "" when discovery found none (the caller's "no
+ * model" error follows). */
+static int chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, struct err *e)
+{
+	struct disc_opts o;
+	struct disc_result dr;
+	long best = 0;
+	size_t i;
+
+	memset(&o, 0, sizeof o);
+	o.cfg = &ctx->cfg.discovery;
+	o.env = &g->env;
+	if (disc_run(&ctx->aws, &ctx->creds, &o, &dr, e) < 0)
+		return err_wrap(e, "no model configured; model discovery");
+	for (i = 0; i < dr.list.n; i++) {
+		long p = known_preference(dr.list.v[i].id, ctx->aws.region);
+		size_t n = strlen(dr.list.v[i].id);
+
+		if (p > best && n <= DISC_MAX_FIELD) {
+			best = p;
+			memcpy(out, dr.list.v[i].id, n + 1);
+		}
+	}
+	disc_result_free(&dr);
+	if (out[0] && !g->quiet)
+		fprintf(stderr, "brock: no model configured; using amazon-bedrock/%s (set "
+			"agents.defaults.model.primary or pass -m)\n", out);
+	return 0;
+}
+
+/* The feature flags, over the config defaults bedrock.* (SPEC 3.5). */
+static void chat_features(const struct chat_opts *o, const struct config *cfg,
+			  struct conv_request *rq)
+{
+	const struct config_features *f = &cfg->features;
+
+	rq->cache = o->cache;
+	rq->cache_ttl = o->cache_ttl;
+	rq->service_tier = o->service_tier ? o->service_tier : f->service_tier;
+	rq->latency = o->latency ? o->latency : f->latency;
+	rq->guardrail_id = o->guardrail ? o->guardrail : f->guardrail_id;
+	rq->guardrail_version = o->guardrail_version ? o->guardrail_version
+				: f->guardrail_version ? f->guardrail_version
+						       : NULL;
+	rq->guardrail_trace = rq->guardrail_id && (o->json || f->guardrail_trace);
+	if (o->nmeta) {
+		rq->meta_keys = o->meta_keys;
+		rq->meta_values = o->meta_values;
+		rq->nmeta = o->nmeta;
+	} else {
+		rq->meta_keys = (const char *const *)f->meta_keys;
+		rq->meta_values = (const char *const *)f->meta_values;
+		rq->nmeta = f->n_meta;
+	}
+	rq->extra = o->extra;
+}
+
+/* The turn failed because the thinking shape sent was enabled+budget on a
+ * model that takes only adaptive thinking (SPEC 3.5): Bedrock's
+ * ValidationException names "thinking.type.adaptive". Nothing was streamed
+ * (the refusal comes before the stream). */
+static int chat_wants_adaptive(const struct conv_request *rq, const struct err *e)
+{
+	if (e->cls != ERR_SERVICE || (!rq->thinking && !rq->effort))
+		return 0;
+	if (rq->thinking_shape == KNOWN_THINK_ADAPTIVE ||
+	    known_thinking(rq->model_id) == KNOWN_THINK_ADAPTIVE)
+		return 0;
+	return strstr(e->msg, "ValidationException") && strstr(e->msg, "thinking.type.adaptive");
+}
+
 int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 {
 	struct buf prompt, body, files[CHAT_MAX_ATT];
@@ -602,6 +773,7 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	struct chat_opts o;
 	struct ctx ctx;
 	const char *model_id = NULL;
+	char picked[DISC_MAX_FIELD + 1] = "";
 	size_t i;
 	int rc = -1, opened = 0;
 
@@ -622,7 +794,10 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	if (ctx_open(&ctx, g, e) < 0)
 		goto out;
 	opened = 1;
-	if (!o.model && chat_model_id(ctx.cfg.primary_model, &model_id, e) < 0)
+	if (!o.model && (!ctx.cfg.primary_model || !ctx.cfg.primary_model[0]) &&
+	    chat_pick_model(g, &ctx, picked, e) < 0)
+		goto out;
+	if (!o.model && chat_model_id(picked[0] ? picked : ctx.cfg.primary_model, &model_id, e) < 0)
 		goto out;
 	ctx.aws.opts.io_timeout_ms = (int)(o.timeout * 1000.0 + 0.5);
 	if (ctx.aws.opts.io_timeout_ms < 1)
@@ -647,12 +822,23 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	rq.stop = o.stop;
 	rq.nstop = o.nstop;
 	rq.thinking = o.thinking;
+	rq.effort = o.effort;
+	chat_features(&o, &ctx.cfg, &rq);
 	if (conv_build_body(&rq, &body, e) < 0)
 		goto out;
-	buf_free(&prompt); /* the body holds it now */
 	if (g->verbose)
 		ctx_log(&ctx, "model %s, request body %zu bytes", model_id, body.len);
 	rc = chat_run_turn(g, &o, &ctx, model_id, &body, e);
+	if (rc < 0 && chat_wants_adaptive(&rq, e)) {
+		/* Bedrock named adaptive thinking: the model takes only that shape */
+		if (g->verbose)
+			ctx_log(&ctx, "the model takes adaptive thinking only; sending it again");
+		rq.thinking_shape = KNOWN_THINK_ADAPTIVE;
+		body.len = 0;
+		if (conv_build_body(&rq, &body, e) < 0)
+			goto out;
+		rc = chat_run_turn(g, &o, &ctx, model_id, &body, e);
+	}
 out:
 	if (opened)
 		ctx_close(&ctx);

@@ -26,6 +26,8 @@ static const char usage[] =
 	"  token [--expires SECONDS] [--json]\n"
 	"                               mint a short-term Bedrock API key from the current\n"
 	"                               SigV4 credentials, offline\n"
+	"  count-tokens [-m REF] [-s TEXT] [PROMPT...]\n"
+	"                               input tokens of a prompt (Bedrock CountTokens)\n"
 	"\n"
 	"Global options:\n"
 	"  --config FILE    config file (default $BROCK_CONFIG, else\n"
@@ -43,7 +45,8 @@ static const char usage[] =
 static const char *const value_opts[] = {
 	"-m", "--model", "-s", "--system", "--max-tokens", "--temperature", "--top-p", "--stop",
 	"-i", "--image", "-d", "--document", "--thinking", "--timeout", "--provider", "--listen",
-	"--expires", NULL,
+	"--expires", "--effort", "--service-tier", "--latency", "--guardrail", "--guardrail-version",
+	"--meta", "--extra", NULL,
 };
 
 static int takes_value(const char *a)
@@ -146,6 +149,8 @@ int main(int argc, char **argv)
 		rc = cmd_serve(&g, argc - 1, argv + 1, &e);
 	else if (strcmp(cmd, "token") == 0)
 		rc = cmd_token(&g, argc - 1, argv + 1, &e);
+	else if (strcmp(cmd, "count-tokens") == 0)
+		rc = cmd_count_tokens(&g, argc - 1, argv + 1, &e);
 	else
 		rc = err_set(&e, ERR_USAGE, "unknown command '%s' (try 'brock --help')", cmd);
 	if (fflush(stdout) != 0 && rc == 0)

@@ -35,6 +35,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import awsproto as ap  # noqa: E402
+import features  # noqa: E402
 import fixtures  # noqa: E402
 import invoke_emu  # noqa: E402
 
@@ -154,6 +155,7 @@ class State:
             self.imds_tokens = {}     # token -> expiry (monotonic)
             self.sso_tokens = set()
             self.refresh_tokens = set()
+            self.prompt_cache = {}    # prefix hash -> tokens (features.check)
             self._note_config_secrets()
 
     def _note_config_secrets(self):
@@ -724,7 +726,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise Reply(400, "ValidationException", "1 validation error detected: Value null at 'messages' "
                         "failed to satisfy constraint: Member must not be null")
         self.check_model(model_id)
-        plan = Plan(cfg, req)
+        try:
+            with STATE.lock:
+                extras = features.check(model_id, req, STATE.prompt_cache)
+        except features.Refusal as r:
+            raise Reply(r.status, r.etype, r.message)
+        plan = Plan(cfg, req, extras)
         if self.entry["route"] == "converse":
             return self.send_json(200, plan.converse_response())
         self.stream(plan)
@@ -1130,20 +1137,34 @@ def decode_page_token(tok):
 class Plan:
     """What a Converse(Stream) reply contains, computed from the scenario and the request."""
 
-    def __init__(self, cfg, req):
+    def __init__(self, cfg, req, extras=None):
         self.cfg = cfg
         self.rnd = random.Random()
+        extras = extras or {"usage": {}}
+        self.extras = extras
+        gr = extras.get("guardrail")
         text = self.last_user_text(req)
         self.reply = cfg["reply_text"] if cfg.get("reply_text") is not None else "You said: %s" % text
+        if gr and gr["intervened"]:
+            self.reply = features.GUARDRAIL_BLOCK_TEXT
         self.chunks = self.split_reply()
         self.full_text = "".join(self.chunks)
         self.reasoning = cfg.get("reasoning")
         self.tools = cfg.get("tool_use") or []
         self.stop = cfg.get("stop_reason") or ("tool_use" if self.tools else "end_turn")
+        if gr and gr["intervened"]:
+            self.reasoning, self.tools, self.stop = None, [], "guardrail_intervened"
         in_chars = len(json.dumps(req.get("messages"))) + len(json.dumps(req.get("system") or ""))
         self.usage = {"inputTokens": max(1, in_chars // 4), "outputTokens": max(1, len(self.full_text) // 4)}
+        self.usage.update(extras["usage"])
+        cached = sum(extras["usage"].values())
         self.usage.update(cfg.get("usage") or {})
-        self.usage.setdefault("totalTokens", self.usage["inputTokens"] + self.usage["outputTokens"])
+        self.usage.setdefault("totalTokens", self.usage["inputTokens"] + self.usage["outputTokens"] + cached)
+        self.trailer = {}  # serviceTier, trace: in metadata (stream) or the answer (Converse)
+        if "serviceTier" in extras:
+            self.trailer["serviceTier"] = extras["serviceTier"]
+        if gr and gr["trace"]:
+            self.trailer["trace"] = features.guardrail_trace(gr)
 
     @staticmethod
     def last_user_text(req):
@@ -1237,7 +1258,9 @@ class Plan:
             yield ("event", "contentBlockStop", {"contentBlockIndex": idx})
             idx += 1
         yield ("event", "messageStop", {"stopReason": self.stop})
-        yield ("event", "metadata", {"usage": self.usage, "metrics": {"latencyMs": 42 + self.rnd.randint(0, 100)}})
+        md = {"usage": self.usage, "metrics": {"latencyMs": 42 + self.rnd.randint(0, 100)}}
+        md.update(self.trailer)
+        yield ("event", "metadata", md)
 
     def converse_response(self):
         content = []
@@ -1258,8 +1281,10 @@ class Plan:
                 inp = json.loads(inp)
             content.append({"toolUse": {"toolUseId": t.get("toolUseId", "tooluse_emu%d" % i),
                                         "name": t.get("name", "tool"), "input": inp}})
-        return {"output": {"message": {"role": "assistant", "content": content}},
-                "stopReason": self.stop, "usage": self.usage, "metrics": {"latencyMs": 42}}
+        ans = {"output": {"message": {"role": "assistant", "content": content}},
+               "stopReason": self.stop, "usage": self.usage, "metrics": {"latencyMs": 42}}
+        ans.update(self.trailer)
+        return ans
 
 
 # ---------------------------------------------------------------------- CONNECT proxy

@@ -475,7 +475,8 @@ def test_chat_usage_errors(h):
     assert r.rc == 2 and "--bogus" in r.stderr, r
     r = h.brock(["chat", "-m", "openai/gpt-4", "hi"])
     assert r.rc == 2 and "openai" in r.stderr, r
-    r = h.brock(["chat", "hi"])
+    h.brock_config("{ models: { bedrockDiscovery: { enabled: false } } }")
+    r = h.brock(["chat", "hi"])  # no model configured and discovery off: nothing to pick
     assert r.rc == 2 and "model" in r.stderr, r
     r = h.brock(["chat", "-m", REF, "--max-tokens", "abc", "hi"])
     assert r.rc == 2, r
