@@ -1,0 +1,54 @@
+/* cmd_chat_int: what the files of `brock chat` share (cmd_chat.c runs the
+ * turn, cmd_chat_args.c parses the arguments). Private to them. */
+#ifndef BROCK_CMD_CHAT_INT_H
+#define BROCK_CMD_CHAT_INT_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+#define CHAT_STDIN_MAX (64u * 1024u * 1024u) /* prompt read from stdin */
+#define CHAT_FILE_MAX (20u * 1024u * 1024u)  /* one attachment */
+#define CHAT_BODY_MAX (512u * 1024u * 1024u) /* request body (attachments in base64) */
+#define CHAT_ANSWER_MAX (32u * 1024u * 1024u) /* Converse (non-stream) answer */
+#define CHAT_MAX_ATT 25
+#define CHAT_MAX_STOP 64
+#define CHAT_MAX_META 16  /* Bedrock's requestMetadata limit */
+#define CHAT_META_LEN 514 /* KEY=VALUE: 256 + 256 + '=' + NUL */
+
+struct chat_file {
+	int kind; /* enum conv_kind */
+	const char *path;
+};
+
+struct chat_opts {
+	const char *model;
+	const char *system;
+	long long max_tokens;
+	int has_temperature, has_top_p;
+	double temperature, top_p;
+	const char *stop[CHAT_MAX_STOP];
+	size_t nstop;
+	struct chat_file files[CHAT_MAX_ATT];
+	size_t nfiles;
+	long long thinking;
+	const char *effort;
+	int cache;
+	const char *cache_ttl, *service_tier, *latency, *guardrail, *guardrail_version, *extra;
+	const char *meta_keys[CHAT_MAX_META], *meta_values[CHAT_MAX_META];
+	char meta_buf[CHAT_MAX_META][CHAT_META_LEN];
+	size_t nmeta;
+	int json, no_stream, help;
+	double timeout;
+	char **words; /* prompt words */
+	int nwords;
+};
+
+extern const char cmd_chat_usage[];
+/* Parses argv (argv[0] is "chat") into o; ERR_USAGE for a bad flag or value. */
+int cmd_chat_args(struct chat_opts *o, int argc, char **argv, struct err *e);
+/* The model id of a ref ("amazon-bedrock/<id>", an ARN, a bare id); ERR_USAGE
+ * for another provider's ref or an empty id. */
+int cmd_chat_model_id(const char *ref, const char **id, struct err *e);
+
+#endif
