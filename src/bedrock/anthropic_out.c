@@ -235,25 +235,6 @@ void anth_error_classify(const struct err *e, int upstream_status, const char *u
 	out->type = anth_error_type(oe.status);
 }
 
-/* A JSON string from text that may hold invalid UTF-8: bad bytes become '?'. */
-static void anth_str_lossy(struct jw *w, const char *s)
-{
-	size_t n = strlen(s), bad;
-
-	jw_str_begin(w);
-	while (n) {
-		if (json_utf8_valid(s, n, &bad)) {
-			jw_str_piece(w, s, n);
-			break;
-		}
-		jw_str_piece(w, s, bad);
-		jw_str_piece(w, "?", 1);
-		s += bad + 1;
-		n -= bad + 1;
-	}
-	jw_str_end(w);
-}
-
 int anth_error_body(struct buf *out, const char *type, const char *message)
 {
 	struct jw w;
@@ -265,7 +246,7 @@ int anth_error_body(struct buf *out, const char *type, const char *message)
 	jw_obj_begin(&w);
 	jw_kstr(&w, "type", type ? type : "api_error");
 	jw_key(&w, "message");
-	anth_str_lossy(&w, message ? message : "");
+	jw_str_lossy(&w, message ? message : "");
 	jw_obj_end(&w);
 	jw_obj_end(&w);
 	return jw_finish(&w, NULL);

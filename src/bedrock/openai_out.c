@@ -646,26 +646,6 @@ void oai_error_classify(const struct err *e, int upstream_status, const char *up
 	}
 }
 
-/* A JSON string from text that may hold invalid UTF-8 (error messages carry
- * bytes from the upstream): bad bytes become '?'. */
-static void oai_str_lossy(struct jw *w, const char *s)
-{
-	size_t n = strlen(s), bad;
-
-	jw_str_begin(w);
-	while (n) {
-		if (json_utf8_valid(s, n, &bad)) {
-			jw_str_piece(w, s, n);
-			break;
-		}
-		jw_str_piece(w, s, bad);
-		jw_str_piece(w, "?", 1);
-		s += bad + 1;
-		n -= bad + 1;
-	}
-	jw_str_end(w);
-}
-
 int oai_error_body(struct buf *out, const char *message, const char *type, const char *param,
 		   const char *code)
 {
@@ -676,11 +656,11 @@ int oai_error_body(struct buf *out, const char *message, const char *type, const
 	jw_key(&w, "error");
 	jw_obj_begin(&w);
 	jw_key(&w, "message");
-	oai_str_lossy(&w, message ? message : "");
+	jw_str_lossy(&w, message ? message : "");
 	jw_kstr(&w, "type", type ? type : "server_error");
 	jw_key(&w, "param");
 	if (param && param[0])
-		oai_str_lossy(&w, param);
+		jw_str_lossy(&w, param);
 	else
 		jw_null(&w);
 	jw_kstr(&w, "code", code);

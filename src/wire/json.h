@@ -202,6 +202,9 @@ void jw_strn(struct jw *w, const void *s, size_t n);
 void jw_str_begin(struct jw *w);
 void jw_str_piece(struct jw *w, const void *s, size_t n);
 void jw_str_end(struct jw *w);
+/* A string from text that may hold invalid UTF-8 (messages carrying bytes from
+ * elsewhere): each bad byte becomes '?' instead of failing the document. */
+void jw_str_lossy(struct jw *w, const char *s);
 void jw_int(struct jw *w, int64_t v);
 void jw_double(struct jw *w, double v); /* shortest repr that reads back exactly */
 void jw_bool(struct jw *w, int v);

@@ -429,3 +429,21 @@ int jw_finish(const struct jw *w, struct err *e)
 		return err_set(e, ERR_OTHER, "json writer: %s", "incomplete value");
 	return 0;
 }
+
+void jw_str_lossy(struct jw *w, const char *s)
+{
+	size_t n = strlen(s), bad;
+
+	jw_str_begin(w);
+	while (n) {
+		if (json_utf8_valid(s, n, &bad)) {
+			jw_str_piece(w, s, n);
+			break;
+		}
+		jw_str_piece(w, s, bad);
+		jw_str_piece(w, "?", 1);
+		s += bad + 1;
+		n -= bad + 1;
+	}
+	jw_str_end(w);
+}
