@@ -48,7 +48,7 @@ int j5_decode(const struct j5_doc *d, uint32_t a, uint32_t b, struct buf *out)
 {
 	const uint8_t *s = (const uint8_t *)d->src;
 	size_t i = a, n = b;
-	uint32_t v, lo;
+	uint32_t v = 0, lo = 0; /* set before use; gcc -O2 cannot tell */
 
 	if (out->len == 0 && buf_reserve(out, 0) < 0)
 		return -1;
