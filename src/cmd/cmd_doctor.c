@@ -376,7 +376,8 @@ static void dr_gateway(struct doctor *d)
 		return;
 	}
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0)
 		dr_add(d, "gateway", DR_WARN, "stop what holds the address (is brock serve already "
 		       "running?) or choose another serve.listen", "%s: %s", listen, strerror(errno));
