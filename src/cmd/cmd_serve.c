@@ -483,10 +483,15 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	uint8_t rnd[12];
 	char id[OAI_ID_MAX];
 	int64_t created = (int64_t)time(NULL);
+	int rc;
 
 	buf_init(&cbody, SERVE_BODY_OUT_MAX);
 	memset(&orq, 0, sizeof orq);
-	if (oai_map_request(rq->body, rq->body_len, &orq, &cbody, &e) < 0) {
+	/* the config's bedrock.* defaults, under the request's own fields */
+	pthread_rwlock_rdlock(&sv->cfg_mu);
+	rc = oai_map_request_def(rq->body, rq->body_len, &sv->ctx.cfg.features, &orq, &cbody, &e);
+	pthread_rwlock_unlock(&sv->cfg_mu);
+	if (rc < 0) {
 		if (e.cls == ERR_USAGE)
 			cmd_serve_error(c, 400, "invalid_request_error", orq.param[0] ? orq.param : NULL,
 				    NULL, e.msg, NULL);
