@@ -55,18 +55,18 @@ static int chat_prompt(const struct globals *g, const struct chat_opts *o, struc
 	return 0;
 }
 
-static int chat_attachments(const struct chat_opts *o, struct buf *data,
-			    struct conv_attachment *att, struct err *e)
+int cmd_chat_attachments(const struct chat_file *files, size_t nfiles, struct buf *data,
+			 struct conv_attachment *att, struct err *e)
 {
 	size_t i, j;
 
-	for (i = 0; i < o->nfiles; i++) {
-		const char *path = o->files[i].path;
+	for (i = 0; i < nfiles; i++) {
+		const char *path = files[i].path;
 		struct conv_attachment *a = &att[i];
 
 		if (chat_read_file(path, &data[i], e) < 0)
 			return -1;
-		a->kind = o->files[i].kind;
+		a->kind = files[i].kind;
 		a->data = data[i].p;
 		a->n = data[i].len;
 		if (a->n == 0)
@@ -381,7 +381,7 @@ static int chat_run_turn(const struct globals *g, const struct chat_opts *o, str
  * model discovery finds by the built-in preference order (known.h), named
  * on stderr; out stays "" when discovery found none (the caller's "no
  * model" error follows). */
-static int chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, struct err *e)
+int cmd_chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, struct err *e)
 {
 	struct disc_opts o;
 	struct disc_result dr;
@@ -504,7 +504,7 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 		goto out;
 	opened = 1;
 	if (!o.model && (!ctx.cfg.primary_model || !ctx.cfg.primary_model[0]) &&
-	    chat_pick_model(g, &ctx, picked, e) < 0)
+	    cmd_chat_pick_model(g, &ctx, picked, e) < 0)
 		goto out;
 	if (!o.model && cmd_chat_model_id(picked[0] ? picked : ctx.cfg.primary_model, &model_id, e) < 0)
 		goto out;
@@ -514,7 +514,7 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	ctx.aws.opts.connect_timeout_ms = ctx.aws.opts.io_timeout_ms < CONN_CONNECT_TIMEOUT_MS
 						  ? ctx.aws.opts.io_timeout_ms
 						  : CONN_CONNECT_TIMEOUT_MS;
-	if (chat_attachments(&o, files, att, e) < 0 || chat_prompt(g, &o, &prompt, e) < 0)
+	if (cmd_chat_attachments(o.files, o.nfiles, files, att, e) < 0 || chat_prompt(g, &o, &prompt, e) < 0)
 		goto out;
 	chat_request(&rq, &o, model_id, &prompt, att, &ctx.cfg);
 	if (conv_build_body(&rq, &body, e) < 0)

@@ -429,3 +429,21 @@ def test_emulator_refuses_unsigned_reasoning_and_bad_ttl_order(h):
     r = h.emu.request("POST", "/model/%s/converse" % SONNET, json.dumps(req).encode(), sign=True,
                       headers={"content-type": "application/json"})
     assert r.status == 400 and "beta" in r.json()["message"], r
+
+
+def test_count_tokens_attachments_and_zero_config(h):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+    img, doc = h.write("pic.png", png), h.write("notes.txt", b"some notes")
+    r = h.brock(["count-tokens", "-m", "amazon-bedrock/" + SONNET, "-i", img, "--document", doc, "what is this"])
+    assert r.rc == 0 and int(r.stdout) > 0, r
+    content = json.loads(h.emu.log()[-1]["body"])["input"]["converse"]["messages"][0]["content"]
+    assert content[0]["image"]["format"] == "png", content
+    assert content[1]["document"]["format"] == "txt" and content[1]["document"]["name"] == "notes", content
+    assert content[2] == {"text": "what is this"}, content
+    r = h.brock(["count-tokens", "-m", "amazon-bedrock/" + SONNET, "-i", doc, "x"])
+    assert r.rc == 2 and "notes.txt" in r.stderr, r
+    r = h.brock(["count-tokens", "hello"])  # no model configured: the preference order, named on stderr
+    assert r.rc == 0 and int(r.stdout) > 0, r
+    e = h.emu.log()[-1]
+    assert e["route"] == "count-tokens" and "claude-sonnet-4-5" in e["model_id"], e
+    assert "using amazon-bedrock/" + e["model_id"] in r.stderr, r.stderr
