@@ -158,6 +158,10 @@ static const char fm_small[] =
 	"\"responseStreamingSupported\":false,\"inferenceTypesSupported\":[\"ON_DEMAND\"],"
 	"\"modelLifecycle\":{\"status\":\"ACTIVE\"}}]}";
 
+/* the emulator's application profiles (tests/emulator/fixtures.py) */
+#define FX_APP "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/"
+#define APP_ARN "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/app123"
+
 static void t_profiles(void)
 {
 	struct disc_list fms, out;
@@ -174,6 +178,7 @@ static void t_profiles(void)
 		"{\"inferenceProfileId\":\"us.unknown.z\",\"status\":\"ACTIVE\","
 		" \"models\":[{\"modelArn\":\"arn:aws:bedrock:us-east-1::foundation-model/unknown.z\"}]},"
 		"{\"inferenceProfileId\":\"app123\",\"inferenceProfileName\":\"team\",\"status\":\"ACTIVE\",\"type\":\"APPLICATION\","
+		" \"inferenceProfileArn\":\"arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/app123\","
 		" \"models\":[{\"modelArn\":\"garbage\"},{\"modelArn\":\"arn:aws:bedrock:us-east-1::foundation-model/anthropic.c1\"}]},"
 		"{\"inferenceProfileId\":\"nomodels\",\"status\":\"ACTIVE\"},"
 		"{\"inferenceProfileId\":\"us.anthropic.c1\",\"inferenceProfileName\":\"dup\",\"status\":\"ACTIVE\","
@@ -186,13 +191,14 @@ static void t_profiles(void)
 	buf_init(&next, 8192);
 	CHECK(disc_parse_profiles(page, sizeof page - 1, &fms, &out, &next, &e) == 0);
 	CHECK(out.n == 2);
-	CHECK(has(&out, "us.anthropic.c1") && has(&out, "app123"));
+	/* an application profile is listed by its ARN, what is sent (SPEC 5) */
+	CHECK(has(&out, "us.anthropic.c1") && has(&out, APP_ARN) && !has(&out, "app123"));
 	CHECK(!has(&out, "apac.anthropic.c1") && !has(&out, "us.amazon.e1") && !has(&out, "us.unknown.z"));
 	CHECK_STR(get(&out, "us.anthropic.c1")->name, "US C1");
 	CHECK_STR(get(&out, "us.anthropic.c1")->provider, "anthropic");
 	CHECK(get(&out, "us.anthropic.c1")->input == (DISC_IN_TEXT | DISC_IN_IMAGE));
 	CHECK(get(&out, "us.anthropic.c1")->profile == 1);
-	CHECK_STR(get(&out, "app123")->name, "team");
+	CHECK_STR(get(&out, APP_ARN)->name, "team");
 	CHECK_STR((const char *)next.p, "AAE+/abc==");
 
 	/* last page: no nextToken; null counts as none */
@@ -235,14 +241,15 @@ static void t_fixture_catalogue(void)
 		"us.anthropic.claude-opus-4-6-v1:0", "global.anthropic.claude-opus-4-6-v1:0",
 		"us.anthropic.claude-3-5-haiku-20241022-v1:0", "eu.amazon.nova-pro-v1:0",
 		"us.deepseek.r1-v1:0", "us.mistral.pixtral-large-2502-v1:0",
-		"appprof00x7k2m9q", "appprof01x7k2m9q"};
+		FX_APP "appprof00x7k2m9q",
+		FX_APP "appprof01x7k2m9q"};
 	static const char *const not_want[] = {
 		"anthropic.claude-instant-v1", "anthropic.claude-3-sonnet-20240229-v1:0", /* LEGACY */
 		"anthropic.claude-opus-4-6-v1:0", "deepseek.r1-v1:0", /* profile only */
 		"amazon.titan-embed-text-v2:0", "amazon.nova-canvas-v1:0", "amazon.rerank-v1:0",
 		"cohere.rerank-v3-5:0", "stability.sd3-5-large-v1:0", "amazon.nova-reel-v1:0",
 		"apac.anthropic.claude-3-5-sonnet-20240620-v1:0", /* INACTIVE */
-		"appprof02x7k2m9q"};                              /* embeddings */
+		FX_APP "appprof02x7k2m9q"}; /* embeddings */
 
 	CHECK(fm && pr);
 	if (!fm || !pr)
@@ -273,7 +280,7 @@ static void t_fixture_catalogue(void)
 			fprintf(stderr, "  unexpected %s\n", not_want[i]);
 		CHECK(ok);
 	}
-	CHECK_STR(get(&out, "appprof01x7k2m9q")->provider, "amazon");
+	CHECK_STR(get(&out, FX_APP "appprof01x7k2m9q")->provider, "amazon");
 	disc_list_free(&out);
 	disc_list_free(&prof);
 	disc_list_free(&fms);

@@ -277,6 +277,19 @@ void catalog_filter_provider(struct catalog *cat, const char *provider)
 	cat->n = k;
 }
 
+const char *catalog_key(const struct cat_model *m)
+{
+	const char *p = m->name;
+
+	if (!strstr(m->id, ":application-inference-profile/") || !*p || strlen(p) > 64)
+		return m->id;
+	for (; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '-' && *p != '_')
+			return m->id;
+	return m->name;
+}
+
 const struct cat_model *catalog_find(const struct catalog *cat, const char *ref)
 {
 	const char *id = catalog_ref_id(ref);
@@ -285,7 +298,12 @@ const struct cat_model *catalog_find(const struct catalog *cat, const char *ref)
 	if (!id)
 		return NULL;
 	i = find_id(cat, id);
-	return i >= 0 ? &cat->v[i] : NULL;
+	if (i >= 0)
+		return &cat->v[i];
+	for (size_t k = 0; k < cat->n; k++)
+		if (strcmp(catalog_key(&cat->v[k]), id) == 0)
+			return &cat->v[k];
+	return NULL;
 }
 
 /* ------------------------------------------------------------------ renderings */
@@ -358,7 +376,7 @@ int catalog_table(const struct catalog *cat, struct buf *out)
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct cat_model *m = &cat->v[i];
 
-		wm = max_sz(wm, strlen(CATALOG_PROVIDER "/") + strlen(m->id));
+		wm = max_sz(wm, strlen(CATALOG_PROVIDER "/") + strlen(catalog_key(m)));
 		wi = max_sz(wi, strlen(catalog_input_str(m->input)));
 		catalog_fmt_tokens(m->context_window, c, sizeof c);
 		catalog_fmt_tokens(m->max_tokens, o, sizeof o);
@@ -371,12 +389,12 @@ int catalog_table(const struct catalog *cat, struct buf *out)
 	buf_init(&tags, 4096);
 	for (size_t i = 0; i < cat->n && rc == 0; i++) {
 		const struct cat_model *m = &cat->v[i];
-		size_t pad = wm - strlen(CATALOG_PROVIDER "/") - strlen(m->id);
+		size_t pad = wm - strlen(CATALOG_PROVIDER "/") - strlen(catalog_key(m));
 
 		catalog_fmt_tokens(m->context_window, c, sizeof c);
 		catalog_fmt_tokens(m->max_tokens, o, sizeof o);
 		if (tags_str(m->tags, &tags) < 0 ||
-		    buf_appendf(out, "%s/%s%*s  %-*s  %-*s  %-*s  %s\n", CATALOG_PROVIDER, m->id,
+		    buf_appendf(out, "%s/%s%*s  %-*s  %-*s  %-*s  %s\n", CATALOG_PROVIDER, catalog_key(m),
 				(int)pad, "", (int)wi, catalog_input_str(m->input), (int)wc, c,
 				(int)wo, o, (const char *)tags.p) < 0)
 			rc = -1;
@@ -388,7 +406,7 @@ int catalog_table(const struct catalog *cat, struct buf *out)
 int catalog_plain(const struct catalog *cat, struct buf *out)
 {
 	for (size_t i = 0; i < cat->n; i++)
-		if (buf_appendf(out, "%s/%s\n", CATALOG_PROVIDER, cat->v[i].id) < 0)
+		if (buf_appendf(out, "%s/%s\n", CATALOG_PROVIDER, catalog_key(&cat->v[i])) < 0)
 			return -1;
 	return 0;
 }
@@ -409,7 +427,7 @@ int catalog_json(const struct catalog *cat, struct buf *out, struct err *e)
 		jw_key(&w, "key");
 		jw_str_begin(&w);
 		jw_str_piece(&w, CATALOG_PROVIDER "/", strlen(CATALOG_PROVIDER "/"));
-		jw_str_piece(&w, m->id, strlen(m->id));
+		jw_str_piece(&w, catalog_key(m), strlen(catalog_key(m)));
 		jw_str_end(&w);
 		jw_kstr(&w, "id", m->id);
 		jw_kstr(&w, "name", m->name);

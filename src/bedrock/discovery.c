@@ -396,7 +396,11 @@ int disc_parse_profiles(const char *body, size_t n, const struct disc_list *fms,
 		if (json_type(&d, p) != JSON_OBJECT ||
 		    !json_str_eq(&d, json_get(&d, p, "status"), "ACTIVE"))
 			continue;
-		idn = get_str(&d, p, "inferenceProfileId", &idb);
+		/* an application profile is called by its ARN (SPEC 5); its
+		 * name is what users see */
+		idn = json_str_eq(&d, json_get(&d, p, "type"), "APPLICATION")
+			      ? get_str(&d, p, "inferenceProfileArn", &idb)
+			      : get_str(&d, p, "inferenceProfileId", &idb);
 		if (idn < 0 || !disc_id_ok((const char *)idb.p, (size_t)idn) ||
 		    disc_list_find(out, (const char *)idb.p, (size_t)idn) >= 0)
 			continue;

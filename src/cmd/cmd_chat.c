@@ -12,6 +12,7 @@
 #include "aws/aws.h"
 #include "base/clock.h"
 #include "cmd/cmd.h"
+#include "bedrock/catalog.h"
 #include "bedrock/converse.h"
 #include "bedrock/discovery.h"
 #include "bedrock/known.h"
@@ -409,6 +410,39 @@ int cmd_chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, str
 	return 0;
 }
 
+int cmd_chat_resolve_name(const struct globals *g, struct ctx *ctx, const char **model_id,
+			  char *out, struct err *e)
+{
+	struct disc_opts o;
+	struct disc_result dr;
+	struct catalog cat;
+	const struct cat_model *m;
+	int rc;
+
+	if (strchr(*model_id, '.') || strncmp(*model_id, "arn:", 4) == 0)
+		return 0; /* a Bedrock model or profile id, or an ARN: sent as it is */
+	memset(&o, 0, sizeof o);
+	o.cfg = &ctx->cfg.discovery;
+	o.env = &g->env;
+	if (disc_run(&ctx->aws, &ctx->creds, &o, &dr, e) < 0)
+		return err_wrap(e, "model discovery");
+	rc = catalog_build(&cat, &ctx->cfg, dr.list.n ? &dr.list : NULL, e);
+	if (rc == 0) {
+		m = catalog_find(&cat, *model_id);
+		if (!m || strlen(m->id) > DISC_MAX_FIELD)
+			rc = err_set(e, ERR_USAGE,
+				     "unknown model 'amazon-bedrock/%.200s': not a Bedrock model id, "
+				     "and no application inference profile has that name (see "
+				     "'brock models list')",
+				     *model_id);
+		else
+			*model_id = memcpy(out, m->id, strlen(m->id) + 1);
+		catalog_free(&cat);
+	}
+	disc_result_free(&dr);
+	return rc;
+}
+
 /* The feature flags, over the config defaults bedrock.* (SPEC 3.5). */
 static void chat_features(const struct chat_opts *o, const struct config *cfg,
 			  struct conv_request *rq)
@@ -482,7 +516,7 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	struct chat_opts o;
 	struct ctx ctx;
 	const char *model_id = NULL;
-	char picked[DISC_MAX_FIELD + 1] = "";
+	char picked[DISC_MAX_FIELD + 1] = "", named[DISC_MAX_FIELD + 1];
 	size_t i;
 	int rc = -1, opened = 0;
 
@@ -507,6 +541,8 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	    cmd_chat_pick_model(g, &ctx, picked, e) < 0)
 		goto out;
 	if (!o.model && cmd_chat_model_id(picked[0] ? picked : ctx.cfg.primary_model, &model_id, e) < 0)
+		goto out;
+	if (cmd_chat_resolve_name(g, &ctx, &model_id, named, e) < 0)
 		goto out;
 	ctx.aws.opts.io_timeout_ms = (int)(o.timeout * 1000.0 + 0.5);
 	if (ctx.aws.opts.io_timeout_ms < 1)

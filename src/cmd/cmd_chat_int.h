@@ -65,5 +65,11 @@ int cmd_chat_attachments(const struct chat_file *files, size_t nfiles, struct bu
  * highest, into out (DISC_MAX_FIELD + 1 bytes; "" when none), named on
  * stderr unless -q. */
 int cmd_chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, struct err *e);
+/* A model id that names no Bedrock id (no '.', not an ARN) is an
+ * application inference profile's name (SPEC 5): replaced by the profile's
+ * ARN from the catalog (copied into out, DISC_MAX_FIELD + 1 bytes);
+ * ERR_USAGE when no model has that name. Other ids are left alone. */
+int cmd_chat_resolve_name(const struct globals *g, struct ctx *ctx, const char **model_id,
+			  char *out, struct err *e);
 
 #endif

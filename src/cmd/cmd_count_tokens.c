@@ -175,7 +175,7 @@ static int ct_model(const struct globals *g, struct ctx *c, const struct ct_opts
 	    (strchr(*model_id, '/') && strncmp(*model_id, "arn:", 4) != 0))
 		return err_set(e, ERR_USAGE,
 			       "count-tokens: no Bedrock model: pass -m amazon-bedrock/<modelId>");
-	return 0;
+	return cmd_chat_resolve_name(g, c, model_id, picked, e);
 }
 
 int cmd_count_tokens(const struct globals *g, int argc, char **argv, struct err *e)

@@ -265,7 +265,7 @@ static void serve_model_obj(struct jw *w, const struct cat_model *m)
 
 	buf_init(&id, 8192);
 	buf_append_str(&id, CATALOG_PROVIDER "/");
-	buf_append_str(&id, m->id);
+	buf_append_str(&id, catalog_key(m)); /* an application profile by name */
 	jw_obj_begin(w);
 	jw_kstrn(w, "id", id.p, id.len);
 	jw_kstr(w, "object", "model");
@@ -473,6 +473,34 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	aws_response_free(&r);
 }
 
+/* A model that names no Bedrock id (no '.', not an ARN) is an application
+ * inference profile's name (SPEC 5): its ARN is what is called. -1 when
+ * the client has been answered (404, or the catalog failed). */
+static int serve_profile_name(struct serve *sv, struct server_conn *c, struct oai_req *orq)
+{
+	const struct cat_model *m;
+	struct catalog cat;
+	struct err e;
+	int found;
+
+	if (strchr(orq->model_id, '.') || strncmp(orq->model_id, "arn:", 4) == 0)
+		return 0;
+	if (serve_catalog(sv, &cat, &e) < 0) {
+		serve_fail(c, &e, 0, NULL);
+		return -1;
+	}
+	m = catalog_find(&cat, orq->model_id);
+	found = m && strlen(m->id) < sizeof orq->model_id;
+	if (found)
+		memcpy(orq->model_id, m->id, strlen(m->id) + 1);
+	else
+		cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
+				"The model does not exist (no Bedrock model id or application "
+				"inference profile name)", NULL);
+	catalog_free(&cat);
+	return found ? 0 : -1;
+}
+
 static void serve_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve_call *sc;
@@ -513,6 +541,10 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 		cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
 				json_utf8_valid(msg, strlen(msg), NULL) ? msg : "unknown model",
 				NULL);
+		buf_free(&cbody);
+		return;
+	}
+	if (serve_profile_name(sv, c, &orq) < 0) {
 		buf_free(&cbody);
 		return;
 	}

@@ -22,8 +22,8 @@ MUST = [
     "global.anthropic.claude-opus-4-6-v1:0",
     "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
     "us.deepseek.r1-v1:0",
-    "appprof00x7k2m9q",                                 # application profile (claude 3 haiku)
-    "appprof01x7k2m9q",                                 # application profile (nova pro)
+    "team-haiku",                                       # application profile (claude 3 haiku), by name
+    "batch-nova",                                       # application profile (nova pro), by name
 ]
 MUST_NOT = {
     "anthropic.claude-opus-4-6-v1:0": "profile-only (no ON_DEMAND)",
@@ -38,7 +38,7 @@ MUST_NOT = {
     "amazon.rerank-v1:0": "no streaming",
     "cohere.rerank-v3-5:0": "no streaming",
     "apac.anthropic.claude-3-5-sonnet-20240620-v1:0": "INACTIVE profile",
-    "appprof02x7k2m9q": "application profile of an embedding model",
+    "search-embeddings": "application profile of an embedding model",
 }
 
 
@@ -148,7 +148,8 @@ def test_models_json_shape(h):
     keys = {"key", "id", "name", "input", "contextWindow", "maxTokens", "reasoning", "tags"}
     for m in doc["models"]:
         assert set(m) == keys, m
-        assert m["key"] == REF + m["id"]
+        app = ":application-inference-profile/" in m["id"]  # listed by name, the ARN is the id
+        assert m["key"] == REF + (m["name"] if app else m["id"]), m
         assert m["input"] in (["text"], ["text", "image"]), m
         k = KNOWN.get(m["id"].split(".", 1)[1] if m["id"].split(".")[0] in ("us", "eu", "global")
                       else m["id"])
@@ -157,12 +158,12 @@ def test_models_json_shape(h):
         elif not known_id(m["id"]):  # the discovery defaults
             assert m["contextWindow"] == 32000 and m["maxTokens"] == 4096 and m["reasoning"] is False, m
         assert "discovered" in m["tags"], m
-        assert ("profile" in m["tags"]) == (m["id"].split(".")[0] in ("us", "eu", "global") or
-                                             m["id"].startswith("appprof")), m
+        assert ("profile" in m["tags"]) == (m["id"].split(".")[0] in ("us", "eu", "global") or app), m
     byid = {m["id"]: m for m in doc["models"]}
     assert byid["amazon.nova-pro-v1:0"]["name"] == "Nova Pro"
-    assert byid["appprof01x7k2m9q"]["name"] == "batch-nova"
-    assert byid["appprof01x7k2m9q"]["input"] == ["text", "image"]
+    app = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/appprof01x7k2m9q"
+    assert byid[app]["name"] == "batch-nova" and byid[app]["key"] == REF + "batch-nova", byid[app]
+    assert byid[app]["input"] == ["text", "image"]
 
 
 def test_models_configured_win_and_defaults(h):
@@ -204,11 +205,11 @@ def test_models_provider_flag(h):
                            ("AI21", ("ai21.",))):
         ids, r = plain(h, "--provider", prov)
         assert ids, r
-        assert all(i.startswith(prefixes) or i == "appprof00x7k2m9q" for i in ids), (prov, ids)
+        assert all(i.startswith(prefixes) or i == "team-haiku" for i in ids), (prov, ids)
     ids, _ = plain(h, "--provider", "anthropic")
-    assert "appprof00x7k2m9q" in ids and "appprof01x7k2m9q" not in ids, ids
+    assert "team-haiku" in ids and "batch-nova" not in ids, ids
     ids, _ = plain(h, "--provider=amazon")
-    assert "appprof01x7k2m9q" in ids and "us.amazon.nova-premier-v1:0" in ids, ids
+    assert "batch-nova" in ids and "us.amazon.nova-premier-v1:0" in ids, ids
     ids, _ = plain(h, "--provider", "nobody")
     assert ids == []
     # all of these came from one fetch and then the cache
@@ -239,7 +240,7 @@ def test_models_cache_fresh_no_calls(h):
     assert st.st_mode & 0o777 == 0o600
     ids2, _ = plain(h)
     doc, _ = as_json(h)
-    assert ids1 == ids2 == [m["id"] for m in doc["models"]]
+    assert ids1 == ids2 == [m["key"][len(REF):] for m in doc["models"]]
     assert len(control_calls(h)) == n, "a fresh cache must not call the control plane"
     # --refresh ignores it
     plain(h, "--refresh")

@@ -447,3 +447,34 @@ def test_count_tokens_attachments_and_zero_config(h):
     e = h.emu.log()[-1]
     assert e["route"] == "count-tokens" and "claude-sonnet-4-5" in e["model_id"], e
     assert "using amazon-bedrock/" + e["model_id"] in r.stderr, r.stderr
+
+
+# ---- application inference profiles: listed by name, the ARN sent -------------------
+
+APP_ARN = "arn:aws:bedrock:us-east-1:%s:application-inference-profile/appprof01x7k2m9q"
+
+
+def test_application_profiles_by_name(h):
+    arn = APP_ARN % "123456789012"  # the emulator's account (fixtures.ACCOUNT)
+    r = h.brock(["models", "list", "--plain"])
+    assert r.rc == 0 and "amazon-bedrock/batch-nova" in r.stdout.splitlines(), r
+    assert "appprof" not in r.stdout, r.stdout
+    r = h.brock(["models", "list", "--json"])
+    m = [m for m in json.loads(r.stdout)["models"] if m["name"] == "batch-nova"]
+    assert len(m) == 1 and m[0]["key"] == "amazon-bedrock/batch-nova" and m[0]["id"] == arn, m
+    assert "profile" in m[0]["tags"] and m[0]["input"] == ["text", "image"], m  # its model's inputs
+    r = h.brock(["models", "list"])
+    assert any(l.startswith("amazon-bedrock/batch-nova ") for l in r.stdout.splitlines()), r.stdout
+    # the name as a model ref: the ARN is what is sent
+    r = h.brock(["chat", "-m", "amazon-bedrock/batch-nova", "hi"])
+    assert r.rc == 0, r
+    assert h.emu.log("runtime")[-1]["model_id"] == arn, h.emu.log("runtime")[-1]
+    r = h.brock(["chat", "-m", "amazon-bedrock/no-such-profile", "hi"])
+    assert r.rc == 2 and "no-such-profile" in r.stderr, r
+    s = serve(h)
+    st, _, data = s.request("GET", "/v1/models")
+    assert st == 200 and "amazon-bedrock/batch-nova" in [x["id"] for x in json.loads(data)["data"]], data
+    st, _, data = s.chat({"model": "batch-nova", "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 200, data
+    assert h.emu.log("runtime")[-1]["model_id"] == arn
+    assert json.loads(data)["model"] == "batch-nova", data
