@@ -242,10 +242,12 @@ static int oai_cache_mark(struct oai_map *m, int part, const char *param)
 }
 
 /* Tools come first in Bedrock's order (toolConfig, system, messages); with
- * tool_choice "none" no tool is sent, so their marks do not count. */
+ * tool_choice "none" no tool is sent, so their marks do not count, nor on a
+ * model that takes cache points in system and messages only (Nova). */
 static int oai_cache_tools(struct oai_map *m)
 {
 	int tools = oai_member(m->d, 0, "tools"), t;
+	int ok = known_caching_tools(m->rq->model_id) != 0; /* Nova: never in tools */
 	size_t i = 0;
 
 	if (json_type(m->d, tools) != JSON_ARRAY ||
@@ -254,9 +256,13 @@ static int oai_cache_tools(struct oai_map *m)
 	for (t = json_child(m->d, tools); t >= 0; t = json_next(m->d, t), i++) {
 		char pt[40];
 
+		size_t n = m->ncache;
+
 		oai_pathf(pt, sizeof pt, "tools[%zu]", i);
 		if (json_type(m->d, t) == JSON_OBJECT && oai_cache_mark(m, t, pt) < 0)
 			return -1;
+		if (!ok)
+			m->ncache = n; /* checked, not kept */
 	}
 	return 0;
 }

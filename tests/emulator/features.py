@@ -126,6 +126,11 @@ def _check_thinking(model_id, req):
                       "any of the expected tags: 'enabled', 'adaptive', 'disabled'" % (t,))
 
 
+def caches_tools(model_id):
+    """The prompt-caching page's table: tools are a cacheable field for Claude, not for Nova."""
+    return caches(model_id) and claude_version(model_id) is not None
+
+
 def _cache_points(req):
     """(count, [ttl...]) of cachePoint blocks in tools, system and messages, in that order."""
     ttls = []
@@ -230,6 +235,9 @@ def check(model_id, req, cache):
     if ttls:
         if not caches(model_id):
             raise Refusal("ValidationException", CACHE_UNSUPPORTED_MSG)
+        tools = (req.get("toolConfig") or {}).get("tools") or []
+        if not caches_tools(model_id) and any(isinstance(b, dict) and "cachePoint" in b for b in tools):
+            raise Refusal("ValidationException", "This model does not support cache points in toolConfig.tools.")
         if len(ttls) > 4:
             raise Refusal("ValidationException", "A maximum of 4 blocks with cache_control may be provided. "
                           "Found %d." % len(ttls))

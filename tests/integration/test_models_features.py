@@ -359,6 +359,12 @@ def test_gateway_cache_control_on_tools(h):
     b = body_of(h)
     n = sum("cachePoint" in t for t in b["toolConfig"]["tools"]) + sum("cachePoint" in x for x in b["system"])
     assert n == 4 and "cachePoint" in b["system"][-1], b
+    # Nova caches system and messages but not tools: the tools' points are left out
+    req["model"] = "amazon-bedrock/us.amazon.nova-pro-v1:0"
+    st, _, data = s.chat(req)
+    assert st == 200, data
+    b = body_of(h)
+    assert "cachePoint" not in json.dumps(b["toolConfig"]) and "cachePoint" in b["system"][-1], b
     # a model without caching: left out (the emulator refuses them there)
     req["model"] = "amazon-bedrock/" + LLAMA
     st, _, data = s.chat(req)
