@@ -432,12 +432,20 @@ static void test_cache_tier_user(void)
 	      "{'text':'2'},{'cachePoint':{'type':'default'}},{'text':'3'},"
 	      "{'cachePoint':{'type':'default'}},{'text':'4'},{'text':'5'},"
 	      "{'cachePoint':{'type':'default'}}]}]}");
-	CHECK(rq.cache_points == 4);
+	CHECK(rq.cache_points == 4 && rq.cache_dropped == 1);
 	/* a model without caching: left out */
 	mapeq("{'model':'meta.llama3-70b-instruct-v1:0','messages':[{'role':'user','content':["
 	      "{'type':'text','text':'A','cache_control':{'type':'ephemeral'}}]}]}",
 	      "{'messages':[{'role':'user','content':[{'text':'A'}]}]}");
-	CHECK(rq.cache_points == 0);
+	CHECK(rq.cache_points == 0 && rq.cache_dropped == 1);
+	/* Nova: system and messages, never tools */
+	mapeq("{'model':'us.amazon.nova-pro-v1:0','messages':[{'role':'user','content':["
+	      "{'type':'text','text':'A','cache_control':{'type':'ephemeral'}}]}],'tools':["
+	      "{'type':'function','function':{'name':'t'},'cache_control':{'type':'ephemeral'}}]}",
+	      "{'messages':[{'role':'user','content':[{'text':'A'},{'cachePoint':{'type':'default'}}]}],"
+	      "'toolConfig':{'tools':[{'toolSpec':{'name':'t','inputSchema':{'json':{'type':'object',"
+	      "'properties':{}}}}}],'toolChoice':{'auto':{}}}}");
+	CHECK(rq.cache_points == 1 && rq.cache_dropped == 1);
 	/* service_tier and user */
 	mapeq("{" M "'messages':[" HI "],'service_tier':'flex','user':'u-1'}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"

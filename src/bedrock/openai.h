@@ -76,6 +76,7 @@ struct oai_req {
 	char effort[8];               /* adaptive effort sent ("low", "medium", "high"), or "" */
 	char service_tier[16];        /* serviceTier.type sent, or "" */
 	int cache_points;             /* cachePoint blocks written */
+	int cache_dropped;            /* cache_control marks left out (model, place, over 4) */
 	char param[64];               /* on ERR_USAGE: the offending field ("messages[2].content"), or "" */
 };
 

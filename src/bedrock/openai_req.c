@@ -261,8 +261,10 @@ static int oai_cache_tools(struct oai_map *m)
 		oai_pathf(pt, sizeof pt, "tools[%zu]", i);
 		if (json_type(m->d, t) == JSON_OBJECT && oai_cache_mark(m, t, pt) < 0)
 			return -1;
-		if (!ok)
+		if (!ok && m->ncache != n) {
 			m->ncache = n; /* checked, not kept */
+			m->rq->cache_dropped++;
+		}
 	}
 	return 0;
 }
@@ -298,6 +300,7 @@ static int oai_cache_plan(struct oai_map *m, int msgs)
 		if (m->cache[i].emit && short_seen)
 			m->cache[i].ttl_1h = 0; /* TTLs never increase along the prompt */
 		short_seen |= m->cache[i].emit && !m->cache[i].ttl_1h;
+		m->rq->cache_dropped += !m->cache[i].emit;
 	}
 	return 0;
 }

@@ -573,6 +573,9 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	if (sv->g->verbose)
 		ctx_log(&sv->ctx, "chat %s%s, request body %zu bytes", orq.model_id,
 			orq.stream ? " (stream)" : "", cbody.len);
+	if (sv->g->verbose && orq.cache_dropped)
+		ctx_log(&sv->ctx, "chat %s: %d cache_control mark(s) left out (the model takes no "
+			"cache point there, or over 4)", orq.model_id, orq.cache_dropped);
 	serve_chat_call(sc, &orq, id, created, &cbody);
 	if (orq.stream) {
 		conv_stream_free(&sc->cs);
