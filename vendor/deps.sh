@@ -36,3 +36,7 @@ if [ -n "$need" ]; then
 		sleep 5; $SUDO apt-get update -qq || true
 	done
 fi
+# the official OpenAI client for the gateway's client test (pinned by its lock file); optional
+if command -v npm >/dev/null 2>&1 && ! [ -d tests/clients/openai/node_modules/openai ]; then
+	(cd tests/clients/openai && npm ci --no-audit --no-fund --silent) || echo "deps: npm ci in tests/clients/openai failed (its test will be skipped)" >&2
+fi
