@@ -42,6 +42,7 @@ static void disc_sample(struct disc_list *d)
 		      DISC_IN_TEXT | DISC_IN_IMAGE, 0, &e);
 	disc_list_add(d, APP, strlen(APP), "batch-nova", 10, "amazon", 6, DISC_IN_TEXT | DISC_IN_IMAGE, 1,
 		      &e);
+	disc_list_set_base(d, d->n - 1, "amazon.nova-pro-v1:0", 20, &e); /* its foundation model */
 	disc_list_add(d, "us.amazon.nova-pro-v1:0", 23, "US Nova Pro", 11, "amazon", 6,
 		      DISC_IN_TEXT | DISC_IN_IMAGE, 1, &e);
 }
@@ -95,9 +96,9 @@ static void t_merge(void)
 	CHECK(m->tags == CAT_TAG_CONFIGURED);
 	CHECK_STR(m->maker, "custom");
 
-	m = &cat.v[4];
+	m = &cat.v[4]; /* an application profile: its foundation model's limits */
 	CHECK(m->tags == (CAT_TAG_DISCOVERED | CAT_TAG_PROFILE));
-	CHECK(m->context_window == 100000 && m->max_tokens == 2048);
+	CHECK(m->context_window == 300000 && m->max_tokens == 5000);
 	CHECK_STR(cat.v[6].maker, "mistral ai");
 
 	/* refs */
@@ -249,7 +250,7 @@ static void t_render(void)
 		"amazon-bedrock/meta.llama3-70b-instruct-v1:0      text        8000  2048    default,configured,discovered\n"
 		"amazon-bedrock/custom.thing                       image       100k  2048    configured\n"
 		"amazon-bedrock/amazon.nova-pro-v1:0               text+image  300k  5000    discovered\n"
-		"amazon-bedrock/batch-nova                         text+image  100k  2048    discovered,profile\n"
+		"amazon-bedrock/batch-nova                         text+image  300k  5000    discovered,profile\n"
 		"amazon-bedrock/us.amazon.nova-pro-v1:0            text+image  300k  5000    discovered,profile\n"
 		"amazon-bedrock/mistral.mistral-large-2402-v1:0    text        32k   8192    discovered\n";
 	static const char want_plain[] =

@@ -95,9 +95,12 @@ static unsigned config_input(const struct config_model *cm)
 
 /* Context window, largest output and reasoning of the known-model table
  * (known.h), else the discovery defaults. */
-static void set_limits(struct cat_model *m, const struct config_discovery *dc)
+static void set_limits(struct cat_model *m, const struct config_discovery *dc, const char *base)
 {
 	const struct known_model *k = known_lookup(m->id);
+
+	if (!k && base && base[0])
+		k = known_lookup(base); /* an application profile: its model's */
 
 	m->context_window = k ? k->context_window : dc->default_context_window;
 	m->max_tokens = k ? k->max_tokens : dc->default_max_tokens;
@@ -125,7 +128,7 @@ static int add_configured(struct catalog *cat, const struct config *cfg,
 		if (!m)
 			return -1;
 		m->input = cm->n_input ? config_input(cm) : dm ? dm->input : DISC_IN_TEXT;
-		set_limits(m, dc);
+		set_limits(m, dc, dm ? dm->base : NULL);
 		if (cm->context_window > 0)
 			m->context_window = cm->context_window;
 		if (cm->max_tokens > 0)
@@ -177,7 +180,7 @@ static int add_discovered(struct catalog *cat, const struct config *cfg,
 			break;
 		}
 		m->input = v[i]->input;
-		set_limits(m, &cfg->discovery);
+		set_limits(m, &cfg->discovery, v[i]->base);
 		m->tags |= CAT_TAG_DISCOVERED | (v[i]->profile ? CAT_TAG_PROFILE : 0);
 	}
 	free(v);
@@ -219,6 +222,9 @@ static int tag_default(struct catalog *cat, const struct config *cfg)
 	if (!id)
 		return 0;
 	i = find_id(cat, id);
+	for (size_t k = 0; i < 0 && k < cat->n; k++)
+		if (strcmp(catalog_key(&cat->v[k]), id) == 0)
+			i = (long)k; /* an application profile named by its name */
 	if (i >= 0) {
 		cat->v[i].tags |= CAT_TAG_DEFAULT;
 		return 0;

@@ -137,6 +137,8 @@ KNOWN = {"amazon.nova-pro-v1:0": (300000, 5000, False), "amazon.nova-lite-v1:0":
 
 
 def known_id(i):
+    if ":application-inference-profile/" in i:
+        return True  # the fixture's application profiles are of known models (Claude 3 Haiku, Nova Pro)
     return any(i.startswith(p) for p in ("anthropic.", "amazon.nova", "meta.llama", "mistral.", "deepseek.",
                                          "openai.", "qwen.", "us.", "eu.", "global."))
 
@@ -153,7 +155,10 @@ def test_models_json_shape(h):
         assert m["input"] in (["text"], ["text", "image"]), m
         k = KNOWN.get(m["id"].split(".", 1)[1] if m["id"].split(".")[0] in ("us", "eu", "global")
                       else m["id"])
-        if k:  # the known-model table (SPEC 5)
+        if app:  # an application profile: its foundation model's limits
+            assert (m["contextWindow"], m["maxTokens"]) == {"team-haiku": (200000, 4096),
+                                                            "batch-nova": (300000, 5000)}[m["name"]], m
+        elif k:  # the known-model table (SPEC 5)
             assert (m["contextWindow"], m["maxTokens"], m["reasoning"]) == k, m
         elif not known_id(m["id"]):  # the discovery defaults
             assert m["contextWindow"] == 32000 and m["maxTokens"] == 4096 and m["reasoning"] is False, m
@@ -234,7 +239,7 @@ def test_models_cache_fresh_no_calls(h):
     assert cache_files(h) == ["models-us-east-1.tsv"]
     with open(os.path.join(h.cache, "models-us-east-1.tsv")) as f:
         head = f.readline().rstrip("\n").split("\t")
-    assert head[0] == "brock-models-cache v1" and head[2] == "40" and head[3] == "us-east-1", head
+    assert head[0] == "brock-models-cache v2" and head[2] == "40" and head[3] == "us-east-1", head
     assert abs(int(head[1]) - time.time()) < 60
     st = os.stat(os.path.join(h.cache, "models-us-east-1.tsv"))
     assert st.st_mode & 0o777 == 0o600
@@ -273,8 +278,9 @@ def test_models_refresh_interval_expiry(h):
 
 def test_models_corrupt_cache_rewritten(h):
     path = os.path.join(h.cache, "models-us-east-1.tsv")
-    for junk in (b"garbage\n", b"", b"brock-models-cache v1\t99999999999\t1\tus-east-1\t\nx\n",
-                 b"brock-models-cache v1\t%d\t40\tus-west-2\t\n" % int(time.time())):
+    for junk in (b"garbage\n", b"", b"brock-models-cache v2\t99999999999\t1\tus-east-1\t\nx\n",
+                 b"brock-models-cache v2\t%d\t40\tus-west-2\t\n" % int(time.time()),
+                 b"brock-models-cache v1\t%d\t0\tus-east-1\t\n" % int(time.time())):  # the old format
         with open(path, "wb") as f:
             f.write(junk)
         before = len(control_calls(h))
@@ -282,7 +288,7 @@ def test_models_corrupt_cache_rewritten(h):
         assert len(ids) == 40 and "warning" not in r.stderr, r
         assert len(control_calls(h)) == before + 5, junk
         with open(path, "rb") as f:
-            assert f.readline().startswith(b"brock-models-cache v1\t"), junk
+            assert f.readline().startswith(b"brock-models-cache v2\t"), junk
     assert cache_files(h) == ["models-us-east-1.tsv"]
 
 

@@ -469,6 +469,7 @@ def test_application_profiles_by_name(h):
     m = [m for m in json.loads(r.stdout)["models"] if m["name"] == "batch-nova"]
     assert len(m) == 1 and m[0]["key"] == "amazon-bedrock/batch-nova" and m[0]["id"] == arn, m
     assert "profile" in m[0]["tags"] and m[0]["input"] == ["text", "image"], m  # its model's inputs
+    assert m[0]["contextWindow"] == 300000 and m[0]["maxTokens"] == 5000, m  # and its limits (Nova Pro)
     r = h.brock(["models", "list"])
     assert any(l.startswith("amazon-bedrock/batch-nova ") for l in r.stdout.splitlines()), r.stdout
     # the name as a model ref: the ARN is what is sent
