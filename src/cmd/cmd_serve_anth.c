@@ -451,7 +451,10 @@ void cmd_serve_messages(struct serve *sv, struct server_conn *c, const struct se
 	buf_init(&beta, 8192);
 	anth_betas_of(rq, &beta);
 	memset(&ar, 0, sizeof ar);
-	rc = anth_map_invoke(rq->body, rq->body_len, (const char *)beta.p, NULL, &ar, &body, &e);
+	pthread_rwlock_rdlock(&sv->cfg_mu); /* serve.anthropicBetas (NULL: the default list) */
+	rc = anth_map_invoke(rq->body, rq->body_len, (const char *)beta.p,
+			     (const char *const *)sv->ctx.cfg.serve_anthropic_betas, &ar, &body, &e);
+	pthread_rwlock_unlock(&sv->cfg_mu);
 	if (rc < 0)
 		anth_map_failed(c, &ar, &e);
 	else
@@ -507,13 +510,18 @@ void cmd_serve_count_tokens(struct serve *sv, struct server_conn *c,
 	struct aws_response r;
 	struct buf body, beta, out;
 	struct err e;
+	int rc;
 
 	buf_init(&body, ANTH_BODY_OUT_MAX);
 	buf_init(&beta, 8192);
 	anth_betas_of(rq, &beta);
 	memset(&ar, 0, sizeof ar);
-	if (anth_map_count_tokens(rq->body, rq->body_len, (const char *)beta.p, NULL, &ar, &body,
-				  &e) < 0) {
+	pthread_rwlock_rdlock(&sv->cfg_mu);
+	rc = anth_map_count_tokens(rq->body, rq->body_len, (const char *)beta.p,
+				   (const char *const *)sv->ctx.cfg.serve_anthropic_betas, &ar, &body,
+				   &e);
+	pthread_rwlock_unlock(&sv->cfg_mu);
+	if (rc < 0) {
 		anth_map_failed(c, &ar, &e);
 	} else if (anth_model(sv, c, ar.model, model) == 0) {
 		if (cmd_serve_req(c))

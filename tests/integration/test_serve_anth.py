@@ -277,3 +277,12 @@ def test_anth_ping_while_upstream_is_silent(h):
     assert "ping" in names and names.index("ping") > names.index("message_start"), names
     assert evs[names.index("ping")][1] == {"type": "ping"}
     assert names[-1] == "message_stop" and text_of(evs) == "ab", names
+
+
+def test_anth_betas_from_config(h):
+    h.brock_config('{serve: {anthropicBetas: ["context-1m-2025-08-07"]}}')
+    s = serve(h)
+    st, _, data = messages(s, body(), headers={
+        "anthropic-beta": "interleaved-thinking-2025-05-14,context-1m-2025-08-07"})
+    assert st == 200, data
+    assert h.emu.log("invoke")[-1]["anthropic_beta"] == ["context-1m-2025-08-07"]
