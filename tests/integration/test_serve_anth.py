@@ -181,6 +181,9 @@ def test_anth_errors_400_404(h):
     assert st == 400, data
     e = anth_error(data)
     assert e["type"] == "invalid_request_error" and "bad field xyz" in e["message"], e
+    h.emu.config(fail_next=1, fail_route="invoke", fail_status=503, fail_message="busy")
+    st, _, data = messages(s, body())
+    assert st == 503 and anth_error(data)["type"] == "overloaded_error", data
     # wrong method and content type, in Anthropic's shape
     st, _, data = s.request("GET", "/v1/messages", headers=AV)
     assert st == 405 and anth_error(data)["type"] == "invalid_request_error", data
@@ -189,13 +192,13 @@ def test_anth_errors_400_404(h):
 
 
 def test_anth_upstream_429_before_and_after_the_head(h):
-    h.emu.config(fail_next=2, fail_route="invoke-with-response-stream", fail_status=429,
-                 fail_message="Too many tokens")
+    h.emu.config(fail_next=2, fail_route="invoke-all", fail_status=429, fail_message="Too many tokens")
     s = serve(h)
-    st, hdrs, data = messages(s, body(stream=True))
-    assert st == 429 and hdrs.get("retry-after"), (st, hdrs, data)
-    e = anth_error(data)
-    assert e["type"] == "rate_limit_error" and "Too many tokens" in e["message"], e
+    for stream in (True, False):
+        st, hdrs, data = messages(s, body(stream=stream))
+        assert st == 429 and hdrs.get("retry-after"), (st, hdrs, data)
+        e = anth_error(data)
+        assert e["type"] == "rate_limit_error" and "Too many tokens" in e["message"], e
     st, _, data = messages(s, body(model=NOVA))  # converse path unaffected
     assert st == 200, data
     h.emu.config(failures=[], reply_chunks=["a", "b", "c", "d"], exception_after=3,
@@ -207,7 +210,7 @@ def test_anth_upstream_429_before_and_after_the_head(h):
     assert evs[-1][1]["error"]["type"] == "rate_limit_error" and "slow down" in evs[-1][1]["error"]["message"]
     assert "message_stop" not in [e for e, _ in evs]
     m = s.metrics()
-    assert 'brock_requests_total{route="/v1/messages",code="429"} 1' in m, m
+    assert 'brock_requests_total{route="/v1/messages",code="429"} 2' in m, m
 
 
 def test_anth_converse_mid_stream_exception(h):
