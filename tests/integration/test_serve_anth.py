@@ -4,6 +4,7 @@ Claude models go through InvokeModel(WithResponseStream) with the Anthropic body
 checks it as Bedrock does); other models through Converse(Stream)."""
 
 import json
+import threading
 
 from test_serve import serve
 
@@ -248,8 +249,10 @@ def test_anth_count_tokens(h):
     sent = h.emu.log("count-tokens")
     assert len(sent) == 1 and sent[0]["model_id"] == CLAUDE, sent
     assert "invokeModel" in json.loads(sent[0]["body"])["input"], sent[0]["body"]
-    st, _, data = messages(s, {"model": "openai/gpt-4o", "messages": []}, path="/v1/messages/count_tokens")
-    assert st in (400, 404) and anth_error(data), data
+    st, _, data = messages(s, {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+                           path="/v1/messages/count_tokens")
+    assert st == 404 and anth_error(data)["type"] == "not_found_error", data
+    assert len(h.emu.log("count-tokens")) == 1
 
 
 def test_anth_models_list_shape(h):
@@ -270,16 +273,30 @@ def test_anth_models_list_shape(h):
 
 
 def test_anth_ping_while_upstream_is_silent(h):
-    # the upstream pauses 12 s after message_start: a ping must come in between
+    # the upstream pauses 12 s after message_start: a ping must come in between, on each of
+    # three streams at once (and none on a fourth that does not pause)
     h.emu.config(reply_chunks=["a", "b"], stall_after=1, stall_seconds=12)
     s = serve(h)
+    results = [None] * 3
+
+    def one(i):
+        results[i] = messages(s, body(text="n%d" % i, stream=True))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for st, _, data in results:
+        assert st == 200, data
+        evs = sse(data)
+        names = [e for e, _ in evs]
+        assert "ping" in names and names.index("ping") > names.index("message_start"), names
+        assert evs[names.index("ping")][1] == {"type": "ping"}
+        assert names[-1] == "message_stop" and text_of(evs) == "ab", names
+    h.emu.config(stall_after=None)
     st, _, data = messages(s, body(stream=True))
-    assert st == 200, data
-    evs = sse(data)
-    names = [e for e, _ in evs]
-    assert "ping" in names and names.index("ping") > names.index("message_start"), names
-    assert evs[names.index("ping")][1] == {"type": "ping"}
-    assert names[-1] == "message_stop" and text_of(evs) == "ab", names
+    assert st == 200 and "ping" not in [e for e, _ in sse(data)], data
 
 
 def test_anth_betas_from_config(h):
