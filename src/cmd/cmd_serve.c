@@ -215,7 +215,7 @@ void cmd_serve_error(struct server_conn *c, int status, const char *type, const 
 	struct buf b;
 
 	if (q && q->dialect == DIALECT_BEDROCK) {
-		cmd_serve_pt_error(c, status, NULL, msg);
+		cmd_serve_pt_error(c, status, NULL, msg, extra);
 		return;
 	}
 	buf_init(&b, 16384);
@@ -264,7 +264,7 @@ void cmd_serve_fail(struct server_conn *c, const struct err *e, int up_status,
 	}
 	oai_error_classify(e, up_status, up_type, &oe);
 	if (q && q->dialect == DIALECT_BEDROCK) {
-		cmd_serve_pt_error(c, oe.status, NULL, e->msg[0] ? e->msg : "error");
+		cmd_serve_pt_error(c, oe.status, NULL, e->msg[0] ? e->msg : "error", NULL);
 		return;
 	}
 	cmd_serve_error(c, oe.status, oe.type, NULL, oe.code, e->msg[0] ? e->msg : "error",

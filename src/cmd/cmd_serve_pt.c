@@ -86,15 +86,16 @@ static const char *pt_type_of(int status)
 	}
 }
 
-void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg)
+void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg,
+			const char *extra_in)
 {
-	char extra[200];
+	char extra[400];
 	struct buf b;
 	struct jw w;
 	struct err e;
 
-	snprintf(extra, sizeof extra, "x-amzn-ErrorType: %s\r\n%s", type ? type : pt_type_of(status),
-		 status == 429 ? "Retry-After: 1\r\n" : "");
+	snprintf(extra, sizeof extra, "x-amzn-ErrorType: %s\r\n%.300s", type ? type : pt_type_of(status),
+		 extra_in ? extra_in : status == 429 ? "Retry-After: 1\r\n" : "");
 	buf_init(&b, 8192);
 	jw_init(&w, &b);
 	jw_obj_begin(&w);
@@ -117,7 +118,7 @@ int cmd_serve_pt_head(struct serve *sv, struct server_conn *c, const struct serv
 
 	(void)sv;
 	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &rt, &e) < 0) {
-		cmd_serve_pt_error(c, 404, "UnknownOperationException", e.msg);
+		cmd_serve_pt_error(c, 404, "UnknownOperationException", e.msg, NULL);
 		return -1;
 	}
 	if (cmd_serve_bedrock_id(rt.model_id, &id) < 0) {
@@ -125,7 +126,7 @@ int cmd_serve_pt_head(struct serve *sv, struct server_conn *c, const struct serv
 
 		snprintf(msg, sizeof msg, "The model '%.200s' is not an amazon-bedrock model",
 			 rt.model_id);
-		cmd_serve_pt_error(c, 404, "ResourceNotFoundException", msg);
+		cmd_serve_pt_error(c, 404, "ResourceNotFoundException", msg, NULL);
 		return -1;
 	}
 	return cmd_serve_gate_type(c, rq, 1);
@@ -312,13 +313,13 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	int rc, late;
 
 	if (!pc) {
-		cmd_serve_pt_error(c, 500, NULL, "out of memory");
+		cmd_serve_pt_error(c, 500, NULL, "out of memory", NULL);
 		return;
 	}
 	/* the head hook checked the path and the provider */
 	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &pc->rt, &e) < 0 ||
 	    cmd_serve_bedrock_id(pc->rt.model_id, &id) < 0) {
-		cmd_serve_pt_error(c, 404, NULL, "unknown route");
+		cmd_serve_pt_error(c, 404, NULL, "unknown route", NULL);
 		free(pc);
 		return;
 	}

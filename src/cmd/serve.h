@@ -178,8 +178,10 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
  * initialised here (aws_response_free it after). Errors of aws_call. */
 int cmd_serve_runtime(struct serve *sv, const char *model_id, const char *action,
 		      struct aws_request *rq, struct aws_response *r, struct err *e);
-/* The error body of a Bedrock-dialect answer: {"message"} + x-amzn-ErrorType. */
-void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg);
+/* A Bedrock-dialect error answer: {"message"} + x-amzn-ErrorType (type
+ * NULL: from the status); extra: more header lines, or NULL. */
+void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg,
+			const char *extra);
 
 /* cmd_serve_emb.c: POST /v1/embeddings (SPEC 7.1) */
 void cmd_serve_embeddings(struct serve *sv, struct server_conn *c,

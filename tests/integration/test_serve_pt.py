@@ -145,8 +145,8 @@ def test_pt_content_types_and_routes(h):
     assert st == 404 and hdrs["x-amzn-errortype"] == "ResourceNotFoundException", data
     st, _, data = post(s, "converse-sideways", CONVERSE)
     assert st == 404, data
-    st, _, data = s.request("GET", "/model/%s/converse" % ENC)
-    assert st == 405, data
+    st, hdrs, data = s.request("GET", "/model/%s/converse" % ENC)
+    assert st == 405 and hdrs["allow"] == "POST" and hdrs["x-amzn-errortype"], (hdrs, data)
     assert len(h.emu.log("invoke")) == 1 and not h.emu.log("converse")
 
 
