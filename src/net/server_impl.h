@@ -112,7 +112,7 @@ int server_conn_flush(struct server_conn *c);
 const char *server_reason(int status);
 void server_write_busy(int fd);
 
-/* server_h2.c: HTTP/2 connections; their streams answer through server_out.c */
+/* server_h2*.c: HTTP/2 connections; their streams answer through server_out.c */
 void server_h2_start(struct server_conn *c, const uint8_t *pre, size_t npre, const uint8_t *p,
 		     size_t n);
 void server_h2_on_io(struct server_conn *c, uint32_t events);
