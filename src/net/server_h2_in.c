@@ -52,6 +52,13 @@ static void h2s_head(struct server_conn *c, struct server_h2s *st)
 	struct server *s = c->s;
 	int go = SERVER_GO;
 
+	if (c->peer_proxy) { /* a stream's client is its own: logged, not counted */
+		char txt[SERVER_CLIENT_MAX];
+		uint8_t ip[16];
+
+		if (server_forwarded_for(s, st->c.p, txt, ip))
+			memcpy(st->c.client, txt, sizeof txt);
+	}
 	server_conn_split(&st->c);
 	st->c.head_only = slice_eq_str(st->c.p->method, "HEAD");
 	if (atomic_load_explicit(&s->draining, memory_order_relaxed)) {

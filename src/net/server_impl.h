@@ -105,6 +105,8 @@ void server_conn_refuse(struct server_conn *c, int status, const char *msg);
 void server_conn_linger(struct server_conn *c);
 void server_conn_split(struct server_conn *c);
 int server_budget_take(struct server *s, size_t n);
+int server_forwarded_for(struct server *s, const struct http_parser *p,
+			 char txt[SERVER_CLIENT_MAX], uint8_t ip[16]);
 
 /* server_out.c */
 int server_send_locked(struct server_conn *c);

@@ -443,3 +443,18 @@ def test_h2c_node_http2_client(h):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["status"] == 200 and out["n"] > 10, out
+
+
+def test_h2c_trusted_proxy_forwarded_for(h):
+    h.brock_config('{serve: {trustedProxies: ["127.0.0.1"], log: "json"}}')
+    s = serve(h)
+    c = H2(s.port)
+    for client in ("10.1.1.1", "10.2.2.2"):  # two clients multiplexed by one balancer connection
+        assert c.get("/healthz", headers=[("x-forwarded-for", "203.0.113.9, " + client)])["status"] == 200
+    c.close()
+    for _ in range(100):
+        lines = [json.loads(x) for x in s.stderr().splitlines() if x.startswith("{")]
+        if len(lines) >= 2:
+            break
+        time.sleep(0.05)
+    assert sorted(x["client"] for x in lines) == ["10.1.1.1", "10.2.2.2"], lines
