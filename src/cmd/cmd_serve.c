@@ -50,9 +50,10 @@ static const char serve_usage[] =
 	"                      127.0.0.1:8080); IPv6 as [::1]:8080; port 0 picks a free port\n"
 	"  --help              this text\n"
 	"\n"
-	"Client API keys: config serve.apiKeys and $BROCK_API_KEYS (comma-separated);\n"
+	"Client API keys: config serve.apiKeys and $BROCK_API_KEYS (comma-separated),\n"
+	"and serve.keys with a policy per key (models, rpm, tpm, maxConcurrent, budget);\n"
 	"clients send 'Authorization: Bearer <key>'. Without keys only loopback\n"
-	"addresses are accepted.\n";
+	"addresses are accepted. Usage and spend per key: <state dir>/ledger.\n";
 
 /* Set from the signal handler (on whichever thread it lands); the listener
  * and the connection threads poll it. A lock-free atomic store is
