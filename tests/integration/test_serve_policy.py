@@ -9,6 +9,7 @@ import json
 import os
 import random
 import signal
+import socket
 import threading
 import time
 import zlib
@@ -106,6 +107,17 @@ def test_serve_policy_rpm(h):
     assert len(h.emu.log("runtime")) == 2
     st, _, data = s.chat(user("hi"), key=b)  # another key has its own counters
     assert st == 200, data
+    # over its limit a key is refused from the headers: no 100 Continue, the body never read
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"
+                 b"Expect: 100-continue\r\nContent-Length: 1000000\r\nAuthorization: Bearer " + a.encode() +
+                 b"\r\n\r\n")
+    got = sock.recv(4096)
+    sock.close()
+    assert got.startswith(b"HTTP/1.1 429 "), got
+    assert b"100 Continue" not in got and b"Retry-After: " in got, got
+    m = s.metrics(key=b)
+    assert metric(m, 'brock_key_refused_total{key="a",reason="rpm"}') == 2, m
 
 
 def test_serve_policy_tpm(h):
