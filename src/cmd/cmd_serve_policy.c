@@ -117,21 +117,28 @@ int cmd_serve_keys_install(struct serve *sv, struct serve_keys *k, struct err *e
 
 /* ---- aliases and fallbacks ---- */
 
+/* Under cfg_mu: the id name stands for (its alias's target, or itself
+ * without "amazon-bedrock/"); *hit says whether it was an alias. */
+static const char *pol_model_id(const struct config *cfg, const char *name, int *hit)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_serve_aliases; i++)
+		if (strcmp(cfg->serve_aliases[i].name, name) == 0) {
+			*hit = 1;
+			return catalog_ref_id(cfg->serve_aliases[i].ref);
+		}
+	*hit = 0;
+	return catalog_ref_id(name);
+}
+
 int cmd_serve_resolve(struct serve *sv, const char *name, char *out)
 {
-	const struct config *cfg = &sv->ctx.cfg;
-	size_t i;
-	int hit = 0;
+	int hit;
 
 	pthread_rwlock_rdlock(&sv->cfg_mu);
-	for (i = 0; i < cfg->n_serve_aliases && !hit; i++)
-		if (strcmp(cfg->serve_aliases[i].name, name) == 0) {
-			snprintf(out, SERVE_LOG_MODEL, "%s", catalog_ref_id(cfg->serve_aliases[i].ref));
-			hit = 1;
-		}
+	snprintf(out, SERVE_LOG_MODEL, "%s", pol_model_id(&sv->ctx.cfg, name, &hit));
 	pthread_rwlock_unlock(&sv->cfg_mu);
-	if (!hit)
-		snprintf(out, SERVE_LOG_MODEL, "%s", catalog_ref_id(name));
 	return hit;
 }
 
@@ -158,28 +165,29 @@ size_t cmd_serve_fallbacks(struct serve *sv, const struct serve_req *q, const ch
 	const struct config *cfg = &sv->ctx.cfg;
 	char to[CONFIG_FALLBACKS_MAX][SERVE_LOG_MODEL];
 	size_t i, j, n = 0, k = 0;
+	int hit;
 
+	/* the entry of the model, named by its id, its ref or an alias of it */
 	pthread_rwlock_rdlock(&sv->cfg_mu);
 	for (i = 0; i < cfg->n_serve_fallbacks; i++) {
 		const struct config_fallback *f = &cfg->serve_fallbacks[i];
 
-		if (strcmp(catalog_ref_id(f->model), model_id) != 0)
+		if (strcmp(pol_model_id(cfg, f->model, &hit), model_id) != 0)
 			continue;
 		for (j = 0; j < f->n_to && n < CONFIG_FALLBACKS_MAX; j++)
-			snprintf(to[n++], SERVE_LOG_MODEL, "%s", f->to[j]);
+			snprintf(to[n++], SERVE_LOG_MODEL, "%s", pol_model_id(cfg, f->to[j], &hit));
 		break;
 	}
 	pthread_rwlock_unlock(&sv->cfg_mu);
 	for (i = 0; i < n && k < max; i++) {
-		char id[SERVE_LOG_MODEL];
+		const char *id = to[i];
 
-		cmd_serve_resolve(sv, to[i], id);
 		if (!id[0] || strcmp(id, model_id) == 0 || !pol_allowed(sv, q, id))
 			continue;
 		for (j = 0; j < k && strcmp(out[j], id) != 0; j++)
 			;
 		if (j == k)
-			snprintf(out[k++], SERVE_LOG_MODEL, "%s", id);
+			snprintf(out[k++], SERVE_LOG_MODEL, "%.*s", SERVE_LOG_MODEL - 1, id);
 	}
 	return k;
 }

@@ -300,6 +300,21 @@ def test_serve_policy_fallbacks(h):
     assert st == 429 and "retry-after" in hdrs, data
 
 
+def test_serve_policy_fallbacks_by_alias(h):
+    """A fallbacks entry may name its model and its fallbacks by alias; a fallback the key's
+    globs do not allow is skipped."""
+    a = "sk-fba-aaaa"
+    keys_config(h, [{"name": "team", "key": a, "models": ["*anthropic*", "*nova-lite*"]}],
+                ', modelAliases: {"smart": "%s", "lite": "us.amazon.nova-lite-v1:0"}'
+                ', fallbacks: {"smart": ["%s", "lite"]}' % (REF, NOVA_REF))
+    h.emu.config(failures=[{"route": "runtime", "count": -1, "model": MODEL, "status": 503}])
+    s = start(h)
+    st, _, data = s.chat({"model": "smart", "messages": [{"role": "user", "content": "hi"}]}, key=a)
+    assert st == 200, data
+    assert json.loads(data)["model"] == "amazon-bedrock/us.amazon.nova-lite-v1:0", data
+    assert [e["model_id"] for e in h.emu.log("runtime")] == [MODEL, "us.amazon.nova-lite-v1:0"]
+
+
 def test_serve_policy_aliases(h):
     a = "sk-alias-aaaa"
     keys_config(h, [{"name": "team", "key": a, "models": ["*anthropic*"]}],
