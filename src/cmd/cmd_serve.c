@@ -497,7 +497,7 @@ static int serve_chat_model(struct serve *sv, struct server_conn *c,
 			    const struct server_request *rq, struct oai_req *orq,
 			    struct buf *cbody)
 {
-	char mid[SERVE_LOG_MODEL], msg[OAI_MODEL_MAX + 80];
+	char mid[SERVE_MODEL_MAX], msg[OAI_MODEL_MAX + 80];
 	struct err e;
 
 	if (cmd_serve_resolve(sv, orq->model, mid)) {
@@ -522,7 +522,7 @@ static void serve_chat_models(struct serve_call *sc, const struct server_request
 			      struct oai_req *orq, const char *id, int64_t created,
 			      struct buf *cbody)
 {
-	char fb[CONFIG_FALLBACKS_MAX][SERVE_LOG_MODEL];
+	char fb[CONFIG_FALLBACKS_MAX][SERVE_MODEL_MAX];
 	size_t nfb = cmd_serve_fallbacks(sc->sv, sc->q, orq->model_id, fb, CONFIG_FALLBACKS_MAX);
 	size_t i;
 	struct conv_handler h;

@@ -137,7 +137,7 @@ int cmd_serve_resolve(struct serve *sv, const char *name, char *out)
 	int hit;
 
 	pthread_rwlock_rdlock(&sv->cfg_mu);
-	snprintf(out, SERVE_LOG_MODEL, "%s", pol_model_id(&sv->ctx.cfg, name, &hit));
+	snprintf(out, SERVE_MODEL_MAX, "%s", pol_model_id(&sv->ctx.cfg, name, &hit));
 	pthread_rwlock_unlock(&sv->cfg_mu);
 	return hit;
 }
@@ -160,10 +160,10 @@ static int pol_allowed(struct serve *sv, const struct serve_req *q, const char *
 }
 
 size_t cmd_serve_fallbacks(struct serve *sv, const struct serve_req *q, const char *model_id,
-			   char (*out)[SERVE_LOG_MODEL], size_t max)
+			   char (*out)[SERVE_MODEL_MAX], size_t max)
 {
 	const struct config *cfg = &sv->ctx.cfg;
-	char to[CONFIG_FALLBACKS_MAX][SERVE_LOG_MODEL];
+	char to[CONFIG_FALLBACKS_MAX][SERVE_MODEL_MAX];
 	size_t i, j, n = 0, k = 0;
 	int hit;
 
@@ -175,7 +175,7 @@ size_t cmd_serve_fallbacks(struct serve *sv, const struct serve_req *q, const ch
 		if (strcmp(pol_model_id(cfg, f->model, &hit), model_id) != 0)
 			continue;
 		for (j = 0; j < f->n_to && n < CONFIG_FALLBACKS_MAX; j++)
-			snprintf(to[n++], SERVE_LOG_MODEL, "%s", pol_model_id(cfg, f->to[j], &hit));
+			snprintf(to[n++], SERVE_MODEL_MAX, "%s", pol_model_id(cfg, f->to[j], &hit));
 		break;
 	}
 	pthread_rwlock_unlock(&sv->cfg_mu);
@@ -187,7 +187,7 @@ size_t cmd_serve_fallbacks(struct serve *sv, const struct serve_req *q, const ch
 		for (j = 0; j < k && strcmp(out[j], id) != 0; j++)
 			;
 		if (j == k)
-			snprintf(out[k++], SERVE_LOG_MODEL, "%.*s", SERVE_LOG_MODEL - 1, id);
+			snprintf(out[k++], SERVE_MODEL_MAX, "%.*s", SERVE_MODEL_MAX - 1, id);
 	}
 	return k;
 }
@@ -342,17 +342,19 @@ static struct serve_pair *pol_pair(struct serve_pol *p, const struct serve_kstat
 				   const char *model)
 {
 	struct serve_pair *x;
+	char m[SERVE_LOG_MODEL]; /* rows keep the id as the log does: cut */
 	size_t i;
 
+	snprintf(m, sizeof m, "%.*s", (int)sizeof m - 1, model);
 	for (i = 0; i < p->npairs; i++)
-		if (p->pairs[i].ks == ks && strcmp(p->pairs[i].model, model) == 0)
+		if (p->pairs[i].ks == ks && strcmp(p->pairs[i].model, m) == 0)
 			return &p->pairs[i];
 	if (p->npairs == SERVE_PAIRS_MAX)
 		return NULL;
 	x = &p->pairs[p->npairs++];
 	memset(x, 0, sizeof *x);
 	x->ks = ks;
-	snprintf(x->model, sizeof x->model, "%s", model);
+	memcpy(x->model, m, sizeof m);
 	return x;
 }
 

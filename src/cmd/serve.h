@@ -20,6 +20,7 @@
 #define SERVE_MODELS_MAX 64    /* distinct models with token counters */
 #define SERVE_NBUCKETS 10
 #define SERVE_LOG_MODEL 160    /* bytes of a model id kept for the log */
+#define SERVE_MODEL_MAX 512    /* a model id as routes call it (OAI_MODEL_MAX) */
 
 enum serve_route {
 	ROUTE_CHAT,
@@ -224,7 +225,7 @@ struct serve_refusal {
 };
 
 /* 1 when name is an alias (out: its target's id), else 0 (out: name with
- * "amazon-bedrock/" stripped). out holds SERVE_LOG_MODEL bytes. */
+ * "amazon-bedrock/" stripped). out holds SERVE_MODEL_MAX bytes. */
 int cmd_serve_resolve(struct serve *sv, const char *name, char *out);
 int cmd_serve_admit(struct serve *sv, struct serve_req *q, const char *model_id,
 		    struct serve_refusal *r);
@@ -239,9 +240,9 @@ void cmd_serve_charge(struct serve *sv, struct serve_req *q, const char *model_i
 void cmd_serve_release(struct serve *sv, struct serve_req *q);
 /* The fallback models of model_id (serve.fallbacks; aliases resolved, the
  * models the key may not use left out), at most max, into out[i]
- * (SERVE_LOG_MODEL bytes each). */
+ * (SERVE_MODEL_MAX bytes each). */
 size_t cmd_serve_fallbacks(struct serve *sv, const struct serve_req *q, const char *model_id,
-			   char (*out)[SERVE_LOG_MODEL], size_t max);
+			   char (*out)[SERVE_MODEL_MAX], size_t max);
 /* 1 for an upstream status worth another model: 429 or 5xx. */
 int cmd_serve_fallback_worthy(int status);
 void cmd_serve_count_fallback(struct serve *sv, const struct serve_req *q, const char *from);
