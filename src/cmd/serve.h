@@ -195,10 +195,14 @@ int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct
  * A route that calls a model (chat completions here; /v1/messages, the
  * pass-through and /v1/embeddings in their own files) does, in order:
  *
+ *   0. from the head hook, cmd_serve_precheck(sv, q, &r): a key already over
+ *      rpm, tpm, maxConcurrent or budget is refused before its body is read
+ *      (q->ks is set by the key check; NULL in key-less mode);
  *   1. cmd_serve_resolve(sv, name_as_sent, id): serve.modelAliases, then
  *      "amazon-bedrock/" stripped: the Bedrock model id to call;
  *   2. cmd_serve_admit(sv, q, id, &r): 0, or -1 with r filled: answer
- *      r.status (403 permission / 429) in the route's own dialect, with
+ *      r.status (401, 403 permission, 429) in the route's own dialect (r.msg
+ *      is the message; Anthropic: permission_error / rate_limit_error), with
  *      "Retry-After: r.retry_after" on a 429 (cmd_serve_refuse writes the
  *      OpenAI form); nothing has gone upstream;
  *   3. the upstream call; when it fails with cmd_serve_fallback_worthy(
@@ -212,7 +216,8 @@ int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct
  *      calls it too, so a route that forgets does not leak it).
  *
  * q->model should name the model that served (the log and the per-key
- * metrics use it); q->ttft_ms feeds the per-key time-to-first-token. */
+ * metrics use it); q->ttft_ms feeds the per-key time-to-first-token.
+ * cmd_serve_key_admin(sv, q) says whether the key may read /status. */
 
 /* A refusal of cmd_serve_admit. */
 struct serve_refusal {

@@ -35,6 +35,12 @@ def start(h, **env):
     return serve(h, env=e)
 
 
+def sane(s):
+    """No sanitizer report (for runs against build/tsan/brock or build/asan/brock)."""
+    err = s.stderr()
+    assert "Sanitizer" not in err, err[-3000:]
+
+
 def err_of(data):
     return json.loads(data)["error"]
 
@@ -122,6 +128,7 @@ def test_serve_policy_rpm(h):
     assert b"100 Continue" not in got and b"Retry-After: " in got, got
     m = s.metrics(key=b)
     assert metric(m, 'brock_key_refused_total{key="a",reason="rpm"}') == 2, m
+    sane(s)
 
 
 def test_serve_policy_tpm(h):
@@ -149,6 +156,7 @@ def test_serve_policy_tpm(h):
     assert st == 200 and data.decode().endswith("data: [DONE]\n\n"), data
     st, hdrs, data = s2.chat(body, key=b)
     assert st == 429 and err_of(data)["type"] == "tokens", data
+    sane(s)
 
 
 def test_serve_policy_max_concurrent(h):
@@ -175,6 +183,7 @@ def test_serve_policy_max_concurrent(h):
     st, _, data = s.chat(user("third"), key=a)  # the slot was given back
     assert st == 200, data
     assert len(h.emu.log("runtime")) == 2
+    sane(s)
 
 
 def test_serve_policy_budget_survives_restart(h):
@@ -214,6 +223,7 @@ def test_serve_policy_budget_survives_restart(h):
     st, hdrs, data = s.chat(user("hi"), key=a)
     assert st == 429 and err_of(data)["code"] == "insufficient_quota", data
     assert int(hdrs["retry-after"]) >= left - 5, hdrs
+    sane(s)
 
 
 def test_serve_policy_ledger_survives_sigkill(h):
@@ -313,6 +323,7 @@ def test_serve_policy_fallbacks_by_alias(h):
     assert st == 200, data
     assert json.loads(data)["model"] == "amazon-bedrock/us.amazon.nova-lite-v1:0", data
     assert [e["model_id"] for e in h.emu.log("runtime")] == [MODEL, "us.amazon.nova-lite-v1:0"]
+    sane(s)
 
 
 def test_serve_policy_aliases(h):
@@ -372,6 +383,7 @@ def test_serve_policy_metrics_per_key(h):
             last = fam
     log = [l for l in s.stderr().splitlines() if l.startswith("{")]
     assert not log or all("sk-met" not in l for l in log)
+    sane(s)
 
 
 def test_serve_policy_sighup_keeps_counters(h):
@@ -405,3 +417,4 @@ def test_serve_policy_sighup_keeps_counters(h):
     wait_for(lambda: "reload failed" in s.stderr(), "the failed reload")
     assert "serve.keys[0].name" in s.stderr(), s.stderr()
     assert s.chat(user("hi"), key=d)[0] == 200
+    sane(s)
