@@ -514,7 +514,7 @@ static void test_config_defaults(void)
 	f.n_meta = 2;
 	buf_init(&out, 1 << 16);
 	j = q("{" M "'messages':[" HI "]}");
-	CHECK(oai_map_request_def((const uint8_t *)j, strlen(j), &f, &rq, &out, &er) == 0);
+	CHECK(oai_map_request_with((const uint8_t *)j, strlen(j), &f, NULL, &rq, &out, &er) == 0);
 	CHECK_STR((const char *)out.p,
 		  q("{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
 		    "'serviceTier':{'type':'priority'},'performanceConfig':{'latency':'optimized'},"
@@ -522,7 +522,7 @@ static void test_config_defaults(void)
 		    "'trace':'enabled'},'requestMetadata':{'app':'brock','user':'nobody'}}"));
 	buf_reset(&out);
 	j = q("{" M "'messages':[" HI "],'service_tier':'flex','user':'alice'}");
-	CHECK(oai_map_request_def((const uint8_t *)j, strlen(j), &f, &rq, &out, &er) == 0);
+	CHECK(oai_map_request_with((const uint8_t *)j, strlen(j), &f, NULL, &rq, &out, &er) == 0);
 	CHECK(strstr((const char *)out.p, q("'serviceTier':{'type':'flex'}")) != NULL);
 	CHECK(strstr((const char *)out.p, q("'requestMetadata':{'app':'brock','user':'alice'}")) != NULL);
 	buf_free(&out);

@@ -87,14 +87,17 @@ struct oai_req {
  * not match the media type, ...) or ERR_OTHER (out of memory / out's limit). */
 int oai_map_request(const uint8_t *body, size_t n, struct oai_req *rq, struct buf *out,
 		    struct err *e);
-
-/* The same, with the gateway's defaults under the request's own fields
- * (SPEC 3.5): def's service tier when service_tier is absent or "auto", its
- * latency, guardrail and request metadata (the request's `user` joins the
- * metadata). def NULL: no defaults. */
+/* The same with the gateway's choices: def, its defaults under the
+ * request's own fields (SPEC 3.5: def's service tier when service_tier is
+ * absent or "auto", its latency, guardrail and request metadata, the
+ * request's `user` joining the metadata), NULL for none; model_id, the
+ * Bedrock model to map for instead of the one the body names (a
+ * serve.modelAliases target, a fallback model), NULL for the body's:
+ * rq->model stays what the client wrote, rq->model_id and the
+ * model-dependent mapping (thinking, cache points) follow model_id. */
 struct config_features;
-int oai_map_request_def(const uint8_t *body, size_t n, const struct config_features *def,
-			struct oai_req *rq, struct buf *out, struct err *e);
+int oai_map_request_with(const uint8_t *body, size_t n, const struct config_features *def,
+			 const char *model_id, struct oai_req *rq, struct buf *out, struct err *e);
 
 /* "chatcmpl-" + the lowercase hex of rnd[0..n) (n is capped so it fits). */
 void oai_make_id(char out[OAI_ID_MAX], const uint8_t *rnd, size_t n);

@@ -15,6 +15,7 @@ struct oai_map {
 	const struct json_doc *d;
 	struct oai_req *rq;
 	const struct config_features *def; /* the gateway's bedrock.* defaults, or NULL */
+	const char *model_id; /* the model to map for, or NULL: the body's */
 	struct jw w;
 	struct buf s1, s2; /* decoded strings, decoded image bytes */
 	int role;          /* Converse role of the open message, or ROLE_NONE */

@@ -52,9 +52,10 @@ static const char serve_usage[] =
 	"                      127.0.0.1:8080); IPv6 as [::1]:8080; port 0 picks a free port\n"
 	"  --help              this text\n"
 	"\n"
-	"Client API keys: config serve.apiKeys and $BROCK_API_KEYS (comma-separated);\n"
-	"clients send 'Authorization: Bearer <key>' or 'x-api-key: <key>'. Without\n"
-	"keys only loopback addresses are accepted.\n";
+	"Client API keys: config serve.apiKeys and $BROCK_API_KEYS (comma-separated),\n"
+	"and serve.keys with a policy per key (models, rpm, tpm, maxConcurrent, budget);\n"
+	"clients send 'Authorization: Bearer <key>' or 'x-api-key: <key>'. Without keys\n"
+	"only loopback addresses are accepted. Usage and spend per key: <state dir>/ledger.\n";
 
 /* Set from the signal handler (on whichever thread it lands); the listener
  * and the connection threads poll it. A lock-free atomic store is
@@ -104,7 +105,7 @@ static void serve_tick(void *user)
 	int64_t now = clock_ms();
 
 	cmd_serve_ping_tick(sv);
-
+	cmd_serve_ledger_tick(sv);
 	if (now >= sv->creds_next && !atomic_exchange(&sv->creds_busy, 1)) {
 		sv->creds_next = now + SERVE_CREDS_EVERY_MS;
 		sv->creds_job.fn = serve_creds_job;
@@ -153,10 +154,12 @@ static int serve_args(int argc, char **argv, const char **listen, int *help, str
 	return 0;
 }
 
-/* 1 when the request carries one of the keys (or none are configured). */
 /* The 1-based index of the key the request carries, 0 for none or a
- * wrong one; -1 when no keys are configured (every request is in). */
-static int serve_authorized(struct serve *sv, const struct server_request *rq)
+ * wrong one; -1 when no keys are configured (every request is in). The
+ * key's state goes to q->ks (read under the same lock: a reload may swap
+ * the table right after). */
+static int serve_authorized(struct serve *sv, const struct server_request *rq,
+			    struct serve_req *q)
 {
 	struct slice v;
 	uint8_t d[32];
@@ -187,8 +190,10 @@ static int serve_authorized(struct serve *sv, const struct server_request *rq)
 	sigv4_sha256(v.p, v.n, d);
 	pthread_mutex_lock(&sv->keys_mu);
 	for (i = 0; i < sv->keys->n; i++) /* every key, no early exit */
-		if (secure_equal(d, sv->keys->d[i], sizeof d))
+		if (secure_equal(d, sv->keys->k[i].d, sizeof d))
 			which = (int)i + 1;
+	if (which)
+		q->ks = sv->keys->k[which - 1].ks;
 	pthread_mutex_unlock(&sv->keys_mu);
 	secure_zero(d, sizeof d);
 	return which;
@@ -406,8 +411,11 @@ static int serve_completion(struct serve_call *sc, const struct oai_req *orq, co
 	return rc;
 }
 
-static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, const char *id,
-			    int64_t created, const struct buf *cbody)
+/* One attempt on model orq->model_id. Returns 1, without answering, when
+ * it failed in a way another model may not (429, 5xx) and nothing reached
+ * the client, unless it is the last model; else 0, the client answered. */
+static int serve_chat_call(struct serve_call *sc, const struct oai_req *orq, const char *id,
+			   int64_t created, const struct buf *cbody, int last)
 {
 	struct serve *sv = sc->sv;
 	struct aws_creds creds; /* this request's own copy: a refresh never touches it */
@@ -416,13 +424,13 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	struct conv_usage usage;
 	int64_t t0;
 	struct err e;
-	int rc, failed_late = 0;
+	int rc, failed_late = 0, next = 0;
 
 	memset(&usage, 0, sizeof usage);
 	memset(&creds, 0, sizeof creds);
 	if (creds_get(&sv->ctx.creds, &creds, &e) < 0) {
 		serve_fail(sc->c, &e, 0, NULL);
-		return;
+		return 0;
 	}
 	memset(&cc, 0, sizeof cc);
 	cc.model_id = orq->model_id;
@@ -438,17 +446,23 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	cc.t0_ms = t0;
 	rc = conv_call(&sv->ctx.aws, &creds, &cc, &r, &e);
 	aws_creds_wipe(&creds);
-	if (orq->stream) {
+	next = rc < 0 && !last && cmd_serve_fallback_worthy(r.status) &&
+	       !(orq->stream && oai_stream_started(&sc->os)) && !server_status(sc->c);
+	if (next) {
+		if (sv->g->verbose)
+			ctx_log(&sv->ctx, "chat %s: %s; trying the next model", orq->model_id, e.msg);
+	} else if (orq->stream) {
 		usage = sc->os.usage;
 		failed_late = serve_stream_finish(sc, rc, &r, &e);
-		cmd_serve_streams_add(sv, -1);
 	} else if (rc == 0) {
 		rc = serve_completion(sc, orq, id, created, &r, &usage, &e);
 	} else {
 		serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
 			   r.error_type[0] ? r.error_type : NULL);
 	}
-	if (sv->g->verbose && rc < 0)
+	if (orq->stream)
+		cmd_serve_streams_add(sv, -1);
+	if (sv->g->verbose && rc < 0 && !next)
 		ctx_log(&sv->ctx, "chat %s: %s", orq->model_id, e.msg);
 	if (sc->q) {
 		sc->q->upstream = 1;
@@ -457,9 +471,95 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 		sc->q->tokens_in = usage.has_usage ? usage.input_tokens : 0;
 		sc->q->tokens_out = usage.has_usage ? usage.output_tokens : 0;
 	}
+	cmd_serve_charge(sv, sc->q, orq->model_id, &usage);
 	cmd_serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &usage, failed_late,
-			     server_client_gone(sc->c));
+				 server_client_gone(sc->c));
 	aws_response_free(&r);
+	return next;
+}
+
+/* The client's body mapped to Converse for model_id (NULL: the body's
+ * model), the config's bedrock.* defaults under the request's own fields. */
+static int serve_chat_map(struct serve *sv, const struct server_request *rq, const char *model_id,
+			  struct oai_req *orq, struct buf *cbody, struct err *e)
+{
+	int rc;
+
+	buf_reset(cbody);
+	pthread_rwlock_rdlock(&sv->cfg_mu);
+	rc = oai_map_request_with(rq->body, rq->body_len, &sv->ctx.cfg.features, model_id, orq,
+				  cbody, e);
+	pthread_rwlock_unlock(&sv->cfg_mu);
+	return rc;
+}
+
+/* The model to call: serve.modelAliases first (the body mapped again for
+ * the alias's target), then "openai/gpt-4o"-style refs of another provider
+ * refused (404, never sent upstream). 0, or -1 when answered. */
+static int serve_chat_model(struct serve *sv, struct server_conn *c,
+			    const struct server_request *rq, struct oai_req *orq,
+			    struct buf *cbody)
+{
+	char mid[SERVE_MODEL_MAX], msg[OAI_MODEL_MAX + 80];
+	struct err e;
+
+	if (cmd_serve_resolve(sv, orq->model, mid)) {
+		if (serve_chat_map(sv, rq, mid, orq, cbody, &e) < 0) {
+			serve_fail(c, &e, 0, NULL);
+			return -1;
+		}
+	}
+	if (!strchr(orq->model_id, '/') || strncmp(orq->model_id, "arn:", 4) == 0)
+		return 0;
+	snprintf(msg, sizeof msg, "The model '%s' does not exist (not an %s model)", orq->model,
+		 CATALOG_PROVIDER);
+	cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
+			json_utf8_valid(msg, strlen(msg), NULL) ? msg : "unknown model", NULL);
+	return -1;
+}
+
+/* The model of orq, then each fallback in turn (SPEC 7.4): the request
+ * body is kept while another model may need it mapped for itself. */
+static void serve_chat_models(struct serve_call *sc, const struct server_request *rq,
+			      struct oai_req *orq, const char *id, int64_t created,
+			      struct buf *cbody)
+{
+	char fb[CONFIG_FALLBACKS_MAX][SERVE_MODEL_MAX];
+	size_t nfb = cmd_serve_fallbacks(sc->sv, sc->q, orq->model_id, fb, CONFIG_FALLBACKS_MAX);
+	size_t i;
+	struct conv_handler h;
+	struct err e;
+
+	if (!nfb)
+		server_body_done(sc->c); /* mapped: the client's body leaves the budget */
+	for (i = 0;; i++) {
+		int next;
+
+		if (sc->q)
+			snprintf(sc->q->model, SERVE_LOG_MODEL, "%.150s", orq->model_id);
+		if (orq->stream) {
+			oai_stream_init(&sc->os, id, orq->model, created, orq->include_usage,
+					serve_sse_write, sc);
+			oai_stream_handler(&sc->os, &h);
+			conv_stream_init(&sc->cs, &h, 0);
+		}
+		next = serve_chat_call(sc, orq, id, created, cbody, i == nfb);
+		if (orq->stream) {
+			conv_stream_free(&sc->cs);
+			oai_stream_free(&sc->os);
+		}
+		if (!next)
+			return;
+		cmd_serve_count_fallback(sc->sv, sc->q, orq->model_id);
+		if (serve_chat_map(sc->sv, rq, fb[i], orq, cbody, &e) < 0) {
+			serve_fail(sc->c, &e, 0, NULL);
+			return;
+		}
+		/* the answer names the model that serves it */
+		snprintf(orq->model, sizeof orq->model, "%s/%s", CATALOG_PROVIDER, fb[i]);
+		if (i + 1 == nfb)
+			server_body_done(sc->c);
+	}
 }
 
 /* A model that names no Bedrock id (no '.', not an ARN) is an application
@@ -493,8 +593,9 @@ static int serve_profile_name(struct serve *sv, struct server_conn *c, struct oa
 static void serve_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve_call *sc;
+	struct serve_req *q = *server_udata(c);
+	struct serve_refusal ref;
 	struct oai_req orq;
-	struct conv_handler h;
 	struct buf cbody;
 	struct err e;
 	uint8_t rnd[12];
@@ -504,10 +605,7 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 
 	buf_init(&cbody, SERVE_BODY_OUT_MAX);
 	memset(&orq, 0, sizeof orq);
-	/* the config's bedrock.* defaults, under the request's own fields */
-	pthread_rwlock_rdlock(&sv->cfg_mu);
-	rc = oai_map_request_def(rq->body, rq->body_len, &sv->ctx.cfg.features, &orq, &cbody, &e);
-	pthread_rwlock_unlock(&sv->cfg_mu);
+	rc = serve_chat_map(sv, rq, NULL, &orq, &cbody, &e);
 	if (rc < 0) {
 		if (e.cls == ERR_USAGE)
 			cmd_serve_error(c, 400, "invalid_request_error", orq.param[0] ? orq.param : NULL,
@@ -517,19 +615,16 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 		buf_free(&cbody);
 		return;
 	}
-	server_body_done(c); /* mapped: the client's body leaves the budget */
-	if (*server_udata(c))
-		snprintf(((struct serve_req *)*server_udata(c))->model, SERVE_LOG_MODEL, "%.150s",
-			 orq.model_id);
-	if (strchr(orq.model_id, '/') && strncmp(orq.model_id, "arn:", 4) != 0) {
-		char msg[OAI_MODEL_MAX + 80];
-
-		/* "openai/gpt-4o": a ref of another provider, never sent upstream */
-		snprintf(msg, sizeof msg, "The model '%s' does not exist (not an %s model)",
-			 orq.model, CATALOG_PROVIDER);
-		cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
-				json_utf8_valid(msg, strlen(msg), NULL) ? msg : "unknown model",
-				NULL);
+	if (q)
+		snprintf(q->model, SERVE_LOG_MODEL, "%.150s", orq.model_id);
+	if (serve_chat_model(sv, c, rq, &orq, &cbody) < 0) {
+		buf_free(&cbody);
+		return;
+	}
+	if (q)
+		snprintf(q->model, SERVE_LOG_MODEL, "%.150s", orq.model_id);
+	if (cmd_serve_admit(sv, q, orq.model_id, &ref) < 0) {
+		cmd_serve_refuse(c, &ref);
 		buf_free(&cbody);
 		return;
 	}
@@ -548,28 +643,20 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	if (!sc) {
 		cmd_serve_error(c, 500, "server_error", NULL, NULL, "out of memory", NULL);
 		buf_free(&cbody);
+		cmd_serve_release(sv, q);
 		return;
 	}
 	sc->sv = sv;
 	sc->c = c;
-	sc->q = *server_udata(c);
-	if (orq.stream) {
-		oai_stream_init(&sc->os, id, orq.model, created, orq.include_usage, serve_sse_write,
-				sc);
-		oai_stream_handler(&sc->os, &h);
-		conv_stream_init(&sc->cs, &h, 0);
-	}
+	sc->q = q;
 	if (sv->g->verbose)
 		ctx_log(&sv->ctx, "chat %s%s, request body %zu bytes", orq.model_id,
 			orq.stream ? " (stream)" : "", cbody.len);
 	if (sv->g->verbose && orq.cache_dropped)
 		ctx_log(&sv->ctx, "chat %s: %d cache_control mark(s) left out (the model takes no "
 			"cache point there, or over 4)", orq.model_id, orq.cache_dropped);
-	serve_chat_call(sc, &orq, id, created, &cbody);
-	if (orq.stream) {
-		conv_stream_free(&sc->cs);
-		oai_stream_free(&sc->os);
-	}
+	serve_chat_models(sc, rq, &orq, id, created, &cbody);
+	cmd_serve_release(sv, q);
 	free(sc);
 	buf_free(&cbody);
 }
@@ -619,7 +706,7 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			server_reply(c, 200, "application/json", NULL, ok, sizeof ok - 1);
 		return SERVER_ANSWERED;
 	}
-	key = serve_authorized(sv, rq);
+	key = serve_authorized(sv, rq, q);
 	q->key = key > 0 ? key : 0;
 	if (key == 0) {
 		cmd_serve_error(c, 401, "invalid_request_error", NULL, "invalid_api_key",
@@ -633,18 +720,24 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 	case ROUTE_MESSAGES:
 	case ROUTE_COUNT_TOKENS:
 	case ROUTE_EMBEDDINGS:
-		/* text/plain, forms or no type: what a browser sends cross-site unasked */
-		return serve_method(c, rq, "POST") && cmd_serve_gate_json(c, rq) == 0
-			       ? SERVER_GO
-			       : SERVER_ANSWERED;
 	case ROUTE_PT_CONVERSE:
 	case ROUTE_PT_CONVERSE_STREAM:
 	case ROUTE_PT_INVOKE:
 	case ROUTE_PT_INVOKE_STREAM:
-	case ROUTE_PT_COUNT_TOKENS:
-		return serve_method(c, rq, "POST") && cmd_serve_pt_head(sv, c, rq) == 0
-			       ? SERVER_GO
-			       : SERVER_ANSWERED;
+	case ROUTE_PT_COUNT_TOKENS: {
+		struct serve_refusal ref;
+		int pt = route >= ROUTE_PT_CONVERSE && route <= ROUTE_PT_COUNT_TOKENS;
+
+		/* text/plain, forms or no type: what a browser sends cross-site unasked */
+		if (!serve_method(c, rq, "POST") ||
+		    (pt ? cmd_serve_pt_head(sv, c, rq) : cmd_serve_gate_json(c, rq)) < 0)
+			return SERVER_ANSWERED;
+		if (cmd_serve_precheck(sv, q, &ref) < 0) { /* over a limit: the body stays unread */
+			cmd_serve_refuse(c, &ref);
+			return SERVER_ANSWERED;
+		}
+		return SERVER_GO;
+	}
 	case ROUTE_MODELS:
 		return serve_method(c, rq, "GET") ? SERVER_GO : SERVER_ANSWERED;
 	case ROUTE_METRICS:
@@ -652,7 +745,8 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			struct buf b;
 
 			buf_init(&b, 1u << 20);
-			if (cmd_serve_metrics_text(sv, &b) == 0)
+			if (cmd_serve_metrics_text(sv, &b) == 0 &&
+			    cmd_serve_policy_metrics(sv, &b) == 0)
 				server_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
 					     b.p, b.len);
 			else
@@ -729,7 +823,9 @@ static int serve_start(struct serve *sv, const char *listen, struct err *e)
 	if (!sv->keys)
 		return err_set(e, ERR_OTHER, "out of memory");
 	if (cmd_serve_check_config(&sv->ctx.cfg, e) < 0 ||
-	    cmd_serve_load_keys(sv, &sv->ctx.cfg, sv->keys, e) < 0)
+	    cmd_serve_load_keys(sv, &sv->ctx.cfg, sv->keys, e) < 0 ||
+	    cmd_serve_ledger_open(sv, sv->keys, e) < 0 ||
+	    cmd_serve_keys_install(sv, sv->keys, e) < 0)
 		return -1;
 	lo = server_listen_is_loopback(listen, e);
 	if (lo < 0)
@@ -759,6 +855,7 @@ static void serve_free(struct serve *sv)
 	if (sv->keys)
 		secure_zero(sv->keys, sizeof *sv->keys);
 	free(sv->keys);
+	cmd_serve_policy_free(sv);
 	pthread_mutex_destroy(&sv->m.mu);
 	pthread_mutex_destroy(&sv->ping_mu);
 	pthread_mutex_destroy(&sv->keys_mu);
@@ -791,6 +888,11 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 	pthread_mutex_init(&sv->ping_mu, NULL);
 	pthread_mutex_init(&sv->keys_mu, NULL);
 	pthread_rwlock_init(&sv->cfg_mu, NULL);
+	if (cmd_serve_policy_init(sv, e) < 0) {
+		ctx_close(&sv->ctx);
+		free(sv);
+		return -1;
+	}
 	if (!listen)
 		listen = sv->ctx.cfg.serve_listen ? sv->ctx.cfg.serve_listen : SERVE_DEFAULT_LISTEN;
 	if (serve_start(sv, listen, e) < 0) {
@@ -810,6 +912,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 			sv->srv.url, sv->keys->n, sv->keys->n == 1 ? "" : "s");
 	rc = server_run(&sv->srv, e);
 	if (server_close(&sv->srv) != 0) {
+		cmd_serve_ledger_close(sv); /* what was charged so far */
 		/* streams still running after the drain bound: exit under them
 		 * without freeing what they use */
 		if (!g->quiet)
@@ -820,6 +923,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 	}
 	if (!g->quiet && rc == 0)
 		fprintf(stderr, "brock: stopped\n");
+	cmd_serve_ledger_close(sv);
 	serve_free(sv);
 	return rc;
 }
