@@ -84,10 +84,13 @@ static void serve_creds_job(struct loop_job *j)
 	struct serve *sv = j->user;
 	struct aws_creds c;
 	struct err e;
+	int rc;
 
 	memset(&c, 0, sizeof c);
-	if (creds_get(&sv->ctx.creds, &c, &e) < 0 && sv->g->verbose)
+	rc = creds_get(&sv->ctx.creds, &c, &e);
+	if (rc < 0 && sv->g->verbose)
 		ctx_log(&sv->ctx, "background credential refresh: %s", e.msg);
+	cmd_serve_status_creds(sv, rc == 0 ? &c : NULL, &e);
 	aws_creds_wipe(&c);
 	atomic_store(&sv->creds_busy, 0);
 }
@@ -149,41 +152,22 @@ static int serve_args(int argc, char **argv, const char **listen, int *help, str
 	return 0;
 }
 
-/* 1 when the request carries one of the keys (or none are configured). */
 /* The 1-based index of the key the request carries, 0 for none or a
  * wrong one; -1 when no keys are configured (every request is in). */
 static int serve_authorized(struct serve *sv, const struct server_request *rq)
 {
 	struct slice v;
-	uint8_t d[32];
-	size_t i;
-	int which = 0;
 
-	pthread_mutex_lock(&sv->keys_mu);
-	if (sv->keys->n == 0) {
-		pthread_mutex_unlock(&sv->keys_mu);
-		return -1;
-	}
-	pthread_mutex_unlock(&sv->keys_mu);
 	if (!http_header(rq->p, "Authorization", &v) || v.n < 7 ||
 	    !slice_eq_nocase((struct slice){v.p, 7}, "bearer "))
-		return 0;
+		return cmd_serve_key_find(sv, (struct slice){NULL, 0});
 	v.p += 7;
 	v.n -= 7;
 	while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) {
 		v.p++;
 		v.n--;
 	}
-	if (v.n == 0 || v.n > SERVE_KEY_MAX)
-		return 0;
-	sigv4_sha256(v.p, v.n, d);
-	pthread_mutex_lock(&sv->keys_mu);
-	for (i = 0; i < sv->keys->n; i++) /* every key, no early exit */
-		if (secure_equal(d, sv->keys->d[i], sizeof d))
-			which = (int)i + 1;
-	pthread_mutex_unlock(&sv->keys_mu);
-	secure_zero(d, sizeof d);
-	return which;
+	return cmd_serve_key_find(sv, v);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -432,6 +416,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	memset(&usage, 0, sizeof usage);
 	memset(&creds, 0, sizeof creds);
 	if (creds_get(&sv->ctx.creds, &creds, &e) < 0) {
+		cmd_serve_count_upstream_error(sv, NULL, &e);
 		serve_fail(sc->c, &e, 0, NULL);
 		return;
 	}
@@ -461,6 +446,8 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	}
 	if (sv->g->verbose && rc < 0)
 		ctx_log(&sv->ctx, "chat %s: %s", orq->model_id, e.msg);
+	if (rc < 0 && !server_client_gone(sc->c))
+		cmd_serve_count_upstream_error(sv, r.error_type[0] ? r.error_type : NULL, &e);
 	if (sc->q) {
 		sc->q->upstream = 1;
 		sc->q->gone_counted = server_client_gone(sc->c);
@@ -589,6 +576,8 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			server_reply(c, 200, "application/json", NULL, ok, sizeof ok - 1);
 		return SERVER_ANSWERED;
 	}
+	if (route == ROUTE_STATUS) /* its own access rule: admin keys */
+		return cmd_serve_status(sv, c, rq);
 	key = serve_authorized(sv, rq);
 	q->key = key > 0 ? key : 0;
 	if (key == 0) {
@@ -733,6 +722,8 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 		serve_free(sv);
 		return -1;
 	}
+	sv->m.st.started_ms = clock_ms();
+	sv->m.st.started = (int64_t)time(NULL);
 	sv->srv.head = serve_head;
 	sv->srv.handler = serve_handle;
 	sv->srv.error = serve_on_server_error;

@@ -18,14 +18,47 @@
 #define SERVE_MODELS_MAX 64    /* distinct models with token counters */
 #define SERVE_NBUCKETS 10
 #define SERVE_LOG_MODEL 160    /* bytes of a model id kept for the log */
+#define SERVE_MINUTES 60       /* /status: requests and errors per minute, last hour */
+#define SERVE_UPERR_MAX 16     /* /status: distinct upstream error types counted */
 
 enum serve_route {
 	ROUTE_CHAT,
 	ROUTE_MODELS,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_STATUS, /* /status and /status.json */
 	ROUTE_OTHER,
 	ROUTE_COUNT
+};
+
+/* What GET /status shows beyond the Prometheus counters (cmd_serve_status.c),
+ * under serve_metrics.mu. */
+struct serve_minute {
+	int64_t minute; /* clock_ms / 60000 this slot counts */
+	unsigned long long req, err;
+};
+
+struct serve_status {
+	int64_t started_ms; /* clock_ms at start */
+	int64_t started;    /* wall clock at start, epoch seconds */
+	/* API requests (not /healthz, /metrics, /status) and their errors
+	 * (status >= 400, or a stream that failed after it started) */
+	unsigned long long req, err;
+	struct serve_minute ring[SERVE_MINUTES];
+	struct {
+		unsigned long long req, in, out;
+		double usd;
+	} keys[SERVE_MAX_KEYS + 1]; /* by serve_req.key; 0: no key */
+	double model_usd[SERVE_MODELS_MAX]; /* beside serve_metrics.models[] */
+	struct {
+		char type[48];
+		unsigned long long n;
+	} uperr[SERVE_UPERR_MAX];
+	size_t nuperr;
+	int creds_known;        /* the background check ran */
+	char creds_source[128]; /* "" when it failed */
+	int64_t creds_expires;  /* epoch seconds, 0: does not expire */
+	char creds_error[256];
 };
 
 struct serve_metrics {
@@ -47,6 +80,7 @@ struct serve_metrics {
 	} models[SERVE_MODELS_MAX];
 	size_t nmodels;
 	long active_streams;
+	struct serve_status st;
 };
 
 /* The keys in force: replaced whole on SIGHUP. */
@@ -95,6 +129,26 @@ int cmd_serve_metrics_text(struct serve *sv, struct buf *o);
 /* server_done_fn: counts the request and writes its log line. */
 void cmd_serve_done(void *user, struct server_conn *c, const struct server_request *rq,
 		    int status);
+/* The q-quantile of a histogram of the metrics (cumulative buckets) as the
+ * upper bound of the bucket that holds it, in seconds: "at most". -1 when
+ * the histogram is empty or the quantile lies beyond the last bound. */
+double cmd_serve_quantile(const unsigned long long *b, unsigned long long count, double q);
+
+/* cmd_serve_status.c: GET /status (the operator's page) and /status.json */
+/* Answers a /status or /status.json request (access, method, body). */
+int cmd_serve_status(struct serve *sv, struct server_conn *c, const struct server_request *rq);
+/* key: cmd_serve_key_find's answer. 1 when that caller may see /status. */
+int cmd_serve_is_admin(const struct serve *sv, int key);
+/* Under m->mu: one API request (req 1) or a stream that failed late (req 0). */
+void cmd_serve_status_tally(struct serve_metrics *m, int req, int err);
+/* A finished request's tokens and spend, by key and model (takes the locks). */
+void cmd_serve_status_count(struct serve *sv, const struct serve_req *q);
+/* An upstream call that failed: type is Bedrock's error type, or NULL (then
+ * the class of e names it). */
+void cmd_serve_count_upstream_error(struct serve *sv, const char *type, const struct err *e);
+/* The background credential check's result (c NULL when it failed). */
+void cmd_serve_status_creds(struct serve *sv, const struct aws_creds *c, const struct err *e);
+int cmd_serve_status_json(struct serve *sv, struct buf *o);
 
 /* cmd_serve_gate.c */
 /* Key-less loopback mode: Host and Origin. 0 when the request may go on;
@@ -109,6 +163,9 @@ void cmd_serve_reload(struct serve *sv);
 int cmd_serve_check_config(const struct config *cfg, struct err *e);
 /* serve.* limits of cfg as server options. */
 void cmd_serve_limits(const struct config *cfg, struct server_opts *o);
+/* The 1-based index of key k in the table, 0 when it is none of them (or
+ * empty), -1 when no keys are configured. Constant time over the table. */
+int cmd_serve_key_find(struct serve *sv, struct slice k);
 /* Builds the key table from cfg and $BROCK_API_KEYS. */
 int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct serve_keys *k,
 			struct err *e);
