@@ -6,8 +6,9 @@
  * keeps the Prometheus counters of /metrics.
  *
  * Routes: GET /healthz (open), GET /v1/models, GET /v1/models/{ref},
- * POST /v1/chat/completions, GET /metrics. With API keys configured every
- * route but /healthz needs "Authorization: Bearer <key>". Keys are kept only
+ * POST /v1/chat/completions, GET /metrics, GET /status (+ .json; its own
+ * access rule, cmd_serve_status.c). With API keys configured every route but
+ * /healthz needs "Authorization: Bearer <key>". Keys are kept only
  * as SHA-256 digests and a presented key is compared with every digest in
  * constant time (no early exit, no length leak). */
 #include <errno.h>
@@ -43,7 +44,7 @@ static const char serve_usage[] =
 	"\n"
 	"OpenAI-compatible gateway to Bedrock: GET /v1/models, GET /v1/models/{id},\n"
 	"POST /v1/chat/completions (stream and non-stream), GET /healthz,\n"
-	"GET /metrics (Prometheus).\n"
+	"GET /metrics (Prometheus), GET /status (the operator's page).\n"
 	"\n"
 	"Options:\n"
 	"  --listen ADDR:PORT  where to listen (default: config serve.listen, else\n"
