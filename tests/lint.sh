@@ -100,7 +100,7 @@ prefixes() {
 	cmd_*) echo 'cmd_' ;;
 	aws_*) echo 'aws_' ;;
 	creds_*) echo 'creds_' ;;
-	config_edit) echo 'config_' ;;
+	config_edit | config_serve) echo 'config_' ;;
 	converse | converse_body) echo 'conv_' ;;
 	converse_fast) echo 'conv_fast_' ;;
 	discovery | discovery_*) echo 'disc_' ;;

@@ -176,6 +176,83 @@ static void test_type_errors(void)
 			"config.json5:4:5: expected ',' or '}'");
 }
 
+/* serve.keys, serve.modelAliases, serve.fallbacks (SPEC 7.4). */
+static void test_serve_policy(void)
+{
+	static const char text[] =
+		"{serve: {keys: [\n"
+		"  {name: 'team-a', key: 'sk-a', models: ['us.anthropic.*', 'amazon-bedrock/amazon.*'],\n"
+		"   rpm: 60, tpm: 100000, maxConcurrent: 4, budget: {usd: 12.5, period: 'day'}, admin: true},\n"
+		"  {name: 'b', keySha256: '9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08'},\n"
+		"  {name: 'c', key: 'sk-c', budget: {usd: 3}},\n"
+		"], modelAliases: {'gpt-4o': 'amazon-bedrock/us.amazon.nova-pro-v1:0', fast: 'x'},\n"
+		"fallbacks: {'us.anthropic.claude-opus-4-6-v1:0': ['a', 'amazon-bedrock/b']}}}";
+	struct config c;
+	struct err e;
+	const struct config_key *k;
+
+	CHECK(config_parse("config.json5", text, sizeof text - 1, &c, &e) == 0);
+	CHECK(c.n_serve_keys == 3);
+	k = &c.serve_keys[0];
+	CHECK_STR(k->name, "team-a");
+	CHECK_STR(k->key, "sk-a");
+	CHECK(!k->has_sha256 && k->n_models == 2);
+	CHECK_STR(k->models[1], "amazon-bedrock/amazon.*");
+	CHECK(k->rpm == 60 && k->tpm == 100000 && k->max_concurrent == 4 && k->admin == 1);
+	CHECK(k->has_budget && k->budget_usd == 12.5 && k->budget_month == 0);
+	k = &c.serve_keys[1];
+	CHECK(!k->key && k->has_sha256 && k->sha256[0] == 0x9f && k->sha256[31] == 0x08);
+	CHECK(k->n_models == 0 && k->rpm == 0 && !k->has_budget && !k->admin);
+	k = &c.serve_keys[2];
+	CHECK(k->has_budget && k->budget_usd == 3 && k->budget_month == 1);
+	CHECK(c.n_serve_aliases == 2);
+	CHECK_STR(c.serve_aliases[0].name, "gpt-4o");
+	CHECK_STR(c.serve_aliases[0].ref, "amazon-bedrock/us.amazon.nova-pro-v1:0");
+	CHECK(c.n_serve_fallbacks == 1 && c.serve_fallbacks[0].n_to == 2);
+	CHECK_STR(c.serve_fallbacks[0].model, "us.anthropic.claude-opus-4-6-v1:0");
+	CHECK_STR(c.serve_fallbacks[0].to[1], "amazon-bedrock/b");
+	config_free(&c);
+	CHECK(c.n_serve_keys == 0 && !c.serve_keys);
+
+	expect_type_err("{serve: {keys: {}}}",
+			"config.json5: serve.keys: expected an array of key objects");
+	expect_type_err("{serve: {keys: [{key: 'k'}]}}",
+			"config.json5: serve.keys[0].name: expected a name of 1 to 64 letters, "
+			"digits, '.', '_' or '-' (it labels metrics and the ledger)");
+	expect_type_err("{serve: {keys: [{name: 'a b', key: 'k'}]}}",
+			"config.json5: serve.keys[0].name: expected a name of 1 to 64 letters, "
+			"digits, '.', '_' or '-' (it labels metrics and the ledger)");
+	expect_type_err("{serve: {keys: [{name: 'a'}]}}",
+			"config.json5: serve.keys[0]: expected exactly one of key and keySha256");
+	expect_type_err("{serve: {keys: [{name: 'a', key: 'k', keySha256: '00'}]}}",
+			"config.json5: serve.keys[0].keySha256: expected 64 hex digits (the key's "
+			"SHA-256)");
+	expect_type_err("{serve: {keys: [{name: 'a', keySha256: "
+			"'9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0g'}]}}",
+			"config.json5: serve.keys[0].keySha256: expected 64 hex digits (the key's "
+			"SHA-256)");
+	expect_type_err("{serve: {keys: [{name: 'a', key: 'k'}, {name: 'a', key: 'j'}]}}",
+			"config.json5: serve.keys[1].name: expected a name no other key has");
+	expect_type_err("{serve: {keys: [{name: 'a', key: 'k', rpm: '5'}]}}",
+			"config.json5: serve.keys[0].rpm: expected a number");
+	expect_type_err("{serve: {keys: [{name: 'a', key: 'k', maxConcurrent: -1}]}}",
+			"config.json5: serve.keys[0].maxConcurrent: expected a number >= 0");
+	expect_type_err("{serve: {keys: [{name: 'a', key: 'k', models: 'x*'}]}}",
+			"config.json5: serve.keys[0].models: expected an array of strings");
+	expect_type_err("{serve: {keys: [{name: 'a', key: 'k', budget: {usd: 1, period: 'week'}}]}}",
+			"config.json5: serve.keys[0].budget.period: expected \"day\" or \"month\"");
+	expect_type_err("{serve: {keys: [{name: 'a', key: 'k', budget: {period: 'day'}}]}}",
+			"config.json5: serve.keys[0].budget.usd: expected a number (USD per period)");
+	expect_type_err("{serve: {keys: [{name: 'a', key: 'k', admin: 1}]}}",
+			"config.json5: serve.keys[0].admin: expected true or false");
+	expect_type_err("{serve: {modelAliases: {x: 1}}}",
+			"config.json5: serve.modelAliases[\"x\"]: expected a string");
+	expect_type_err("{serve: {modelAliases: []}}",
+			"config.json5: serve.modelAliases: expected an object of model refs");
+	expect_type_err("{serve: {fallbacks: {x: 'y'}}}",
+			"config.json5: serve.fallbacks[\"x\"]: expected an array of strings");
+}
+
 /* ---- config path ---- */
 
 static void expect_path(char *const *vars, const char *flag, const char *want)
@@ -629,6 +706,7 @@ int main(int argc, char **argv)
 	T_RUN(test_spec_example);
 	T_RUN(test_defaults_and_layouts);
 	T_RUN(test_type_errors);
+	T_RUN(test_serve_policy);
 	T_RUN(test_path);
 	T_RUN(test_golden);
 	T_RUN(test_edit_semantics);

@@ -1,8 +1,9 @@
 /* test_serve_status: the counters behind GET /status (cmd_serve_status.c)
  * and the histogram quantile of cmd_serve_obs.c, on a serve struct built
  * here (no server runs): the per-minute ring skips slots of another hour,
- * quantiles are bucket bounds, the error-type table is bounded, model names
- * that are not UTF-8 still give valid JSON. */
+ * quantiles are bucket bounds, the error-type table is bounded, the tables
+ * by model and by key sum the policy's (key, model) rows, and a model name
+ * that is not UTF-8 still gives valid JSON. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,55 +139,59 @@ static void test_upstream_error_types_are_bounded(void)
 	rm(sv);
 }
 
-static void test_json_with_odd_model_names_and_keys(void)
+static void test_json_sums_the_key_rows(void)
 {
 	struct serve *sv = mk();
-	struct serve_req q;
+	struct serve_kstate ks;
+	struct serve_pair *x;
 	struct json_doc d;
 	struct buf b;
 	struct err e;
 	char model[64];
 
-	memset(&q, 0, sizeof q);
-	/* a model name that is not UTF-8 (the table copies what it is given) */
-	snprintf(sv->m.models[0].model, sizeof sv->m.models[0].model, "bad\xff\xfe-model");
-	sv->m.models[0].in = 5;
-	sv->m.nmodels = 1;
-	q.key = 3;
-	q.tokens_in = 5;
-	q.tokens_out = 7;
-	snprintf(q.model, sizeof q.model, "%s", sv->m.models[0].model);
-	cmd_serve_status_count(sv, &q); /* no cost configured: no spend */
-	q.key = SERVE_MAX_KEYS + 5;     /* out of range: counted as no key */
-	cmd_serve_status_count(sv, &q);
+	memset(&ks, 0, sizeof ks);
+	snprintf(ks.name, sizeof ks.name, "team-a");
+	sv->pol.pairs = calloc(4, sizeof *sv->pol.pairs);
+	sv->pol.ks[0] = &ks;
+	sv->pol.nks = 1;
+	x = sv->pol.pairs;
+	/* (team-a, m1), (no key, a name that is not UTF-8), (team-a, m2), (no key, m1) */
+	x[0].ks = &ks, x[0].in = 10, x[0].out = 1, x[0].nanos = 1500000000;
+	x[0].codes[0].code = 200, x[0].codes[0].n = 2, x[0].codes[1].code = 429, x[0].codes[1].n = 1;
+	snprintf(x[0].model, sizeof x[0].model, "m1");
+	x[1].in = 5, x[1].codes[0].code = 200, x[1].codes[0].n = 1;
+	snprintf(x[1].model, sizeof x[1].model, "bad\xff\xfe-model");
+	x[2].ks = &ks, x[2].out = 7, x[2].codes[0].code = 200, x[2].codes[0].n = 4;
+	snprintf(x[2].model, sizeof x[2].model, "m2");
+	x[3].in = 100, x[3].nanos = 250000000, x[3].codes[0].code = 200, x[3].codes[0].n = 1;
+	snprintf(x[3].model, sizeof x[3].model, "m1");
+	sv->pol.npairs = 4;
 	cmd_serve_status_creds(sv, NULL, (err_set(&e, ERR_CREDS, "no AWS credentials found"), &e));
 	CHECK(render(sv, &b, &d) == 0);
-	CHECK(json_strz(&d, json_path(&d, 0, "models[0].model"), model, sizeof model, &e) == 0);
+	CHECK(json_size(&d, json_path(&d, 0, "models")) == 3);
+	CHECK(json_str_eq(&d, json_path(&d, 0, "models[0].model"), "m1"));
+	CHECK(num(&d, "models[0].requests") == 4);
+	CHECK(num(&d, "models[0].input") == 110);
+	CHECK(json_raw(&d, json_path(&d, 0, "models[0].usd")).n == 4); /* 1.75 */
+	CHECK(json_strz(&d, json_path(&d, 0, "models[1].model"), model, sizeof model, &e) == 0);
 	CHECK(strncmp(model, "bad", 3) == 0 && json_utf8_valid(model, strlen(model), NULL));
-	CHECK(json_is_null(&d, json_path(&d, 0, "models[0].usd")));
-	CHECK(json_str_eq(&d, json_path(&d, 0, "keys[0].key"), "(no key)"));
-	CHECK(json_str_eq(&d, json_path(&d, 0, "keys[1].key"), "key-3"));
-	CHECK(num(&d, "keys[1].output") == 7);
-	CHECK(json_is_null(&d, json_path(&d, 0, "keys[1].usd")));
+	CHECK(json_is_null(&d, json_path(&d, 0, "models[1].usd")));
+	CHECK(json_str_eq(&d, json_path(&d, 0, "models[2].model"), "m2"));
+	CHECK(json_size(&d, json_path(&d, 0, "keys")) == 2);
+	CHECK(json_str_eq(&d, json_path(&d, 0, "keys[0].key"), "team-a"));
+	CHECK(num(&d, "keys[0].requests") == 7);
+	CHECK(num(&d, "keys[0].input") == 10);
+	CHECK(num(&d, "keys[0].output") == 8);
+	CHECK(json_str_eq(&d, json_path(&d, 0, "keys[1].key"), "(no key)"));
+	CHECK(num(&d, "keys[1].requests") == 2);
+	CHECK(num(&d, "keys[1].input") == 105);
 	CHECK(json_is_null(&d, json_path(&d, 0, "credentials.source")));
 	CHECK(json_str_eq(&d, json_path(&d, 0, "credentials.error"), "no AWS credentials found"));
 	CHECK(json_is_null(&d, json_path(&d, 0, "ttft.p50")));
 	CHECK(num(&d, "ttft.count") == 0);
 	json_doc_free(&d);
 	buf_free(&b);
-	rm(sv);
-}
-
-static void test_admin_rule(void)
-{
-	struct serve *sv = mk();
-
-	sv->loopback_only = 1;
-	CHECK(cmd_serve_is_admin(sv, -1) == 1); /* no keys, on loopback */
-	sv->loopback_only = 0;
-	CHECK(cmd_serve_is_admin(sv, -1) == 0);
-	CHECK(cmd_serve_is_admin(sv, 0) == 0);
-	CHECK(cmd_serve_is_admin(sv, 1) == 1);
+	free(sv->pol.pairs);
 	rm(sv);
 }
 
@@ -196,7 +201,6 @@ int main(int argc, char **argv)
 	T_RUN(test_quantile_is_a_bucket_bound);
 	T_RUN(test_ring_counts_this_hour_only);
 	T_RUN(test_upstream_error_types_are_bounded);
-	T_RUN(test_json_with_odd_model_names_and_keys);
-	T_RUN(test_admin_rule);
+	T_RUN(test_json_sums_the_key_rows);
 	return t_done(argv[0]);
 }

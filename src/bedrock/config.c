@@ -56,19 +56,13 @@ int config_path(const struct env *env, const char *flag, char *out, size_t outn,
 
 /* ---- schema reader ------------------------------------------------------------ */
 
-struct ld {
-	const struct j5_doc *d;
-	const char *name;
-	struct err *e;
-};
-
-static int type_err(const struct ld *l, const char *path, const char *want)
+int config_rd_err(const struct config_rd *l, const char *path, const char *want)
 {
 	return err_set(l->e, ERR_USAGE, "%s: %s: expected %s", l->name, path, want);
 }
 
 /* A member of obj that is present and not null, else J5_NONE. */
-static uint32_t get(const struct ld *l, uint32_t obj, const char *key)
+uint32_t config_rd_get(const struct config_rd *l, uint32_t obj, const char *key)
 {
 	uint32_t v = obj == J5_NONE ? J5_NONE : j5_member_str(l->d, obj, key);
 
@@ -77,21 +71,21 @@ static uint32_t get(const struct ld *l, uint32_t obj, const char *key)
 	return v;
 }
 
-static int want_obj(const struct ld *l, uint32_t v, const char *path)
+int config_rd_obj(const struct config_rd *l, uint32_t v, const char *path)
 {
 	if (v != J5_NONE && l->d->nodes[v].type != J5_OBJECT)
-		return type_err(l, path, "an object");
+		return config_rd_err(l, path, "an object");
 	return 0;
 }
 
-static int read_str(const struct ld *l, uint32_t v, const char *path, char **out)
+int config_rd_str(const struct config_rd *l, uint32_t v, const char *path, char **out)
 {
 	struct buf b;
 
 	if (v == J5_NONE)
 		return 0;
 	if (l->d->nodes[v].type != J5_STRING)
-		return type_err(l, path, "a string");
+		return config_rd_err(l, path, "a string");
 	buf_init(&b, CFG_STR_MAX);
 	if (j5_string(l->d, v, &b) < 0) {
 		buf_free(&b);
@@ -106,50 +100,50 @@ static int read_str(const struct ld *l, uint32_t v, const char *path, char **out
 	return 0;
 }
 
-static int read_num(const struct ld *l, uint32_t v, const char *path, double *out)
+int config_rd_num(const struct config_rd *l, uint32_t v, const char *path, double *out)
 {
 	double x;
 
 	if (v == J5_NONE)
 		return 0;
 	if (l->d->nodes[v].type != J5_NUMBER)
-		return type_err(l, path, "a number");
+		return config_rd_err(l, path, "a number");
 	j5_number(l->d, v, &x);
 	if (!isfinite(x))
-		return type_err(l, path, "a finite number (not Infinity or NaN)");
+		return config_rd_err(l, path, "a finite number (not Infinity or NaN)");
 	if (x < 0)
-		return type_err(l, path, "a number >= 0");
+		return config_rd_err(l, path, "a number >= 0");
 	*out = x;
 	return 0;
 }
 
-static int read_int(const struct ld *l, uint32_t v, const char *path, long long *out)
+int config_rd_int(const struct config_rd *l, uint32_t v, const char *path, long long *out)
 {
 	double x = 0;
 
 	if (v == J5_NONE)
 		return 0;
-	if (read_num(l, v, path, &x) < 0)
+	if (config_rd_num(l, v, path, &x) < 0)
 		return -1;
 	if (x != floor(x))
-		return type_err(l, path, "a whole number");
+		return config_rd_err(l, path, "a whole number");
 	if (x > 9007199254740992.0)
-		return type_err(l, path, "a number below 2^53");
+		return config_rd_err(l, path, "a number below 2^53");
 	*out = (long long)x;
 	return 0;
 }
 
-static int read_bool(const struct ld *l, uint32_t v, const char *path, int *out)
+int config_rd_bool(const struct config_rd *l, uint32_t v, const char *path, int *out)
 {
 	if (v == J5_NONE)
 		return 0;
 	if (l->d->nodes[v].type != J5_BOOL)
-		return type_err(l, path, "true or false");
+		return config_rd_err(l, path, "true or false");
 	*out = j5_bool(l->d, v);
 	return 0;
 }
 
-static void free_list(char **v, size_t n, int wipe)
+void config_free_list(char **v, size_t n, int wipe)
 {
 	for (size_t i = 0; v && i < n; i++) {
 		if (wipe && v[i])
@@ -159,7 +153,7 @@ static void free_list(char **v, size_t n, int wipe)
 	free(v);
 }
 
-static int read_str_list(const struct ld *l, uint32_t v, const char *path, char ***out, size_t *n)
+int config_rd_list(const struct config_rd *l, uint32_t v, const char *path, char ***out, size_t *n)
 {
 	const struct j5_doc *d = l->d;
 	char **list;
@@ -168,29 +162,29 @@ static int read_str_list(const struct ld *l, uint32_t v, const char *path, char 
 	if (v == J5_NONE)
 		return 0;
 	if (d->nodes[v].type != J5_ARRAY)
-		return type_err(l, path, "an array of strings");
+		return config_rd_err(l, path, "an array of strings");
 	if (d->nodes[v].count > CFG_MAX_LIST)
-		return type_err(l, path, "at most 4096 entries");
+		return config_rd_err(l, path, "at most 4096 entries");
 	list = calloc(d->nodes[v].count + 1, sizeof *list);
 	if (!list)
 		return err_set(l->e, ERR_OTHER, "out of memory");
 	for (uint32_t c = v + 1; c < d->nodes[v].next; c = d->nodes[c].next, k++) {
 		char p[256];
 		snprintf(p, sizeof p, "%s[%zu]", path, k);
-		if (read_str(l, c, p, &list[k]) < 0 || !list[k]) {
+		if (config_rd_str(l, c, p, &list[k]) < 0 || !list[k]) {
 			if (!list[k])
-				type_err(l, p, "a string");
-			free_list(list, k + 1, 1);
+				config_rd_err(l, p, "a string");
+			config_free_list(list, k + 1, 1);
 			return -1;
 		}
 	}
-	free_list(*out, *n, 1);
+	config_free_list(*out, *n, 1);
 	*out = list;
 	*n = k;
 	return 0;
 }
 
-static int read_discovery(const struct ld *l, uint32_t o, const char *path,
+static int read_discovery(const struct config_rd *l, uint32_t o, const char *path,
 			  struct config_discovery *dc)
 {
 	char p[256];
@@ -198,18 +192,18 @@ static int read_discovery(const struct ld *l, uint32_t o, const char *path,
 
 	if (o == J5_NONE)
 		return 0;
-	if (want_obj(l, o, path) < 0)
+	if (config_rd_obj(l, o, path) < 0)
 		return -1;
 #define SUB(k) (snprintf(p, sizeof p, "%s.%s", path, k), p)
-	if (read_bool(l, get(l, o, "enabled"), SUB("enabled"), &en) < 0 ||
-	    read_str(l, get(l, o, "region"), SUB("region"), &dc->region) < 0 ||
-	    read_str_list(l, get(l, o, "providerFilter"), SUB("providerFilter"),
+	if (config_rd_bool(l, config_rd_get(l, o, "enabled"), SUB("enabled"), &en) < 0 ||
+	    config_rd_str(l, config_rd_get(l, o, "region"), SUB("region"), &dc->region) < 0 ||
+	    config_rd_list(l, config_rd_get(l, o, "providerFilter"), SUB("providerFilter"),
 			  &dc->provider_filter, &dc->n_provider_filter) < 0 ||
-	    read_int(l, get(l, o, "refreshInterval"), SUB("refreshInterval"),
+	    config_rd_int(l, config_rd_get(l, o, "refreshInterval"), SUB("refreshInterval"),
 		     &dc->refresh_interval) < 0 ||
-	    read_int(l, get(l, o, "defaultContextWindow"), SUB("defaultContextWindow"),
+	    config_rd_int(l, config_rd_get(l, o, "defaultContextWindow"), SUB("defaultContextWindow"),
 		     &dc->default_context_window) < 0 ||
-	    read_int(l, get(l, o, "defaultMaxTokens"), SUB("defaultMaxTokens"),
+	    config_rd_int(l, config_rd_get(l, o, "defaultMaxTokens"), SUB("defaultMaxTokens"),
 		     &dc->default_max_tokens) < 0)
 		return -1;
 #undef SUB
@@ -217,35 +211,35 @@ static int read_discovery(const struct ld *l, uint32_t o, const char *path,
 	return 0;
 }
 
-static int read_model(const struct ld *l, uint32_t o, const char *path, struct config_model *m)
+static int read_model(const struct config_rd *l, uint32_t o, const char *path, struct config_model *m)
 {
 	char p[320];
 	uint32_t cost;
 
 	m->reasoning = -1;
-	if (want_obj(l, o, path) < 0)
+	if (config_rd_obj(l, o, path) < 0)
 		return -1;
 #define SUB(k) (snprintf(p, sizeof p, "%s.%s", path, k), p)
-	if (read_str(l, get(l, o, "id"), SUB("id"), &m->id) < 0)
+	if (config_rd_str(l, config_rd_get(l, o, "id"), SUB("id"), &m->id) < 0)
 		return -1;
 	if (!m->id || !m->id[0])
-		return type_err(l, SUB("id"), "a non-empty string (the model id)");
-	if (read_str(l, get(l, o, "name"), SUB("name"), &m->name) < 0 ||
-	    read_bool(l, get(l, o, "reasoning"), SUB("reasoning"), &m->reasoning) < 0 ||
-	    read_str_list(l, get(l, o, "input"), SUB("input"), &m->input, &m->n_input) < 0 ||
-	    read_int(l, get(l, o, "contextWindow"), SUB("contextWindow"), &m->context_window) < 0 ||
-	    read_int(l, get(l, o, "maxTokens"), SUB("maxTokens"), &m->max_tokens) < 0)
+		return config_rd_err(l, SUB("id"), "a non-empty string (the model id)");
+	if (config_rd_str(l, config_rd_get(l, o, "name"), SUB("name"), &m->name) < 0 ||
+	    config_rd_bool(l, config_rd_get(l, o, "reasoning"), SUB("reasoning"), &m->reasoning) < 0 ||
+	    config_rd_list(l, config_rd_get(l, o, "input"), SUB("input"), &m->input, &m->n_input) < 0 ||
+	    config_rd_int(l, config_rd_get(l, o, "contextWindow"), SUB("contextWindow"), &m->context_window) < 0 ||
+	    config_rd_int(l, config_rd_get(l, o, "maxTokens"), SUB("maxTokens"), &m->max_tokens) < 0)
 		return -1;
-	cost = get(l, o, "cost");
+	cost = config_rd_get(l, o, "cost");
 	if (cost != J5_NONE) {
-		if (want_obj(l, cost, SUB("cost")) < 0)
+		if (config_rd_obj(l, cost, SUB("cost")) < 0)
 			return -1;
 		m->has_cost = 1;
 #define CSUB(k) (snprintf(p, sizeof p, "%s.cost.%s", path, k), p)
-		if (read_num(l, get(l, cost, "input"), CSUB("input"), &m->cost.input) < 0 ||
-		    read_num(l, get(l, cost, "output"), CSUB("output"), &m->cost.output) < 0 ||
-		    read_num(l, get(l, cost, "cacheRead"), CSUB("cacheRead"), &m->cost.cache_read) < 0 ||
-		    read_num(l, get(l, cost, "cacheWrite"), CSUB("cacheWrite"),
+		if (config_rd_num(l, config_rd_get(l, cost, "input"), CSUB("input"), &m->cost.input) < 0 ||
+		    config_rd_num(l, config_rd_get(l, cost, "output"), CSUB("output"), &m->cost.output) < 0 ||
+		    config_rd_num(l, config_rd_get(l, cost, "cacheRead"), CSUB("cacheRead"), &m->cost.cache_read) < 0 ||
+		    config_rd_num(l, config_rd_get(l, cost, "cacheWrite"), CSUB("cacheWrite"),
 			     &m->cost.cache_write) < 0)
 			return -1;
 #undef CSUB
@@ -254,7 +248,7 @@ static int read_model(const struct ld *l, uint32_t o, const char *path, struct c
 	return 0;
 }
 
-static int read_provider(const struct ld *l, uint32_t o, struct config_provider *pv)
+static int read_provider(const struct config_rd *l, uint32_t o, struct config_provider *pv)
 {
 	static const char base[] = "models.providers[\"amazon-bedrock\"]";
 	const struct j5_doc *d = l->d;
@@ -263,21 +257,21 @@ static int read_provider(const struct ld *l, uint32_t o, struct config_provider 
 
 	if (o == J5_NONE)
 		return 0;
-	if (want_obj(l, o, base) < 0)
+	if (config_rd_obj(l, o, base) < 0)
 		return -1;
 	pv->present = 1;
-	if (read_str(l, get(l, o, "baseUrl"), "models.providers[\"amazon-bedrock\"].baseUrl",
+	if (config_rd_str(l, config_rd_get(l, o, "baseUrl"), "models.providers[\"amazon-bedrock\"].baseUrl",
 		     &pv->base_url) < 0 ||
-	    read_str(l, get(l, o, "api"), "models.providers[\"amazon-bedrock\"].api", &pv->api) < 0 ||
-	    read_str(l, get(l, o, "auth"), "models.providers[\"amazon-bedrock\"].auth", &pv->auth) < 0)
+	    config_rd_str(l, config_rd_get(l, o, "api"), "models.providers[\"amazon-bedrock\"].api", &pv->api) < 0 ||
+	    config_rd_str(l, config_rd_get(l, o, "auth"), "models.providers[\"amazon-bedrock\"].auth", &pv->auth) < 0)
 		return -1;
-	ms = get(l, o, "models");
+	ms = config_rd_get(l, o, "models");
 	if (ms == J5_NONE)
 		return 0;
 	if (d->nodes[ms].type != J5_ARRAY)
-		return type_err(l, "models.providers[\"amazon-bedrock\"].models", "an array");
+		return config_rd_err(l, "models.providers[\"amazon-bedrock\"].models", "an array");
 	if (d->nodes[ms].count > CFG_MAX_LIST)
-		return type_err(l, "models.providers[\"amazon-bedrock\"].models",
+		return config_rd_err(l, "models.providers[\"amazon-bedrock\"].models",
 				"at most 4096 models");
 	pv->models = calloc(d->nodes[ms].count + 1, sizeof *pv->models);
 	if (!pv->models)
@@ -293,7 +287,7 @@ static int read_provider(const struct ld *l, uint32_t o, struct config_provider 
 }
 
 /* bedrock.requestMetadata: an object of strings. */
-static int read_meta(const struct ld *l, uint32_t o, struct config_features *f)
+static int read_meta(const struct config_rd *l, uint32_t o, struct config_features *f)
 {
 	const struct j5_doc *d = l->d;
 	size_t n, k = 0;
@@ -301,10 +295,10 @@ static int read_meta(const struct ld *l, uint32_t o, struct config_features *f)
 	if (o == J5_NONE)
 		return 0;
 	if (d->nodes[o].type != J5_OBJECT)
-		return type_err(l, "bedrock.requestMetadata", "an object of strings");
+		return config_rd_err(l, "bedrock.requestMetadata", "an object of strings");
 	n = d->nodes[o].count;
 	if (n > 16)
-		return type_err(l, "bedrock.requestMetadata", "at most 16 entries");
+		return config_rd_err(l, "bedrock.requestMetadata", "at most 16 entries");
 	f->meta_keys = calloc(n + 1, sizeof *f->meta_keys);
 	f->meta_values = calloc(n + 1, sizeof *f->meta_values);
 	if (!f->meta_keys || !f->meta_values)
@@ -315,103 +309,104 @@ static int read_meta(const struct ld *l, uint32_t o, struct config_features *f)
 		buf_init(&kb, 257);
 		if (j5_key(d, c, &kb) < 0 || kb.len == 0) {
 			buf_free(&kb);
-			return type_err(l, "bedrock.requestMetadata", "keys of 1 to 256 bytes");
+			return config_rd_err(l, "bedrock.requestMetadata", "keys of 1 to 256 bytes");
 		}
 		f->meta_keys[k] = (char *)kb.p;
 		f->n_meta = k + 1;
-		if (read_str(l, c, "bedrock.requestMetadata value", &f->meta_values[k]) < 0)
+		if (config_rd_str(l, c, "bedrock.requestMetadata value", &f->meta_values[k]) < 0)
 			return -1;
 		if (!f->meta_values[k])
-			return type_err(l, "bedrock.requestMetadata", "string values");
+			return config_rd_err(l, "bedrock.requestMetadata", "string values");
 	}
 	return 0;
 }
 
 /* bedrock.*: the feature defaults (SPEC 3.5). */
-static int read_features(const struct ld *l, struct config_features *f)
+static int read_features(const struct config_rd *l, struct config_features *f)
 {
-	uint32_t br = get(l, 0, "bedrock"), g;
+	uint32_t br = config_rd_get(l, 0, "bedrock"), g;
 	int trace = 0;
 
-	if (want_obj(l, br, "bedrock") < 0)
+	if (config_rd_obj(l, br, "bedrock") < 0)
 		return -1;
-	g = get(l, br, "guardrail");
-	if (want_obj(l, g, "bedrock.guardrail") < 0 ||
-	    read_str(l, get(l, br, "serviceTier"), "bedrock.serviceTier", &f->service_tier) < 0 ||
-	    read_str(l, get(l, br, "latency"), "bedrock.latency", &f->latency) < 0 ||
-	    read_str(l, get(l, g, "identifier"), "bedrock.guardrail.identifier", &f->guardrail_id) < 0 ||
-	    read_str(l, get(l, g, "version"), "bedrock.guardrail.version", &f->guardrail_version) < 0)
+	g = config_rd_get(l, br, "guardrail");
+	if (config_rd_obj(l, g, "bedrock.guardrail") < 0 ||
+	    config_rd_str(l, config_rd_get(l, br, "serviceTier"), "bedrock.serviceTier", &f->service_tier) < 0 ||
+	    config_rd_str(l, config_rd_get(l, br, "latency"), "bedrock.latency", &f->latency) < 0 ||
+	    config_rd_str(l, config_rd_get(l, g, "identifier"), "bedrock.guardrail.identifier", &f->guardrail_id) < 0 ||
+	    config_rd_str(l, config_rd_get(l, g, "version"), "bedrock.guardrail.version", &f->guardrail_version) < 0)
 		return -1;
-	if (get(l, g, "trace") != J5_NONE && l->d->nodes[get(l, g, "trace")].type == J5_STRING) {
+	if (config_rd_get(l, g, "trace") != J5_NONE && l->d->nodes[config_rd_get(l, g, "trace")].type == J5_STRING) {
 		char *t = NULL;
 
-		if (read_str(l, get(l, g, "trace"), "bedrock.guardrail.trace", &t) < 0)
+		if (config_rd_str(l, config_rd_get(l, g, "trace"), "bedrock.guardrail.trace", &t) < 0)
 			return -1;
 		trace = strcmp(t, "enabled") == 0 || strcmp(t, "enabled_full") == 0;
 		free(t);
-	} else if (read_bool(l, get(l, g, "trace"), "bedrock.guardrail.trace", &trace) < 0) {
+	} else if (config_rd_bool(l, config_rd_get(l, g, "trace"), "bedrock.guardrail.trace", &trace) < 0) {
 		return -1;
 	}
 	f->guardrail_trace = trace;
-	return read_meta(l, get(l, br, "requestMetadata"), f);
+	return read_meta(l, config_rd_get(l, br, "requestMetadata"), f);
 }
 
-static int read_schema(const struct ld *l, struct config *c)
+static int read_schema(const struct config_rd *l, struct config *c)
 {
 	uint32_t models, agents, def, model, serve, plugins, ent, br, bc;
 
-	models = get(l, 0, "models");
-	if (want_obj(l, models, "models") < 0)
+	models = config_rd_get(l, 0, "models");
+	if (config_rd_obj(l, models, "models") < 0)
 		return -1;
-	if (read_discovery(l, get(l, models, "bedrockDiscovery"), "models.bedrockDiscovery",
+	if (read_discovery(l, config_rd_get(l, models, "bedrockDiscovery"), "models.bedrockDiscovery",
 			   &c->discovery) < 0)
 		return -1;
-	uint32_t provs = get(l, models, "providers");
-	if (want_obj(l, provs, "models.providers") < 0 ||
-	    read_provider(l, get(l, provs, "amazon-bedrock"), &c->bedrock) < 0)
+	uint32_t provs = config_rd_get(l, models, "providers");
+	if (config_rd_obj(l, provs, "models.providers") < 0 ||
+	    read_provider(l, config_rd_get(l, provs, "amazon-bedrock"), &c->bedrock) < 0)
 		return -1;
 
 	/* newer OpenClaw layout; read second so that its fields win */
-	plugins = get(l, 0, "plugins");
-	ent = get(l, plugins, "entries");
-	br = get(l, ent, "amazon-bedrock");
-	bc = get(l, br, "config");
-	if (want_obj(l, plugins, "plugins") < 0 || want_obj(l, ent, "plugins.entries") < 0 ||
-	    want_obj(l, br, "plugins.entries[\"amazon-bedrock\"]") < 0 ||
-	    want_obj(l, bc, "plugins.entries[\"amazon-bedrock\"].config") < 0 ||
-	    read_discovery(l, get(l, bc, "discovery"),
+	plugins = config_rd_get(l, 0, "plugins");
+	ent = config_rd_get(l, plugins, "entries");
+	br = config_rd_get(l, ent, "amazon-bedrock");
+	bc = config_rd_get(l, br, "config");
+	if (config_rd_obj(l, plugins, "plugins") < 0 || config_rd_obj(l, ent, "plugins.entries") < 0 ||
+	    config_rd_obj(l, br, "plugins.entries[\"amazon-bedrock\"]") < 0 ||
+	    config_rd_obj(l, bc, "plugins.entries[\"amazon-bedrock\"].config") < 0 ||
+	    read_discovery(l, config_rd_get(l, bc, "discovery"),
 			   "plugins.entries[\"amazon-bedrock\"].config.discovery", &c->discovery) < 0)
 		return -1;
 
-	agents = get(l, 0, "agents");
-	def = get(l, agents, "defaults");
-	model = get(l, def, "model");
-	if (want_obj(l, agents, "agents") < 0 || want_obj(l, def, "agents.defaults") < 0)
+	agents = config_rd_get(l, 0, "agents");
+	def = config_rd_get(l, agents, "defaults");
+	model = config_rd_get(l, def, "model");
+	if (config_rd_obj(l, agents, "agents") < 0 || config_rd_obj(l, def, "agents.defaults") < 0)
 		return -1;
 	/* OpenClaw also accepts the short form model: "provider/id" */
 	if (model != J5_NONE && l->d->nodes[model].type == J5_STRING) {
-		if (read_str(l, model, "agents.defaults.model", &c->primary_model) < 0)
+		if (config_rd_str(l, model, "agents.defaults.model", &c->primary_model) < 0)
 			return -1;
-	} else if (want_obj(l, model, "agents.defaults.model") < 0 ||
-		   read_str(l, get(l, model, "primary"), "agents.defaults.model.primary",
+	} else if (config_rd_obj(l, model, "agents.defaults.model") < 0 ||
+		   config_rd_str(l, config_rd_get(l, model, "primary"), "agents.defaults.model.primary",
 			    &c->primary_model) < 0) {
 		return -1;
 	}
 
-	serve = get(l, 0, "serve");
-	if (want_obj(l, serve, "serve") < 0 ||
-	    read_str(l, get(l, serve, "listen"), "serve.listen", &c->serve_listen) < 0 ||
-	    read_str_list(l, get(l, serve, "apiKeys"), "serve.apiKeys", &c->serve_api_keys,
+	serve = config_rd_get(l, 0, "serve");
+	if (config_rd_obj(l, serve, "serve") < 0 ||
+	    config_rd_str(l, config_rd_get(l, serve, "listen"), "serve.listen", &c->serve_listen) < 0 ||
+	    config_rd_list(l, config_rd_get(l, serve, "apiKeys"), "serve.apiKeys", &c->serve_api_keys,
 			  &c->n_serve_api_keys) < 0 ||
-	    read_int(l, get(l, serve, "maxConnections"), "serve.maxConnections",
+	    config_rd_int(l, config_rd_get(l, serve, "maxConnections"), "serve.maxConnections",
 		     &c->serve_max_conns) < 0 ||
-	    read_int(l, get(l, serve, "maxConnectionsPerIp"), "serve.maxConnectionsPerIp",
+	    config_rd_int(l, config_rd_get(l, serve, "maxConnectionsPerIp"), "serve.maxConnectionsPerIp",
 		     &c->serve_max_conns_per_ip) < 0 ||
-	    read_str_list(l, get(l, serve, "trustedProxies"), "serve.trustedProxies",
+	    config_rd_list(l, config_rd_get(l, serve, "trustedProxies"), "serve.trustedProxies",
 			  &c->serve_trusted_proxies, &c->n_serve_trusted_proxies) < 0 ||
-	    read_str_list(l, get(l, serve, "allowOrigins"), "serve.allowOrigins",
+	    config_rd_list(l, config_rd_get(l, serve, "allowOrigins"), "serve.allowOrigins",
 			  &c->serve_allow_origins, &c->n_serve_allow_origins) < 0 ||
-	    read_str(l, get(l, serve, "log"), "serve.log", &c->serve_log) < 0)
+	    config_rd_str(l, config_rd_get(l, serve, "log"), "serve.log", &c->serve_log) < 0 ||
+	    config_serve_read(l, serve, c) < 0)
 		return -1;
 	return read_features(l, &c->features);
 }
@@ -437,7 +432,7 @@ int config_parse_err(const char *name, const struct j5_doc *d, struct err *e)
 int config_parse(const char *name, const char *text, size_t n, struct config *c, struct err *e)
 {
 	struct j5_doc d;
-	struct ld l = {&d, name, e};
+	struct config_rd l = {&d, name, e};
 	int rc;
 
 	config_defaults(c);
@@ -467,23 +462,24 @@ void config_free(struct config *c)
 		struct config_model *m = &c->bedrock.models[i];
 		free(m->id);
 		free(m->name);
-		free_list(m->input, m->n_input, 0);
+		config_free_list(m->input, m->n_input, 0);
 	}
 	free(c->bedrock.models);
 	free(c->discovery.region);
-	free_list(c->discovery.provider_filter, c->discovery.n_provider_filter, 0);
+	config_free_list(c->discovery.provider_filter, c->discovery.n_provider_filter, 0);
 	free(c->primary_model);
 	free(c->features.service_tier);
 	free(c->features.latency);
 	free(c->features.guardrail_id);
 	free(c->features.guardrail_version);
-	free_list(c->features.meta_keys, c->features.n_meta, 0);
-	free_list(c->features.meta_values, c->features.n_meta, 0);
+	config_free_list(c->features.meta_keys, c->features.n_meta, 0);
+	config_free_list(c->features.meta_values, c->features.n_meta, 0);
 	free(c->serve_listen);
-	free_list(c->serve_api_keys, c->n_serve_api_keys, 1);
-	free_list(c->serve_trusted_proxies, c->n_serve_trusted_proxies, 0);
-	free_list(c->serve_allow_origins, c->n_serve_allow_origins, 0);
+	config_free_list(c->serve_api_keys, c->n_serve_api_keys, 1);
+	config_free_list(c->serve_trusted_proxies, c->n_serve_trusted_proxies, 0);
+	config_free_list(c->serve_allow_origins, c->n_serve_allow_origins, 0);
 	free(c->serve_log);
+	config_serve_free(c);
 	char path[CONFIG_PATH_MAX];
 	int exists = c->exists;
 	memcpy(path, c->path, sizeof path);

@@ -72,6 +72,35 @@ struct config_features {
 	size_t n_meta;
 };
 
+/* serve.keys[i] (SPEC 7.4): a client key with its policy. */
+struct config_key {
+	char *name;           /* never NULL: [A-Za-z0-9._-], 1..64 bytes, unique */
+	char *key;            /* the key (a secret: wiped on free), or NULL */
+	unsigned char sha256[32]; /* keySha256 when has_sha256 */
+	int has_sha256;       /* exactly one of key and keySha256 is given */
+	char **models;        /* globs; none: every model */
+	size_t n_models;
+	long long rpm, tpm, max_concurrent; /* 0: no limit */
+	int has_budget;
+	double budget_usd;    /* budget.usd */
+	int budget_month;     /* budget.period "month" (the default) or "day" (0) */
+	int admin;            /* may read /status */
+};
+
+/* serve.modelAliases: name -> model ref; serve.fallbacks: model -> refs. */
+struct config_alias {
+	char *name, *ref;
+};
+struct config_fallback {
+	char *model;
+	char **to;
+	size_t n_to;
+};
+
+#define CONFIG_KEY_GLOBS_MAX 32       /* globs of one key */
+#define CONFIG_KEY_GLOB_BYTES 1024    /* their bytes, NULs included */
+#define CONFIG_FALLBACKS_MAX 8        /* fallback models of one model */
+
 struct config {
 	char path[CONFIG_PATH_MAX]; /* the file in use ("" when none could be found) */
 	int exists;                 /* the file was there */
@@ -89,6 +118,12 @@ struct config {
 	char **serve_allow_origins;       /* serve.allowOrigins: "https://app.example" */
 	size_t n_serve_allow_origins;
 	char *serve_log;                  /* serve.log: "json", "text" or NULL */
+	struct config_key *serve_keys;    /* serve.keys */
+	size_t n_serve_keys;
+	struct config_alias *serve_aliases; /* serve.modelAliases */
+	size_t n_serve_aliases;
+	struct config_fallback *serve_fallbacks; /* serve.fallbacks */
+	size_t n_serve_fallbacks;
 };
 
 /* The config file in use: flag (--config) if given, else $BROCK_CONFIG, else

@@ -81,6 +81,12 @@ struct oai_req {
  * not match the media type, ...) or ERR_OTHER (out of memory / out's limit). */
 int oai_map_request(const uint8_t *body, size_t n, struct oai_req *rq, struct buf *out,
 		    struct err *e);
+/* The same for the Bedrock model model_id instead of the one the body
+ * names (a serve.modelAliases target, a fallback model): rq->model stays
+ * what the client wrote, rq->model_id and the model-dependent mapping
+ * (thinking, cache points) follow model_id. NULL: as oai_map_request. */
+int oai_map_request_for(const uint8_t *body, size_t n, const char *model_id, struct oai_req *rq,
+			struct buf *out, struct err *e);
 
 /* "chatcmpl-" + the lowercase hex of rnd[0..n) (n is capped so it fits). */
 void oai_make_id(char out[OAI_ID_MAX], const uint8_t *rnd, size_t n);

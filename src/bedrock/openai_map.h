@@ -14,6 +14,7 @@ enum { ROLE_NONE = 0, ROLE_USER = 1, ROLE_ASSISTANT = 2 };
 struct oai_map {
 	const struct json_doc *d;
 	struct oai_req *rq;
+	const char *model_id; /* the model to map for, or NULL: the body's */
 	struct jw w;
 	struct buf s1, s2; /* decoded strings, decoded image bytes */
 	int role;          /* Converse role of the open message, or ROLE_NONE */

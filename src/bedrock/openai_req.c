@@ -595,7 +595,7 @@ static int oai_head(struct oai_map *m)
 			return oai_fail(m, "model", "control character in the model id");
 	memcpy(rq->model, s.p, s.n);
 	rq->model[s.n] = '\0';
-	id = catalog_ref_id(rq->model);
+	id = m->model_id ? m->model_id : catalog_ref_id(rq->model);
 	if (!id[0])
 		return oai_fail(m, "model", "empty model id");
 	snprintf(rq->model_id, sizeof rq->model_id, "%s", id);
@@ -716,6 +716,12 @@ static int oai_map_doc(struct oai_map *m)
 int oai_map_request(const uint8_t *body, size_t n, struct oai_req *rq, struct buf *out,
 		    struct err *e)
 {
+	return oai_map_request_for(body, n, NULL, rq, out, e);
+}
+
+int oai_map_request_for(const uint8_t *body, size_t n, const char *model_id, struct oai_req *rq,
+			struct buf *out, struct err *e)
+{
 	struct oai_map m;
 	struct json_doc d;
 	size_t start = out->len;
@@ -724,6 +730,7 @@ int oai_map_request(const uint8_t *body, size_t n, struct oai_req *rq, struct bu
 	memset(rq, 0, sizeof *rq);
 	memset(&m, 0, sizeof m);
 	m.rq = rq;
+	m.model_id = model_id;
 	m.e = e;
 	if (json_parse_alloc(&d, (const char *)body, n, OAI_MAX_TOKENS, e) < 0) {
 		if (e)

@@ -323,22 +323,13 @@ static void dr_dirs(struct doctor *d)
 {
 	const struct env *env = &d->g->env;
 	char dir[4096];
-	const char *v;
 	struct err e = {0};
 
 	if (disc_cache_dir(env, dir, sizeof dir, &e) == 0)
 		dr_dir(d, "cache", dir, "BROCK_CACHE_DIR");
 	else
 		dr_add(d, "cache", DR_FAIL, "set BROCK_CACHE_DIR or HOME", "%s", e.msg);
-	if ((v = env_get(env, "BROCK_STATE_DIR")) != NULL)
-		snprintf(dir, sizeof dir, "%s", v);
-	else if ((v = env_get(env, "XDG_STATE_HOME")) != NULL && v[0] == '/')
-		snprintf(dir, sizeof dir, "%s/brock", v);
-	else if ((v = env_get(env, "HOME")) != NULL)
-		snprintf(dir, sizeof dir, "%s/.local/state/brock", v);
-	else
-		dir[0] = 0;
-	if (dir[0])
+	if (ctx_state_dir(env, dir, sizeof dir) == 0)
 		dr_dir(d, "state", dir, "BROCK_STATE_DIR");
 	else
 		dr_add(d, "state", DR_WARN, "set BROCK_STATE_DIR or HOME", "no state directory");

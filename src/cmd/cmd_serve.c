@@ -51,9 +51,10 @@ static const char serve_usage[] =
 	"                      127.0.0.1:8080); IPv6 as [::1]:8080; port 0 picks a free port\n"
 	"  --help              this text\n"
 	"\n"
-	"Client API keys: config serve.apiKeys and $BROCK_API_KEYS (comma-separated);\n"
+	"Client API keys: config serve.apiKeys and $BROCK_API_KEYS (comma-separated),\n"
+	"and serve.keys with a policy per key (models, rpm, tpm, maxConcurrent, budget);\n"
 	"clients send 'Authorization: Bearer <key>'. Without keys only loopback\n"
-	"addresses are accepted.\n";
+	"addresses are accepted. Usage and spend per key: <state dir>/ledger.\n";
 
 /* Set from the signal handler (on whichever thread it lands); the listener
  * and the connection threads poll it. A lock-free atomic store is
@@ -105,6 +106,7 @@ static void serve_tick(void *user)
 	struct serve *sv = user;
 	int64_t now = clock_ms();
 
+	cmd_serve_ledger_tick(sv);
 	if (now >= sv->creds_next && !atomic_exchange(&sv->creds_busy, 1)) {
 		sv->creds_next = now + SERVE_CREDS_EVERY_MS;
 		sv->creds_job.fn = serve_creds_job;
@@ -154,21 +156,24 @@ static int serve_args(int argc, char **argv, const char **listen, int *help, str
 }
 
 /* The 1-based index of the key the request carries, 0 for none or a
- * wrong one; -1 when no keys are configured (every request is in). */
-static int serve_authorized(struct serve *sv, const struct server_request *rq)
+ * wrong one; -1 when no keys are configured (every request is in). The
+ * key's state goes to q->ks (read under the same lock: a reload may swap
+ * the table right after). */
+static int serve_authorized(struct serve *sv, const struct server_request *rq,
+			    struct serve_req *q)
 {
 	struct slice v;
 
 	if (!http_header(rq->p, "Authorization", &v) || v.n < 7 ||
 	    !slice_eq_nocase((struct slice){v.p, 7}, "bearer "))
-		return cmd_serve_key_find(sv, (struct slice){NULL, 0});
+		return cmd_serve_key_find(sv, (struct slice){NULL, 0}, NULL);
 	v.p += 7;
 	v.n -= 7;
 	while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) {
 		v.p++;
 		v.n--;
 	}
-	return cmd_serve_key_find(sv, v);
+	return cmd_serve_key_find(sv, v, &q->ks);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -402,8 +407,11 @@ static int serve_completion(struct serve_call *sc, const struct oai_req *orq, co
 	return rc;
 }
 
-static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, const char *id,
-			    int64_t created, const struct buf *cbody)
+/* One attempt on model orq->model_id. Returns 1, without answering, when
+ * it failed in a way another model may not (429, 5xx) and nothing reached
+ * the client, unless it is the last model; else 0, the client answered. */
+static int serve_chat_call(struct serve_call *sc, const struct oai_req *orq, const char *id,
+			   int64_t created, const struct buf *cbody, int last)
 {
 	struct serve *sv = sc->sv;
 	struct aws_creds creds; /* this request's own copy: a refresh never touches it */
@@ -412,14 +420,14 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	struct conv_usage usage;
 	int64_t t0;
 	struct err e;
-	int rc, failed_late = 0;
+	int rc, failed_late = 0, next = 0;
 
 	memset(&usage, 0, sizeof usage);
 	memset(&creds, 0, sizeof creds);
 	if (creds_get(&sv->ctx.creds, &creds, &e) < 0) {
 		cmd_serve_count_upstream_error(sv, NULL, &e);
 		serve_fail(sc->c, &e, 0, NULL);
-		return;
+		return 0;
 	}
 	memset(&cc, 0, sizeof cc);
 	cc.model_id = orq->model_id;
@@ -435,17 +443,23 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	cc.t0_ms = t0;
 	rc = conv_call(&sv->ctx.aws, &creds, &cc, &r, &e);
 	aws_creds_wipe(&creds);
-	if (orq->stream) {
+	next = rc < 0 && !last && cmd_serve_fallback_worthy(r.status) &&
+	       !(orq->stream && oai_stream_started(&sc->os)) && !server_status(sc->c);
+	if (next) {
+		if (sv->g->verbose)
+			ctx_log(&sv->ctx, "chat %s: %s; trying the next model", orq->model_id, e.msg);
+	} else if (orq->stream) {
 		usage = sc->os.usage;
 		failed_late = serve_stream_finish(sc, rc, &r, &e);
-		cmd_serve_streams_add(sv, -1);
 	} else if (rc == 0) {
 		rc = serve_completion(sc, orq, id, created, &r, &usage, &e);
 	} else {
 		serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
 			   r.error_type[0] ? r.error_type : NULL);
 	}
-	if (sv->g->verbose && rc < 0)
+	if (orq->stream)
+		cmd_serve_streams_add(sv, -1);
+	if (sv->g->verbose && rc < 0 && !next)
 		ctx_log(&sv->ctx, "chat %s: %s", orq->model_id, e.msg);
 	if (rc < 0 && !server_client_gone(sc->c))
 		cmd_serve_count_upstream_error(sv, r.error_type[0] ? r.error_type : NULL, &e);
@@ -456,16 +470,90 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 		sc->q->tokens_in = usage.has_usage ? usage.input_tokens : 0;
 		sc->q->tokens_out = usage.has_usage ? usage.output_tokens : 0;
 	}
+	cmd_serve_charge(sv, sc->q, orq->model_id, &usage);
 	cmd_serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &usage, failed_late,
-			     server_client_gone(sc->c));
+				 server_client_gone(sc->c));
 	aws_response_free(&r);
+	return next;
+}
+
+/* The model to call: serve.modelAliases first (the body mapped again for
+ * the alias's target), then "openai/gpt-4o"-style refs of another provider
+ * refused (404, never sent upstream). 0, or -1 when answered. */
+static int serve_chat_model(struct serve *sv, struct server_conn *c,
+			    const struct server_request *rq, struct oai_req *orq,
+			    struct buf *cbody)
+{
+	char mid[SERVE_LOG_MODEL], msg[OAI_MODEL_MAX + 80];
+	struct err e;
+
+	if (cmd_serve_resolve(sv, orq->model, mid)) {
+		buf_reset(cbody);
+		if (oai_map_request_for(rq->body, rq->body_len, mid, orq, cbody, &e) < 0) {
+			serve_fail(c, &e, 0, NULL);
+			return -1;
+		}
+	}
+	if (!strchr(orq->model_id, '/') || strncmp(orq->model_id, "arn:", 4) == 0)
+		return 0;
+	snprintf(msg, sizeof msg, "The model '%s' does not exist (not an %s model)", orq->model,
+		 CATALOG_PROVIDER);
+	cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
+			json_utf8_valid(msg, strlen(msg), NULL) ? msg : "unknown model", NULL);
+	return -1;
+}
+
+/* The model of orq, then each fallback in turn (SPEC 7.4): the request
+ * body is kept while another model may need it mapped for itself. */
+static void serve_chat_models(struct serve_call *sc, const struct server_request *rq,
+			      struct oai_req *orq, const char *id, int64_t created,
+			      struct buf *cbody)
+{
+	char fb[CONFIG_FALLBACKS_MAX][SERVE_LOG_MODEL];
+	size_t nfb = cmd_serve_fallbacks(sc->sv, sc->q, orq->model_id, fb, CONFIG_FALLBACKS_MAX);
+	size_t i;
+	struct conv_handler h;
+	struct err e;
+
+	if (!nfb)
+		server_body_done(sc->c); /* mapped: the client's body leaves the budget */
+	for (i = 0;; i++) {
+		int next;
+
+		if (sc->q)
+			snprintf(sc->q->model, SERVE_LOG_MODEL, "%.150s", orq->model_id);
+		if (orq->stream) {
+			oai_stream_init(&sc->os, id, orq->model, created, orq->include_usage,
+					serve_sse_write, sc);
+			oai_stream_handler(&sc->os, &h);
+			conv_stream_init(&sc->cs, &h, 0);
+		}
+		next = serve_chat_call(sc, orq, id, created, cbody, i == nfb);
+		if (orq->stream) {
+			conv_stream_free(&sc->cs);
+			oai_stream_free(&sc->os);
+		}
+		if (!next)
+			return;
+		cmd_serve_count_fallback(sc->sv, sc->q, orq->model_id);
+		buf_reset(cbody);
+		if (oai_map_request_for(rq->body, rq->body_len, fb[i], orq, cbody, &e) < 0) {
+			serve_fail(sc->c, &e, 0, NULL);
+			return;
+		}
+		/* the answer names the model that serves it */
+		snprintf(orq->model, sizeof orq->model, "%s/%s", CATALOG_PROVIDER, fb[i]);
+		if (i + 1 == nfb)
+			server_body_done(sc->c);
+	}
 }
 
 static void serve_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve_call *sc;
+	struct serve_req *q = *server_udata(c);
+	struct serve_refusal ref;
 	struct oai_req orq;
-	struct conv_handler h;
 	struct buf cbody;
 	struct err e;
 	uint8_t rnd[12];
@@ -483,19 +571,16 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 		buf_free(&cbody);
 		return;
 	}
-	server_body_done(c); /* mapped: the client's body leaves the budget */
-	if (*server_udata(c))
-		snprintf(((struct serve_req *)*server_udata(c))->model, SERVE_LOG_MODEL, "%.150s",
-			 orq.model_id);
-	if (strchr(orq.model_id, '/') && strncmp(orq.model_id, "arn:", 4) != 0) {
-		char msg[OAI_MODEL_MAX + 80];
-
-		/* "openai/gpt-4o": a ref of another provider, never sent upstream */
-		snprintf(msg, sizeof msg, "The model '%s' does not exist (not an %s model)",
-			 orq.model, CATALOG_PROVIDER);
-		cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
-				json_utf8_valid(msg, strlen(msg), NULL) ? msg : "unknown model",
-				NULL);
+	if (q)
+		snprintf(q->model, SERVE_LOG_MODEL, "%.150s", orq.model_id);
+	if (serve_chat_model(sv, c, rq, &orq, &cbody) < 0) {
+		buf_free(&cbody);
+		return;
+	}
+	if (q)
+		snprintf(q->model, SERVE_LOG_MODEL, "%.150s", orq.model_id);
+	if (cmd_serve_admit(sv, q, orq.model_id, &ref) < 0) {
+		cmd_serve_refuse(c, &ref);
 		buf_free(&cbody);
 		return;
 	}
@@ -510,25 +595,17 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	if (!sc) {
 		cmd_serve_error(c, 500, "server_error", NULL, NULL, "out of memory", NULL);
 		buf_free(&cbody);
+		cmd_serve_release(sv, q);
 		return;
 	}
 	sc->sv = sv;
 	sc->c = c;
-	sc->q = *server_udata(c);
-	if (orq.stream) {
-		oai_stream_init(&sc->os, id, orq.model, created, orq.include_usage, serve_sse_write,
-				sc);
-		oai_stream_handler(&sc->os, &h);
-		conv_stream_init(&sc->cs, &h, 0);
-	}
+	sc->q = q;
 	if (sv->g->verbose)
 		ctx_log(&sv->ctx, "chat %s%s, request body %zu bytes", orq.model_id,
 			orq.stream ? " (stream)" : "", cbody.len);
-	serve_chat_call(sc, &orq, id, created, &cbody);
-	if (orq.stream) {
-		conv_stream_free(&sc->cs);
-		oai_stream_free(&sc->os);
-	}
+	serve_chat_models(sc, rq, &orq, id, created, &cbody);
+	cmd_serve_release(sv, q);
 	free(sc);
 	buf_free(&cbody);
 }
@@ -579,7 +656,7 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 	}
 	if (route == ROUTE_STATUS) /* its own access rule: admin keys */
 		return cmd_serve_status(sv, c, rq);
-	key = serve_authorized(sv, rq);
+	key = serve_authorized(sv, rq, q);
 	q->key = key > 0 ? key : 0;
 	if (key == 0) {
 		cmd_serve_error(c, 401, "invalid_request_error", NULL, "invalid_api_key",
@@ -600,7 +677,8 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			struct buf b;
 
 			buf_init(&b, 1u << 20);
-			if (cmd_serve_metrics_text(sv, &b) == 0)
+			if (cmd_serve_metrics_text(sv, &b) == 0 &&
+			    cmd_serve_policy_metrics(sv, &b) == 0)
 				server_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
 					     b.p, b.len);
 			else
@@ -657,7 +735,9 @@ static int serve_start(struct serve *sv, const char *listen, struct err *e)
 	if (!sv->keys)
 		return err_set(e, ERR_OTHER, "out of memory");
 	if (cmd_serve_check_config(&sv->ctx.cfg, e) < 0 ||
-	    cmd_serve_load_keys(sv, &sv->ctx.cfg, sv->keys, e) < 0)
+	    cmd_serve_load_keys(sv, &sv->ctx.cfg, sv->keys, e) < 0 ||
+	    cmd_serve_ledger_open(sv, sv->keys, e) < 0 ||
+	    cmd_serve_keys_install(sv, sv->keys, e) < 0)
 		return -1;
 	lo = server_listen_is_loopback(listen, e);
 	if (lo < 0)
@@ -687,6 +767,7 @@ static void serve_free(struct serve *sv)
 	if (sv->keys)
 		secure_zero(sv->keys, sizeof *sv->keys);
 	free(sv->keys);
+	cmd_serve_policy_free(sv);
 	pthread_mutex_destroy(&sv->m.mu);
 	pthread_mutex_destroy(&sv->keys_mu);
 	pthread_rwlock_destroy(&sv->cfg_mu);
@@ -717,6 +798,11 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 	pthread_mutex_init(&sv->m.mu, NULL);
 	pthread_mutex_init(&sv->keys_mu, NULL);
 	pthread_rwlock_init(&sv->cfg_mu, NULL);
+	if (cmd_serve_policy_init(sv, e) < 0) {
+		ctx_close(&sv->ctx);
+		free(sv);
+		return -1;
+	}
 	if (!listen)
 		listen = sv->ctx.cfg.serve_listen ? sv->ctx.cfg.serve_listen : SERVE_DEFAULT_LISTEN;
 	if (serve_start(sv, listen, e) < 0) {
@@ -738,6 +824,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 			sv->srv.url, sv->keys->n, sv->keys->n == 1 ? "" : "s");
 	rc = server_run(&sv->srv, e);
 	if (server_close(&sv->srv) != 0) {
+		cmd_serve_ledger_close(sv); /* what was charged so far */
 		/* streams still running after the drain bound: exit under them
 		 * without freeing what they use */
 		if (!g->quiet)
@@ -748,6 +835,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 	}
 	if (!g->quiet && rc == 0)
 		fprintf(stderr, "brock: stopped\n");
+	cmd_serve_ledger_close(sv);
 	serve_free(sv);
 	return rc;
 }

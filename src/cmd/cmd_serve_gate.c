@@ -110,9 +110,32 @@ int cmd_serve_gate_json(struct server_conn *c, const struct server_request *rq)
 /* ------------------------------------------------------------------------ */
 /* Keys, limits, reload */
 
-static int serve_add_key(struct serve_keys *k, const char *s, size_t n, const char *from,
-			 struct err *e)
+/* The next entry of k, named name (plain keys: "key1", "key2", ...). */
+static struct serve_key *serve_new_key(struct serve_keys *k, const char *name, struct err *e)
 {
+	struct serve_key *x;
+	size_t i;
+
+	if (k->n >= SERVE_MAX_KEYS)
+		return err_set(e, ERR_USAGE, "too many API keys (at most %d)", SERVE_MAX_KEYS),
+		       NULL;
+	for (i = 0; i < k->n; i++)
+		if (strcmp(k->k[i].name, name) == 0)
+			return err_set(e, ERR_USAGE, "serve.keys: the name '%s' is taken by a key of "
+				       "serve.apiKeys or BROCK_API_KEYS (they are key1, key2, ...)",
+				       name),
+			       NULL;
+	x = &k->k[k->n++];
+	memset(x, 0, sizeof *x);
+	snprintf(x->name, sizeof x->name, "%s", name);
+	return x;
+}
+
+static int serve_add_key(struct serve_keys *k, const char *s, size_t n, const char *from,
+			 const char *name, struct err *e)
+{
+	struct serve_key *x;
+	char plain[16];
 	size_t i;
 
 	for (i = 0; i < n; i++)
@@ -122,13 +145,17 @@ static int serve_add_key(struct serve_keys *k, const char *s, size_t n, const ch
 	if (n > SERVE_KEY_MAX)
 		return err_set(e, ERR_USAGE, "%s: an API key is longer than %d bytes", from,
 			       SERVE_KEY_MAX);
-	if (k->n >= SERVE_MAX_KEYS)
-		return err_set(e, ERR_USAGE, "too many API keys (at most %d)", SERVE_MAX_KEYS);
-	sigv4_sha256(s, n, k->d[k->n++]);
+	if (!name) {
+		snprintf(plain, sizeof plain, "key%zu", k->n + 1);
+		name = plain;
+	}
+	if (!(x = serve_new_key(k, name, e)))
+		return -1;
+	sigv4_sha256(s, n, x->d);
 	return 0;
 }
 
-int cmd_serve_key_find(struct serve *sv, struct slice k)
+int cmd_serve_key_find(struct serve *sv, struct slice k, struct serve_kstate **ks)
 {
 	uint8_t d[32];
 	size_t i;
@@ -145,14 +172,51 @@ int cmd_serve_key_find(struct serve *sv, struct slice k)
 	sigv4_sha256(k.p, k.n, d);
 	pthread_mutex_lock(&sv->keys_mu);
 	for (i = 0; i < sv->keys->n; i++) /* every key, no early exit */
-		if (secure_equal(d, sv->keys->d[i], sizeof d))
+		if (secure_equal(d, sv->keys->k[i].d, sizeof d))
 			which = (int)i + 1;
+	if (which && ks)
+		*ks = sv->keys->k[which - 1].ks;
 	pthread_mutex_unlock(&sv->keys_mu);
 	secure_zero(d, sizeof d);
 	return which;
 }
 
-/* serve.apiKeys and BROCK_API_KEYS ("k1,k2": blanks around keys ignored). */
+/* serve.keys[i]: its digest and a fixed-size copy of its policy. */
+static int serve_add_policy_key(struct serve_keys *k, const struct config_key *ck, struct err *e)
+{
+	struct serve_key *x;
+	size_t i;
+
+	if (ck->key) {
+		if (serve_add_key(k, ck->key, strlen(ck->key), "serve.keys", ck->name, e) < 0)
+			return -1;
+		x = &k->k[k->n - 1];
+	} else {
+		if (!(x = serve_new_key(k, ck->name, e)))
+			return -1;
+		memcpy(x->d, ck->sha256, sizeof x->d);
+	}
+	for (i = 0; i < ck->n_models; i++) { /* config_serve.c bounds them */
+		size_t gl = strlen(ck->models[i]) + 1;
+
+		if (x->pol.globs_len + gl > sizeof x->pol.globs)
+			return err_set(e, ERR_USAGE, "serve.keys: globs too long");
+		memcpy(x->pol.globs + x->pol.globs_len, ck->models[i], gl);
+		x->pol.globs_len += gl;
+	}
+	x->pol.rpm = ck->rpm;
+	x->pol.tpm = ck->tpm;
+	x->pol.max_concurrent = ck->max_concurrent;
+	x->pol.has_budget = ck->has_budget;
+	x->pol.budget_month = ck->budget_month;
+	x->pol.budget_nanos = ck->budget_usd * 1e9 < 9e18 ? (int64_t)(ck->budget_usd * 1e9)
+							    : INT64_MAX;
+	x->pol.admin = ck->admin;
+	return 0;
+}
+
+/* serve.apiKeys and BROCK_API_KEYS ("k1,k2": blanks around keys ignored),
+ * named key1, key2, ... in that order; then serve.keys. */
 int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct serve_keys *k,
 			struct err *e)
 {
@@ -165,7 +229,7 @@ int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct
 
 		if (!s[0])
 			return err_set(e, ERR_USAGE, "serve.apiKeys[%zu] is empty", i);
-		if (serve_add_key(k, s, strlen(s), "serve.apiKeys", e) < 0)
+		if (serve_add_key(k, s, strlen(s), "serve.apiKeys", NULL, e) < 0)
 			return -1;
 	}
 	v = env_get(&sv->g->env, "BROCK_API_KEYS");
@@ -174,10 +238,13 @@ int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 		struct slice s = slice_trim((struct slice){(const uint8_t *)p, n});
 
-		if (s.n && serve_add_key(k, (const char *)s.p, s.n, "BROCK_API_KEYS", e) < 0)
+		if (s.n && serve_add_key(k, (const char *)s.p, s.n, "BROCK_API_KEYS", NULL, e) < 0)
 			return -1;
 		p += n + (end != NULL);
 	}
+	for (i = 0; i < cfg->n_serve_keys; i++)
+		if (serve_add_policy_key(k, &cfg->serve_keys[i], e) < 0)
+			return -1;
 	return 0;
 }
 
@@ -226,6 +293,7 @@ void cmd_serve_reload(struct serve *sv)
 	struct serve_keys *k, *old;
 	struct server_opts o;
 	struct err e;
+	size_t nold;
 
 	memset(&cfg, 0, sizeof cfg);
 	k = calloc(1, sizeof *k);
@@ -235,6 +303,19 @@ void cmd_serve_reload(struct serve *sv)
 	    serve_check_limits(&cfg, &e) < 0 || cmd_serve_load_keys(sv, &cfg, k, &e) < 0 ||
 	    (k->n == 0 && !sv->srv.loopback &&
 	     err_set(&e, ERR_USAGE, "no API keys left, and not listening on loopback") < 0)) {
+		fprintf(stderr, "brock: reload failed, keeping the running config: %s\n", e.msg);
+		config_free(&cfg);
+		secure_zero(k, sizeof *k);
+		free(k);
+		return;
+	}
+	/* started without keys (so without a ledger): open it now; with keys
+	 * it was opened at start, or could not be */
+	pthread_mutex_lock(&sv->keys_mu);
+	nold = sv->keys->n;
+	pthread_mutex_unlock(&sv->keys_mu);
+	if ((nold == 0 && !sv->pol.ledger_on && cmd_serve_ledger_open(sv, k, &e) < 0) ||
+	    cmd_serve_keys_install(sv, k, &e) < 0) {
 		fprintf(stderr, "brock: reload failed, keeping the running config: %s\n", e.msg);
 		config_free(&cfg);
 		secure_zero(k, sizeof *k);

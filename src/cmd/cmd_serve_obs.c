@@ -247,7 +247,7 @@ int cmd_serve_metrics_text(struct serve *sv, struct buf *o)
 static void serve_log_json(enum serve_route route, const struct server_conn *c,
 			   const struct server_request *rq, const struct serve_req *q, int status)
 {
-	char when[TIMEFMT_ISO_LEN + 1], key[16], line[8192];
+	char when[TIMEFMT_ISO_LEN + 1], line[8192];
 	struct buf b;
 	struct jw w;
 	struct err e;
@@ -258,10 +258,8 @@ static void serve_log_json(enum serve_route route, const struct server_conn *c,
 	jw_obj_begin(&w);
 	jw_kstr(&w, "time", when);
 	jw_kstr(&w, "client", server_client(c));
-	if (q && q->key) {
-		snprintf(key, sizeof key, "key-%d", q->key);
-		jw_kstr(&w, "key", key);
-	}
+	if (q && q->ks)
+		jw_kstr(&w, "key", q->ks->name);
 	jw_kstr(&w, "route", serve_route_names[route]);
 	if (rq && rq->p)
 		jw_kstrn(&w, "method", rq->p->method.p, rq->p->method.n > 16 ? 16 : rq->p->method.n);
@@ -295,6 +293,7 @@ void cmd_serve_done(void *user, struct server_conn *c, const struct server_reque
 	enum serve_route route = q ? q->route : rq ? cmd_serve_route_of(rq->path) : ROUTE_OTHER;
 
 	serve_count(sv, route, status);
+	cmd_serve_policy_done(sv, q, status);
 	if (q) {
 		/* a client that left as the answer's last piece went out */
 		int gone = q->upstream && !q->gone_counted && server_client_gone(c);
@@ -305,8 +304,6 @@ void cmd_serve_done(void *user, struct server_conn *c, const struct server_reque
 			sv->m.client_gone++;
 		pthread_mutex_unlock(&sv->m.mu);
 	}
-	if (q && route != ROUTE_HEALTHZ && route != ROUTE_METRICS && route != ROUTE_STATUS)
-		cmd_serve_status_count(sv, q);
 	if (atomic_load(&sv->json_log) && c)
 		serve_log_json(route, c, rq, q, status);
 	else if (sv->g->verbose && rq)

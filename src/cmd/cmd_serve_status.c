@@ -9,8 +9,8 @@
  * The page is one self-contained document (inline CSS and script, no
  * external asset) that fetches status.json every 5 s and renders it with
  * textContent, so no value from the data is ever parsed as markup. Access:
- * a key with the admin right (cmd_serve_is_admin), or anyone on loopback
- * when no keys are configured (the Host and Origin gate has run). A browser
+ * a key with admin: true (cmd_serve_key_admin), or anyone on loopback when
+ * no keys are configured (the Host and Origin gate has run). A browser
  * cannot send a bearer key on its own: the key is also taken as the
  * password of HTTP Basic authentication, and the 401 asks for it. */
 #include <stdio.h>
@@ -89,7 +89,7 @@ static const char *const status_page[] = {
 	"$('rpm').textContent=N(q[59]);$('epm').textContent=N(e[59]);$('total').textContent=N(s.requests.total);$('errors').textContent=N(s.requests.errors);\n"
 	"$('tin').textContent=N(s.tokens.input);$('tout').textContent=N(s.tokens.output);\n"
 	"bars(q,e);for(const k of['p50','p90','p99'])$(k).textContent=S(t[k],t.count);$('mean').textContent=t.mean==null?'-':M(t.mean);$('ttftn').textContent=N(t.count);\n"
-	"tab('models',['model','input','output','spend'],s.models.map(m=>[m.model,N(m.input),N(m.output),U(m.usd)]));\n"
+	"tab('models',['model','requests','input','output','spend'],s.models.map(m=>[m.model,N(m.requests),N(m.input),N(m.output),U(m.usd)]));\n"
 	"tab('keys',['key','requests','input','output','spend'],s.keys.map(k=>[k.key,N(k.requests),N(k.input),N(k.output),U(k.usd)]));\n"
 	"tab('uperr',['type','count'],s.upstream_errors.map(u=>[u.type,N(u.count)]));\n"
 	"const x=$('cred'),l=c.expires_in_s;x.textContent=!c.checked?'checking':c.error?'none: '+c.error:c.source+(l==null?', no expiry':', expires in '+D(Math.max(l,0)));\n"
@@ -105,29 +105,20 @@ static const char *const status_page[] = {
 	"Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "                 \
 	"script-src 'unsafe-inline'; connect-src 'self'\r\n"
 
-int cmd_serve_is_admin(const struct serve *sv, int key)
-{
-	/* TODO(policy): a key whose serve.keys entry has admin: true. Until keys
-	 * carry a policy, every configured key is an operator's key. */
-	if (key < 0) /* no keys: listening on loopback only */
-		return sv->loopback_only;
-	return key > 0;
-}
-
 /* The key of a /status request: "Authorization: Bearer KEY", or Basic with
  * the key as the password (what a browser sends after its prompt). */
-static int status_key(struct serve *sv, const struct server_request *rq)
+static int status_key(struct serve *sv, const struct server_request *rq, struct serve_req *q)
 {
 	struct slice v, k = {NULL, 0};
 	struct buf b;
 	int key;
 
 	if (!http_header(rq->p, "Authorization", &v))
-		return cmd_serve_key_find(sv, k);
+		return cmd_serve_key_find(sv, k, NULL);
 	if (v.n > 7 && slice_eq_nocase((struct slice){v.p, 7}, "bearer "))
-		return cmd_serve_key_find(sv, slice_trim((struct slice){v.p + 7, v.n - 7}));
+		return cmd_serve_key_find(sv, slice_trim((struct slice){v.p + 7, v.n - 7}), &q->ks);
 	if (v.n <= 6 || !slice_eq_nocase((struct slice){v.p, 6}, "basic "))
-		return cmd_serve_key_find(sv, k);
+		return cmd_serve_key_find(sv, k, NULL);
 	v = slice_trim((struct slice){v.p + 6, v.n - 6});
 	buf_init(&b, SERVE_KEY_MAX + 1024);
 	if (base64_decode_buf(&b, (const char *)v.p, v.n, 0) == 0) {
@@ -136,7 +127,7 @@ static int status_key(struct serve *sv, const struct server_request *rq)
 		if (colon)
 			k = (struct slice){colon + 1, b.len - (size_t)(colon + 1 - b.p)};
 	}
-	key = cmd_serve_key_find(sv, k);
+	key = cmd_serve_key_find(sv, k, &q->ks);
 	buf_free(&b); /* wipes the key */
 	return key;
 }
@@ -144,11 +135,10 @@ static int status_key(struct serve *sv, const struct server_request *rq)
 int cmd_serve_status(struct serve *sv, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve_req *q = *server_udata(c);
-	int key = status_key(sv, rq);
+	int key = status_key(sv, rq, q);
 	struct buf b;
 
-	if (q)
-		q->key = key > 0 ? key : 0;
+	q->key = key > 0 ? key : 0;
 	if (key == 0) {
 		cmd_serve_error(c, 401, "invalid_request_error", NULL, "invalid_api_key",
 				"an admin key is needed: 'Authorization: Bearer <key>', or the key "
@@ -156,7 +146,7 @@ int cmd_serve_status(struct serve *sv, struct server_conn *c, const struct serve
 				"WWW-Authenticate: Basic realm=\"brock\", charset=\"UTF-8\"\r\n");
 		return SERVER_ANSWERED;
 	}
-	if (!cmd_serve_is_admin(sv, key)) {
+	if (!cmd_serve_key_admin(sv, q)) {
 		cmd_serve_error(c, 403, "permission_error", NULL, "forbidden",
 				"this key may not see /status (admin keys only)", NULL);
 		return SERVER_ANSWERED;
@@ -201,41 +191,6 @@ void cmd_serve_status_tally(struct serve_metrics *m, int req, int err)
 	st->ring[i].err += (unsigned)err;
 	st->req += (unsigned)req;
 	st->err += (unsigned)err;
-}
-
-/* USD of a request from the configured cost of its model; -1 unpriced. */
-static double status_cost(struct serve *sv, const char *model, long long in, long long out)
-{
-	const struct config_provider *p = &sv->ctx.cfg.bedrock;
-	double usd = -1;
-	size_t i;
-
-	pthread_rwlock_rdlock(&sv->cfg_mu);
-	for (i = 0; i < p->n_models && usd < 0; i++)
-		if (p->models[i].has_cost && strcmp(p->models[i].id, model) == 0)
-			usd = ((double)(in > 0 ? in : 0) * p->models[i].cost.input +
-			       (double)(out > 0 ? out : 0) * p->models[i].cost.output) / 1e6;
-	pthread_rwlock_unlock(&sv->cfg_mu);
-	return usd;
-}
-
-void cmd_serve_status_count(struct serve *sv, const struct serve_req *q)
-{
-	struct serve_metrics *m = &sv->m;
-	double usd = q->model[0] ? status_cost(sv, q->model, q->tokens_in, q->tokens_out) : -1;
-	size_t i, k = q->key > 0 && q->key <= SERVE_MAX_KEYS ? (size_t)q->key : 0;
-
-	pthread_mutex_lock(&m->mu);
-	m->st.keys[k].req++;
-	m->st.keys[k].in += (unsigned long long)(q->tokens_in > 0 ? q->tokens_in : 0);
-	m->st.keys[k].out += (unsigned long long)(q->tokens_out > 0 ? q->tokens_out : 0);
-	if (usd > 0) {
-		m->st.keys[k].usd += usd;
-		for (i = 0; i < m->nmodels; i++)
-			if (strcmp(m->models[i].model, q->model) == 0)
-				m->st.model_usd[i] += usd;
-	}
-	pthread_mutex_unlock(&m->mu);
 }
 
 void cmd_serve_count_upstream_error(struct serve *sv, const char *type, const struct err *e)
@@ -326,38 +281,70 @@ static void status_minutes(struct jw *w, const struct serve_status *st, int64_t 
 	jw_obj_end(w);
 }
 
-/* Under m->mu: tokens and spend by model, then by key. */
-static void status_usage(struct serve *sv, struct jw *w)
+/* Requests, tokens and spend summed over the policy's (key, model) rows. */
+struct status_sum {
+	unsigned long long req, in, out;
+	int64_t nanos;
+};
+
+static void status_add(struct status_sum *t, const struct serve_pair *x)
 {
-	const struct serve_metrics *m = &sv->m;
-	char name[24];
 	size_t i;
+
+	for (i = 0; i < SERVE_PAIR_CODES; i++)
+		t->req += x->codes[i].n;
+	t->in += x->in;
+	t->out += x->out;
+	t->nanos += x->nanos;
+}
+
+static void status_row(struct jw *w, const char *k, const char *name, const struct status_sum *t)
+{
+	jw_obj_begin(w);
+	jw_key(w, k);
+	jw_str_lossy(w, name);
+	jw_kint(w, "requests", (int64_t)t->req);
+	jw_kint(w, "input", (int64_t)t->in);
+	jw_kint(w, "output", (int64_t)t->out);
+	status_kdouble(w, "usd", t->nanos > 0 ? (double)t->nanos / 1e9 : -1);
+	jw_obj_end(w);
+}
+
+/* Under pol.mu: a row per model, then a row per key (key-less requests
+ * last, as "(no key)"), from the per-key metrics of cmd_serve_policy.c. */
+static void status_usage(const struct serve_pol *p, struct jw *w)
+{
+	struct status_sum t;
+	size_t i, j;
 
 	jw_key(w, "models");
 	jw_arr_begin(w);
-	for (i = 0; i < m->nmodels; i++) {
-		jw_obj_begin(w);
-		jw_key(w, "model");
-		jw_str_lossy(w, m->models[i].model);
-		jw_kint(w, "input", (int64_t)m->models[i].in);
-		jw_kint(w, "output", (int64_t)m->models[i].out);
-		status_kdouble(w, "usd", m->st.model_usd[i] > 0 ? m->st.model_usd[i] : -1);
-		jw_obj_end(w);
+	for (i = 0; i < p->npairs; i++) {
+		for (j = 0; j < i && strcmp(p->pairs[j].model, p->pairs[i].model) != 0; j++)
+			;
+		if (j < i) /* summed at its first row */
+			continue;
+		memset(&t, 0, sizeof t);
+		for (j = i; j < p->npairs; j++)
+			if (strcmp(p->pairs[j].model, p->pairs[i].model) == 0)
+				status_add(&t, &p->pairs[j]);
+		status_row(w, "model", p->pairs[i].model, &t);
 	}
 	jw_arr_end(w);
 	jw_key(w, "keys");
 	jw_arr_begin(w);
-	for (i = 0; i <= SERVE_MAX_KEYS; i++) {
-		if (!m->st.keys[i].req)
-			continue;
-		snprintf(name, sizeof name, i ? "key-%zu" : "(no key)", i);
-		jw_obj_begin(w);
-		jw_kstr(w, "key", name);
-		jw_kint(w, "requests", (int64_t)m->st.keys[i].req);
-		jw_kint(w, "input", (int64_t)m->st.keys[i].in);
-		jw_kint(w, "output", (int64_t)m->st.keys[i].out);
-		status_kdouble(w, "usd", m->st.keys[i].usd > 0 ? m->st.keys[i].usd : -1);
-		jw_obj_end(w);
+	for (i = 0; i <= p->nks; i++) {
+		const struct serve_kstate *ks = i < p->nks ? p->ks[i] : NULL;
+		int any = 0;
+
+		memset(&t, 0, sizeof t);
+		for (j = 0; j < p->npairs; j++)
+			if (p->pairs[j].ks == ks) {
+				status_add(&t, &p->pairs[j]);
+				any = 1;
+			}
+		if (any)
+			status_row(w, "key", ks ? ks->name : "(no key)", &t);
 	}
 	jw_arr_end(w);
 }
@@ -446,9 +433,11 @@ int cmd_serve_status_json(struct serve *sv, struct buf *o)
 	jw_kint(&w, "input", (int64_t)m->tokens_in);
 	jw_kint(&w, "output", (int64_t)m->tokens_out);
 	jw_obj_end(&w);
-	status_usage(sv, &w);
 	status_upstream(&m->st, &w, now);
 	pthread_mutex_unlock(&m->mu);
+	pthread_mutex_lock(&sv->pol.mu);
+	status_usage(&sv->pol, &w);
+	pthread_mutex_unlock(&sv->pol.mu);
 	jw_obj_end(&w);
 	return jw_finish(&w, &e);
 }

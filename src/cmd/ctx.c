@@ -111,3 +111,22 @@ void ctx_close(struct ctx *c)
 	}
 	config_free(&c->cfg);
 }
+
+int ctx_state_dir(const struct env *env, char *out, size_t n)
+{
+	const char *v, *tail;
+	struct slice t;
+	int w;
+
+	if ((v = env_get(env, "BROCK_STATE_DIR")) != NULL)
+		tail = "";
+	else if ((v = env_get(env, "XDG_STATE_HOME")) != NULL && v[0] == '/')
+		tail = "/brock";
+	else if ((v = env_get(env, "HOME")) != NULL)
+		tail = "/.local/state/brock";
+	else
+		return -1;
+	t = slice_trim(slice_str(v));
+	w = snprintf(out, n, "%.*s%s", (int)t.n, (const char *)t.p, tail);
+	return w < 0 || (size_t)w >= n ? -1 : 0;
+}

@@ -30,6 +30,11 @@ struct ctx {
 int ctx_open(struct ctx *c, const struct globals *g, struct err *e);
 void ctx_close(struct ctx *c);
 
+/* brock's state directory (the gateway's ledger): $BROCK_STATE_DIR, else
+ * $XDG_STATE_HOME/brock (an absolute XDG path only), else
+ * $HOME/.local/state/brock. 0, or -1 when none applies (or it is too long). */
+int ctx_state_dir(const struct env *env, char *out, size_t n);
+
 /* Secrets must not leave the process in a core file, nor be read by another
  * process of the same user through ptrace or /proc/<pid>/mem: RLIMIT_CORE 0
  * (soft and hard) and PR_SET_DUMPABLE 0, for the rest of the process's life

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "bedrock/converse.h"
+#include "bedrock/ledger.h"
+#include "bedrock/policy.h"
 #include "cmd/ctx.h"
 #include "net/server.h"
 
@@ -46,11 +48,6 @@ struct serve_status {
 	unsigned long long req, err;
 	struct serve_minute ring[SERVE_MINUTES];
 	struct {
-		unsigned long long req, in, out;
-		double usd;
-	} keys[SERVE_MAX_KEYS + 1]; /* by serve_req.key; 0: no key */
-	double model_usd[SERVE_MODELS_MAX]; /* beside serve_metrics.models[] */
-	struct {
 		char type[48];
 		unsigned long long n;
 	} uperr[SERVE_UPERR_MAX];
@@ -83,9 +80,80 @@ struct serve_metrics {
 	struct serve_status st;
 };
 
+/* ---- per-key policy (SPEC 7.4; cmd_serve_policy.c, cmd_serve_ledger.c) ---- */
+
+#define SERVE_KSTATES_MAX 1024 /* key names with state in one process's life */
+#define SERVE_PAIRS_MAX 1024   /* (key, model) rows of the per-key metrics */
+#define SERVE_PAIR_CODES 8     /* status codes counted per row */
+
+/* One key's policy: a fixed-size copy of its config_key. */
+struct serve_policy {
+	char globs[CONFIG_KEY_GLOB_BYTES]; /* packed ("a\0b*\0"), as policy_model_allowed */
+	size_t globs_len;                  /* 0: every model */
+	long long rpm, tpm, max_concurrent; /* 0: no limit */
+	int has_budget, budget_month;
+	int64_t budget_nanos;
+	int admin;
+};
+
+/* A key name's live state. Kept for the life of the process (a SIGHUP
+ * keeps the counters of a name that stays), so a request may hold a
+ * pointer to it. Everything but name under serve_pol.mu. */
+struct serve_kstate {
+	char name[LEDGER_NAME_MAX + 1];
+	int active;                 /* in the key table in force */
+	struct serve_policy pol;
+	struct policy_window req;   /* requests admitted, per second */
+	struct policy_window tok;   /* tokens charged, per second */
+	long inflight;
+	int64_t day, month;         /* the periods day_nanos / month_nanos count */
+	int64_t day_nanos, month_nanos;
+	unsigned long long refused[5]; /* by reason: model rpm tpm concurrency budget */
+};
+
+/* Per-key metrics, one row per (key, model). */
+struct serve_pair {
+	const struct serve_kstate *ks; /* NULL: key-less mode */
+	char model[SERVE_LOG_MODEL];
+	unsigned long long in, out, cache_read, cache_write, fallbacks;
+	int64_t nanos;
+	unsigned long long ttft_bucket[SERVE_NBUCKETS], ttft_count;
+	double ttft_sum;
+	struct {
+		int code;
+		unsigned long long n;
+	} codes[SERVE_PAIR_CODES];
+};
+
+struct serve_pol {
+	pthread_mutex_t mu;
+	struct serve_kstate *ks[SERVE_KSTATES_MAX];
+	size_t nks;
+	struct serve_pair *pairs;   /* SERVE_PAIRS_MAX of them */
+	size_t npairs;
+	/* the ledger: the table in memory (this month), lines not yet written */
+	int ledger_on;
+	struct ledger led;
+	struct buf pending;
+	int dirty;                  /* a write failed: compact next time */
+	size_t appended;            /* bytes appended since the last compaction */
+	int64_t compacted_day;
+	char path[4096];
+	int fd;
+	int64_t flush_next;         /* clock_ms (tick only) */
+	atomic_int job_busy;
+	struct loop_job job;
+};
+
 /* The keys in force: replaced whole on SIGHUP. */
+struct serve_key {
+	uint8_t d[32];               /* SHA-256 of the client key */
+	char name[LEDGER_NAME_MAX + 1];
+	struct serve_policy pol;
+	struct serve_kstate *ks;     /* bound by cmd_serve_keys_install */
+};
 struct serve_keys {
-	uint8_t d[SERVE_MAX_KEYS][32]; /* SHA-256 of each client key */
+	struct serve_key k[SERVE_MAX_KEYS];
 	size_t n;
 };
 
@@ -100,6 +168,8 @@ struct serve_req {
 	long long tokens_in, tokens_out;
 	int upstream;            /* Bedrock was called */
 	int gone_counted;        /* the handler counted its client leaving */
+	struct serve_kstate *ks; /* the key's state and policy; NULL: key-less mode */
+	int admitted, released;  /* cmd_serve_admit / cmd_serve_release */
 };
 
 struct serve {
@@ -117,6 +187,7 @@ struct serve {
 	atomic_int creds_busy;
 	struct loop_job creds_job;
 	int64_t creds_next;        /* clock_ms of the next background refresh check (tick only) */
+	struct serve_pol pol;      /* per-key policy, usage and the ledger */
 };
 
 /* cmd_serve_obs.c */
@@ -137,12 +208,8 @@ double cmd_serve_quantile(const unsigned long long *b, unsigned long long count,
 /* cmd_serve_status.c: GET /status (the operator's page) and /status.json */
 /* Answers a /status or /status.json request (access, method, body). */
 int cmd_serve_status(struct serve *sv, struct server_conn *c, const struct server_request *rq);
-/* key: cmd_serve_key_find's answer. 1 when that caller may see /status. */
-int cmd_serve_is_admin(const struct serve *sv, int key);
 /* Under m->mu: one API request (req 1) or a stream that failed late (req 0). */
 void cmd_serve_status_tally(struct serve_metrics *m, int req, int err);
-/* A finished request's tokens and spend, by key and model (takes the locks). */
-void cmd_serve_status_count(struct serve *sv, const struct serve_req *q);
 /* An upstream call that failed: type is Bedrock's error type, or NULL (then
  * the class of e names it). */
 void cmd_serve_count_upstream_error(struct serve *sv, const char *type, const struct err *e);
@@ -164,11 +231,90 @@ int cmd_serve_check_config(const struct config *cfg, struct err *e);
 /* serve.* limits of cfg as server options. */
 void cmd_serve_limits(const struct config *cfg, struct server_opts *o);
 /* The 1-based index of key k in the table, 0 when it is none of them (or
- * empty), -1 when no keys are configured. Constant time over the table. */
-int cmd_serve_key_find(struct serve *sv, struct slice k);
+ * empty), -1 when no keys are configured. Constant time over the table.
+ * The key's state goes to *ks (when ks is not NULL), read under the same
+ * lock: a reload may swap the table right after. */
+int cmd_serve_key_find(struct serve *sv, struct slice k, struct serve_kstate **ks);
 /* Builds the key table from cfg and $BROCK_API_KEYS. */
 int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct serve_keys *k,
 			struct err *e);
+
+/* ---- cmd_serve_policy.c: what every model route calls (SPEC 7.4) ----
+ *
+ * A route that calls a model (chat completions here; /v1/messages, the
+ * pass-through and /v1/embeddings in their own files) does, in order:
+ *
+ *   1. cmd_serve_resolve(sv, name_as_sent, id): serve.modelAliases, then
+ *      "amazon-bedrock/" stripped: the Bedrock model id to call;
+ *   2. cmd_serve_admit(sv, q, id, &r): 0, or -1 with r filled: answer
+ *      r.status (403 permission / 429) in the route's own dialect, with
+ *      "Retry-After: r.retry_after" on a 429 (cmd_serve_refuse writes the
+ *      OpenAI form); nothing has gone upstream;
+ *   3. the upstream call; when it fails with cmd_serve_fallback_worthy(
+ *      status) before any byte went to the client, the next model of
+ *      cmd_serve_fallbacks(sv, q, id, ...) is tried (cmd_serve_count_fallback
+ *      for the model left), and the answer names the model that served;
+ *   4. cmd_serve_charge(sv, q, served_id, &usage) once with the usage of
+ *      the answer (tokens for tpm, spend for the budget and the ledger,
+ *      per-key metrics); also when the stream failed late;
+ *   5. cmd_serve_release(sv, q) frees the maxConcurrent slot (cmd_serve_done
+ *      calls it too, so a route that forgets does not leak it).
+ *
+ * q->model should name the model that served (the log and the per-key
+ * metrics use it); q->ttft_ms feeds the per-key time-to-first-token. */
+
+/* A refusal of cmd_serve_admit. */
+struct serve_refusal {
+	int status;           /* 401 (key removed by a reload), 403 or 429 */
+	const char *reason;   /* "model", "rpm", "tpm", "concurrency", "budget", "key" */
+	const char *type;     /* OpenAI error type */
+	const char *code;     /* OpenAI error code */
+	long retry_after;     /* seconds (429), else 0 */
+	char msg[256];
+};
+
+/* 1 when name is an alias (out: its target's id), else 0 (out: name with
+ * "amazon-bedrock/" stripped). out holds SERVE_LOG_MODEL bytes. */
+int cmd_serve_resolve(struct serve *sv, const char *name, char *out);
+int cmd_serve_admit(struct serve *sv, struct serve_req *q, const char *model_id,
+		    struct serve_refusal *r);
+/* The OpenAI error answer for a refusal (Retry-After on a 429). */
+void cmd_serve_refuse(struct server_conn *c, const struct serve_refusal *r);
+void cmd_serve_charge(struct serve *sv, struct serve_req *q, const char *model_id,
+		      const struct conv_usage *u);
+void cmd_serve_release(struct serve *sv, struct serve_req *q);
+/* The fallback models of model_id (serve.fallbacks; aliases resolved, the
+ * models the key may not use left out), at most max, into out[i]
+ * (SERVE_LOG_MODEL bytes each). */
+size_t cmd_serve_fallbacks(struct serve *sv, const struct serve_req *q, const char *model_id,
+			   char (*out)[SERVE_LOG_MODEL], size_t max);
+/* 1 for an upstream status worth another model: 429 or 5xx. */
+int cmd_serve_fallback_worthy(int status);
+void cmd_serve_count_fallback(struct serve *sv, const struct serve_req *q, const char *from);
+/* 1 when the request's key may read /status (admin), or there are no keys. */
+int cmd_serve_key_admin(struct serve *sv, const struct serve_req *q);
+/* Binds the keys of k to their states by name (creating new ones, the old
+ * counters kept), installs their policies and marks names not in k
+ * inactive. Called right before k is put in force. */
+int cmd_serve_keys_install(struct serve *sv, struct serve_keys *k, struct err *e);
+/* cmd_serve_done's part: releases, counts the request per key and model. */
+void cmd_serve_policy_done(struct serve *sv, struct serve_req *q, int status);
+/* Per-key series of /metrics. */
+int cmd_serve_policy_metrics(struct serve *sv, struct buf *o);
+int cmd_serve_policy_init(struct serve *sv, struct err *e);
+void cmd_serve_policy_free(struct serve *sv);
+
+/* cmd_serve_ledger.c: the ledger file in the state directory. */
+/* Reads it (the budgets' spend so far this month), rewrites it compacted,
+ * opens it for appends. Without keys there is no ledger; without a state
+ * directory only a warning, unless a key has a budget (then ERR_USAGE). */
+int cmd_serve_ledger_open(struct serve *sv, const struct serve_keys *k, struct err *e);
+/* Under pol.mu: one charge into the table and the lines to append. */
+void cmd_serve_ledger_add(struct serve *sv, const struct ledger_rec *r);
+/* The tick: about every second, pending lines go out on a helper thread. */
+void cmd_serve_ledger_tick(struct serve *sv);
+/* At exit: the last lines, compacted; closes the file. */
+void cmd_serve_ledger_close(struct serve *sv);
 
 /* cmd_serve.c: the error body every refusal uses */
 void cmd_serve_error(struct server_conn *c, int status, const char *type, const char *param,

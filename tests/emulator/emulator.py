@@ -177,7 +177,7 @@ class State:
             upd = dict(upd)
             if "fail_next" in upd:
                 f = {"route": upd.pop("fail_route", "runtime"), "count": upd.pop("fail_next")}
-                for k in ("status", "type", "message", "body", "header", "error_message_header"):
+                for k in ("status", "type", "message", "body", "header", "error_message_header", "model"):
                     if "fail_" + k in upd:
                         f[k] = upd.pop("fail_" + k)
                 self.failures.append(f)
@@ -234,11 +234,13 @@ class State:
             return {"secret": v, "token": None, "expires": None, "source": "static"}
         return None
 
-    def take_failure(self, route):
+    def take_failure(self, route, model_id=None):
         with self.lock:
             for f in self.failures:
                 r = f.get("route", "runtime")
                 if not route_matches(r, route):
+                    continue
+                if f.get("model") is not None and f["model"] != model_id:
                     continue
                 n = f.get("count", 1)
                 if n == 0:
@@ -646,7 +648,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return v
 
     def maybe_fail(self, route, xml=False):
-        f = STATE.take_failure(route)
+        f = STATE.take_failure(route, self.entry.get("model_id"))
         if f is None:
             return
         self.entry["injected"] = f

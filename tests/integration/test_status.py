@@ -6,6 +6,7 @@ rendered are checked against /status.json. The screenshot goes to the test's dir
 is printed) and, when BROCK_STATUS_SCREENSHOT names a file, is copied there too."""
 
 import base64
+import hashlib
 import html.parser
 import json
 import math
@@ -90,12 +91,14 @@ def test_status_json_counts(h):
     assert all(isinstance(n, int) and n >= 0 for n in pm["requests"] + pm["errors"]), pm
     assert d["tokens"] == {"input": tin, "output": tout}, d["tokens"]
     usd = (tin * COST["input"] + tout * COST["output"]) / 1e6
-    [m] = d["models"]
-    assert m["model"] == MODEL and m["input"] == tin and m["output"] == tout, m
-    assert math.isclose(m["usd"], usd, rel_tol=1e-9), (m, usd)
+    # by model: what answered (2 + the 429) and what was asked for in vain (no tokens, no spend)
+    m, other = d["models"]
+    assert m["model"] == MODEL and m["requests"] == 3 and m["input"] == tin and m["output"] == tout, m
+    assert math.isclose(m["usd"], usd, abs_tol=1e-9), (m, usd)
+    assert other == {"model": "openai/gpt-4o", "requests": 1, "input": 0, "output": 0, "usd": None}, other
     [k] = d["keys"]
     assert k["key"] == "(no key)" and k["requests"] == 4 and k["input"] == tin and k["output"] == tout, k
-    assert math.isclose(k["usd"], usd, rel_tol=1e-9), (k, usd)
+    assert math.isclose(k["usd"], usd, abs_tol=1e-9), (k, usd)
     assert d["upstream_errors"] == [{"type": "ThrottlingException", "count": 1}], d["upstream_errors"]
     t = d["ttft"]
     # percentiles are the upper bounds of the histogram's buckets (those of /metrics)
@@ -140,32 +143,45 @@ def test_status_credentials_missing_and_expiring(h):
     assert 0 < c["expires_in_s"] <= 3600, c
 
 
+def keys_config(h, admin, user, plain):
+    h.brock_config('{serve: {apiKeys: ["%s"], keys: [{name: "ops", keySha256: "%s", admin: true}, '
+                   '{name: "app", key: "%s"}]}}' % (plain, hashlib.sha256(admin.encode()).hexdigest(), user))
+
+
 def test_status_needs_an_admin_key(h):
-    key = h.secret("sk-status-admin-0001")
-    s = serve(h, env={"BROCK_API_KEYS": key})
+    admin, user_key, plain = (h.secret("sk-status-admin-0001"), h.secret("sk-status-user-0002"),
+                              h.secret("sk-status-plain-0003"))
+    keys_config(h, admin, user_key, plain)
+    s = serve(h)
+    assert s.nkeys == 3, s.stderr()
+    basic = lambda u, p: {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (u, p)).encode()).decode()}
     for path in ("/status", "/status.json"):
-        for hdrs in ({}, {"Authorization": "Bearer wrong-key"}, {"Authorization": "Bearer " + key + "x"},
-                     {"Authorization": "Basic " + base64.b64encode(b"admin:wrong").decode()},
-                     {"Authorization": "Basic " + base64.b64encode(key.encode()).decode()},  # no ':'
-                     {"Authorization": "Basic %%%"}):
+        for hdrs in ({}, {"Authorization": "Bearer wrong-key"}, {"Authorization": "Bearer " + admin + "x"},
+                     basic("ops", "wrong"), {"Authorization": "Basic " + base64.b64encode(admin.encode()).decode()},
+                     {"Authorization": "Basic %%%"}):  # no ':' / not base64
             st, rh, data = s.request("GET", path, headers=hdrs)
             assert st == 401, (path, hdrs, data)
             assert rh["www-authenticate"].startswith("Basic realm="), rh  # a browser asks for the key
             assert json.loads(data)["error"]["code"] == "invalid_api_key", data
-            assert key.encode() not in data
-        st, rh, data = s.request("GET", path, key=key)
+        # a good key that is not an admin key: 403, as Bearer or as Basic
+        for hdrs in ({"Authorization": "Bearer " + user_key}, {"Authorization": "Bearer " + plain},
+                     basic("app", user_key), basic("x", plain)):
+            st, rh, data = s.request("GET", path, headers=hdrs)
+            assert st == 403 and json.loads(data)["error"]["type"] == "permission_error", (hdrs, data)
+            assert user_key.encode() not in data and plain.encode() not in data
+        st, rh, data = s.request("GET", path, key=admin)
         assert st == 200, data
-        basic = base64.b64encode(("anyone:" + key).encode()).decode()
-        st, rh, data = s.request("GET", path, headers={"Authorization": "Basic " + basic})
+        st, rh, data = s.request("GET", path, headers=basic("anyone", admin))
         assert st == 200, data
-        st, rh, data = s.request("POST", path, b"{}", {"Content-Type": "application/json"}, key=key)
+        st, rh, data = s.request("POST", path, b"{}", {"Content-Type": "application/json"}, key=admin)
         assert st == 405 and rh["allow"] == "GET, HEAD", (st, rh)
-    d = status_json(s, key=key)
-    assert d["keys"] == [] and d["requests"]["total"] == 0, d  # 401s on /status are not API traffic
-    st, _, data = s.chat(user("k"), key=key)
-    assert st == 200, data
-    d = status_json(s, key=key)
-    assert [k["key"] for k in d["keys"]] == ["key-1"] and d["keys"][0]["requests"] == 1, d["keys"]
+    d = status_json(s, key=admin)
+    assert d["keys"] == [] and d["requests"]["total"] == 0, d  # /status requests are not API traffic
+    for k in (user_key, plain):
+        st, _, data = s.chat(user("k"), key=k)
+        assert st == 200, data
+    d = status_json(s, key=admin)
+    assert sorted((k["key"], k["requests"]) for k in d["keys"]) == [("app", 1), ("key1", 1)], d["keys"]
 
 
 def test_status_keyless_is_loopback_only(h):
@@ -271,7 +287,8 @@ def chromium(h, url, shot):
     r = subprocess.run(args, env=env, cwd=h.tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     assert r.returncode == 0, r.stderr.decode("utf-8", "replace")[-2000:]
     dom = Dom()
-    dom.feed(r.stdout.decode("utf-8"))
+    dom.raw = r.stdout.decode("utf-8")
+    dom.feed(dom.raw)
     return dom
 
 
@@ -349,9 +366,10 @@ def test_status_page_in_chromium(h):
     def rows(table, key, f):
         return dom.tables[table][1:], lambda d: [f(x) for x in d[key]] or [["none yet"]]
 
-    got, want = rows("models", "models", lambda m: [m["model"], n(m["input"]), n(m["output"]), usd(m["usd"])])
+    got, want = rows("models", "models", lambda m: [m["model"], n(m["requests"]), n(m["input"]), n(m["output"]),
+                                                    usd(m["usd"])])
     assert got in (want(before), want(after)), (got, want(after))
-    assert got == [[MODEL, n(tin), n(tout), usd((tin * 3 + tout * 15) / 1e6)]], got
+    assert got[0] == [MODEL, "3", n(tin), n(tout), usd((tin * 3 + tout * 15) / 1e6)], got
     got, want = rows("keys", "keys", lambda k: [k["key"], n(k["requests"]), n(k["input"]), n(k["output"]),
                                                 usd(k["usd"])])
     assert got in (want(before), want(after)) and got[0][:2] == ["(no key)", "4"], (got, want(after))
@@ -360,3 +378,21 @@ def test_status_page_in_chromium(h):
     # the chart: one bar per minute with requests, one per minute with errors
     bars = sum(1 for v in after["per_minute"]["requests"] if v) + sum(1 for v in after["per_minute"]["errors"] if v)
     assert dom.text.get("chart", "").count("min ago") == bars, dom.text.get("chart")
+
+
+def test_status_page_in_chromium_with_an_admin_key(h):
+    """With keys, the browser sends the admin key as the Basic password (here from the URL, as
+    after the login prompt) on the page and on its status.json requests."""
+    admin, user_key, plain = (h.secret("sk-status-admin-0011"), h.secret("sk-status-user-0012"),
+                              h.secret("sk-status-plain-0013"))
+    keys_config(h, admin, user_key, plain)
+    s = serve(h)
+    st, _, data = s.chat(user("from app"), key=user_key)
+    assert st == 200, data
+    dom = chromium(h, "http://ops:%s@127.0.0.1:%d/status" % (admin, s.port), os.path.join(h.tmp, "admin.png"))
+    assert dom.text.get("msg", "") == "" and dom.attrs["body"].get("data-at"), dom.text.get("msg")
+    assert [r[:2] for r in dom.tables["keys"][1:]] == [["app", "1"]], dom.tables["keys"]
+    assert dom.text["total"] == "1", dom.text
+    # a key that is not an admin key sees the refusal, not the page
+    dom = chromium(h, "http://app:%s@127.0.0.1:%d/status" % (user_key, s.port), os.path.join(h.tmp, "app.png"))
+    assert "streams" not in dom.text and "permission_error" in dom.raw, dom.raw[:500]
