@@ -67,7 +67,7 @@ static const char *const status_page[] = {
 	"<div><b id=p50>-</b><span>p50</span></div><div><b id=p90>-</b><span>p90</span></div>\n"
 	"<div><b id=p99>-</b><span>p99</span></div><div><b id=mean>-</b><span>mean</span></div>\n"
 	"</div><small><b id=ttftn>-</b> streams; percentiles are bucket bounds</small></section>\n"
-	"<section><h2>Tokens and spend by model</h2><table id=models></table></section>\n"
+	"<section class=w2><h2>Tokens and spend by model</h2><table id=models></table></section>\n"
 	"<section><h2>Tokens and spend by key</h2><table id=keys></table></section>\n"
 	"<section><h2>Upstream errors</h2><table id=uperr></table></section>\n"
 	"</main>\n",
