@@ -665,11 +665,18 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 		return SERVER_ANSWERED;
 	}
 	switch (route) {
-	case ROUTE_CHAT:
+	case ROUTE_CHAT: {
+		struct serve_refusal ref;
+
 		/* text/plain, forms or no type: what a browser sends cross-site unasked */
-		return serve_method(c, rq, "POST") && cmd_serve_gate_json(c, rq) == 0
-			       ? SERVER_GO
-			       : SERVER_ANSWERED;
+		if (!serve_method(c, rq, "POST") || cmd_serve_gate_json(c, rq) < 0)
+			return SERVER_ANSWERED;
+		if (cmd_serve_precheck(sv, q, &ref) < 0) { /* over a limit: the body stays unread */
+			cmd_serve_refuse(c, &ref);
+			return SERVER_ANSWERED;
+		}
+		return SERVER_GO;
+	}
 	case ROUTE_MODELS:
 		return serve_method(c, rq, "GET") ? SERVER_GO : SERVER_ANSWERED;
 	case ROUTE_METRICS:

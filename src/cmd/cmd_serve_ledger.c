@@ -93,9 +93,10 @@ static int sl_load(struct serve *sv, const char *dir, struct err *e)
 	if (r < 0)
 		return -1;
 	if (w.n && !sv->g->quiet)
-		fprintf(stderr, "brock: warning: %s: skipped %ld line%s that %s not ledger "
-			"records (first: line %zu, %s)\n", p->path, w.n, w.n == 1 ? "" : "s",
-			w.n == 1 ? "is" : "are", w.first, w.why);
+		fprintf(stderr, "brock: warning: %s: skipped %ld line%s that %s (first: line "
+			"%zu, %s)\n", p->path, w.n, w.n == 1 ? "" : "s",
+			w.n == 1 ? "is not a ledger record" : "are not ledger records", w.first,
+			w.why);
 	buf_init(&text, LEDGER_FILE_MAX + 65536);
 	r = ledger_format(&p->led, &text) < 0 ? err_set(e, ERR_OTHER, "ledger too large")
 						 : sl_compact(p, &text, e);

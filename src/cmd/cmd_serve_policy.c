@@ -109,7 +109,6 @@ int cmd_serve_keys_install(struct serve *sv, struct serve_keys *k, struct err *e
 		for (i = 0; i < k->n; i++) {
 			k->k[i].ks->pol = k->k[i].pol;
 			k->k[i].ks->active = 1;
-			k->k[i].ks->day = INT64_MIN; /* the ledger may know more now */
 		}
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -197,7 +196,8 @@ static void pol_refuse(struct serve_refusal *r, int status, int reason, const ch
 	r->retry_after = (long)retry;
 }
 
-/* Under mu: the limits of ks at time now (clock seconds) and t (UTC). */
+/* Under mu: the limits of ks at time now (clock seconds) and t (UTC);
+ * model_id NULL: all but the model globs. */
 static int pol_check(struct serve_kstate *ks, const char *model_id, int64_t now, int64_t t,
 		     struct serve_refusal *r)
 {
@@ -207,7 +207,7 @@ static int pol_check(struct serve_kstate *ks, const char *model_id, int64_t now,
 	if (!ks->active) {
 		pol_refuse(r, 401, -1, "invalid_request_error", "invalid_api_key", 0);
 		snprintf(r->msg, sizeof r->msg, "The API key '%s' is no longer configured", n);
-	} else if (!policy_model_allowed(pol->globs, pol->globs_len, model_id)) {
+	} else if (model_id && !policy_model_allowed(pol->globs, pol->globs_len, model_id)) {
 		pol_refuse(r, 403, 0, "permission_error", "model_not_allowed", 0);
 		snprintf(r->msg, sizeof r->msg, "The API key '%s' may not use the model '%.150s'", n,
 			 model_id);
@@ -239,6 +239,31 @@ static int pol_check(struct serve_kstate *ks, const char *model_id, int64_t now,
 	return -1;
 }
 
+static void pol_count_refusal(struct serve_kstate *ks, const struct serve_refusal *r)
+{
+	size_t i;
+
+	for (i = 0; i < 5 && r->status != 401; i++)
+		if (strcmp(r->reason, serve_refuse_reasons[i]) == 0)
+			ks->refused[i]++;
+}
+
+int cmd_serve_precheck(struct serve *sv, struct serve_req *q, struct serve_refusal *r)
+{
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	if (!q || !q->ks)
+		return 0;
+	pthread_mutex_lock(&sv->pol.mu);
+	pol_roll(&sv->pol, q->ks, (int64_t)time(NULL));
+	rc = pol_check(q->ks, NULL, clock_ms() / 1000, (int64_t)time(NULL), r);
+	if (rc < 0)
+		pol_count_refusal(q->ks, r);
+	pthread_mutex_unlock(&sv->pol.mu);
+	return rc;
+}
+
 int cmd_serve_admit(struct serve *sv, struct serve_req *q, const char *model_id,
 		    struct serve_refusal *r)
 {
@@ -260,12 +285,8 @@ int cmd_serve_admit(struct serve *sv, struct serve_req *q, const char *model_id,
 		ks->inflight++;
 		q->admitted = 1;
 		q->released = 0;
-	} else if (r->status != 401) {
-		size_t i;
-
-		for (i = 0; i < 5; i++)
-			if (strcmp(r->reason, serve_refuse_reasons[i]) == 0)
-				ks->refused[i]++;
+	} else {
+		pol_count_refusal(ks, r);
 	}
 	pthread_mutex_unlock(&sv->pol.mu);
 	return rc;

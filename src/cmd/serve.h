@@ -132,7 +132,7 @@ struct serve_pol {
 	struct serve_pair *pairs;   /* SERVE_PAIRS_MAX of them */
 	size_t npairs;
 	/* the ledger: the table in memory (this month), lines not yet written */
-	int ledger_on;
+	atomic_int ledger_on;       /* set before the loop reads it (start, reload) */
 	struct ledger led;
 	struct buf pending;
 	int dirty;                  /* a write failed: compact next time */
@@ -278,6 +278,10 @@ struct serve_refusal {
 int cmd_serve_resolve(struct serve *sv, const char *name, char *out);
 int cmd_serve_admit(struct serve *sv, struct serve_req *q, const char *model_id,
 		    struct serve_refusal *r);
+/* The same from the head hook, before any body byte is read (SPEC 7.5):
+ * every limit but the model globs, nothing counted as admitted. A route
+ * may call it first so that a key over its limits never sends its body. */
+int cmd_serve_precheck(struct serve *sv, struct serve_req *q, struct serve_refusal *r);
 /* The OpenAI error answer for a refusal (Retry-After on a 429). */
 void cmd_serve_refuse(struct server_conn *c, const struct serve_refusal *r);
 void cmd_serve_charge(struct serve *sv, struct serve_req *q, const char *model_id,
