@@ -6,8 +6,9 @@
  * keeps the Prometheus counters of /metrics.
  *
  * Routes: GET /healthz (open), GET /v1/models, GET /v1/models/{ref},
- * POST /v1/chat/completions, GET /metrics. With API keys configured every
- * route but /healthz needs "Authorization: Bearer <key>". Keys are kept only
+ * POST /v1/chat/completions, GET /metrics, GET /status (+ .json; its own
+ * access rule, cmd_serve_status.c). With API keys configured every route but
+ * /healthz needs "Authorization: Bearer <key>". Keys are kept only
  * as SHA-256 digests and a presented key is compared with every digest in
  * constant time (no early exit, no length leak). */
 #include <errno.h>
@@ -45,7 +46,8 @@ static const char serve_usage[] =
 	"GET /v1/models[/{id}]), Anthropic (POST /v1/messages, POST\n"
 	"/v1/messages/count_tokens, GET /v1/models with anthropic-version), Bedrock\n"
 	"pass-through (POST /model/{id}/converse[-stream], /invoke[-with-response-stream],\n"
-	"/count-tokens), GET /healthz, GET /metrics (Prometheus).\n"
+	"/count-tokens), GET /healthz, GET /metrics (Prometheus), GET /status (the\n"
+	"operator's page).\n"
 	"\n"
 	"Options:\n"
 	"  --listen ADDR:PORT  where to listen (default: config serve.listen, else\n"
@@ -87,10 +89,13 @@ static void serve_creds_job(struct loop_job *j)
 	struct serve *sv = j->user;
 	struct aws_creds c;
 	struct err e;
+	int rc;
 
 	memset(&c, 0, sizeof c);
-	if (creds_get(&sv->ctx.creds, &c, &e) < 0 && sv->g->verbose)
+	rc = creds_get(&sv->ctx.creds, &c, &e);
+	if (rc < 0 && sv->g->verbose)
 		ctx_log(&sv->ctx, "background credential refresh: %s", e.msg);
+	cmd_serve_status_creds(sv, rc == 0 ? &c : NULL, &e);
 	aws_creds_wipe(&c);
 	atomic_store(&sv->creds_busy, 0);
 }
@@ -162,16 +167,7 @@ static int serve_authorized(struct serve *sv, const struct server_request *rq,
 			    struct serve_req *q)
 {
 	struct slice v;
-	uint8_t d[32];
-	size_t i;
-	int which = 0;
 
-	pthread_mutex_lock(&sv->keys_mu);
-	if (sv->keys->n == 0) {
-		pthread_mutex_unlock(&sv->keys_mu);
-		return -1;
-	}
-	pthread_mutex_unlock(&sv->keys_mu);
 	/* Authorization: Bearer (OpenAI, AWS SDKs with a Bedrock API key) or
 	 * x-api-key (Anthropic SDKs) */
 	if (http_header(rq->p, "Authorization", &v) && v.n >= 7 &&
@@ -179,24 +175,13 @@ static int serve_authorized(struct serve *sv, const struct server_request *rq,
 		v.p += 7;
 		v.n -= 7;
 	} else if (!http_header(rq->p, "x-api-key", &v)) {
-		return 0;
+		return cmd_serve_key_find(sv, (struct slice){NULL, 0}, NULL);
 	}
 	while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) {
 		v.p++;
 		v.n--;
 	}
-	if (v.n == 0 || v.n > SERVE_KEY_MAX)
-		return 0;
-	sigv4_sha256(v.p, v.n, d);
-	pthread_mutex_lock(&sv->keys_mu);
-	for (i = 0; i < sv->keys->n; i++) /* every key, no early exit */
-		if (secure_equal(d, sv->keys->k[i].d, sizeof d))
-			which = (int)i + 1;
-	if (which)
-		q->ks = sv->keys->k[which - 1].ks;
-	pthread_mutex_unlock(&sv->keys_mu);
-	secure_zero(d, sizeof d);
-	return which;
+	return cmd_serve_key_find(sv, v, &q->ks);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -429,6 +414,7 @@ static int serve_chat_call(struct serve_call *sc, const struct oai_req *orq, con
 	memset(&usage, 0, sizeof usage);
 	memset(&creds, 0, sizeof creds);
 	if (creds_get(&sv->ctx.creds, &creds, &e) < 0) {
+		cmd_serve_count_upstream_error(sv, NULL, &e);
 		serve_fail(sc->c, &e, 0, NULL);
 		return 0;
 	}
@@ -464,6 +450,8 @@ static int serve_chat_call(struct serve_call *sc, const struct oai_req *orq, con
 		cmd_serve_streams_add(sv, -1);
 	if (sv->g->verbose && rc < 0 && !next)
 		ctx_log(&sv->ctx, "chat %s: %s", orq->model_id, e.msg);
+	if (rc < 0 && !server_client_gone(sc->c))
+		cmd_serve_count_upstream_error(sv, r.error_type[0] ? r.error_type : NULL, &e);
 	if (sc->q) {
 		sc->q->upstream = 1;
 		sc->q->gone_counted = server_client_gone(sc->c);
@@ -706,6 +694,8 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			server_reply(c, 200, "application/json", NULL, ok, sizeof ok - 1);
 		return SERVER_ANSWERED;
 	}
+	if (route == ROUTE_STATUS) /* its own access rule: admin keys */
+		return cmd_serve_status(sv, c, rq);
 	key = serve_authorized(sv, rq, q);
 	q->key = key > 0 ? key : 0;
 	if (key == 0) {
@@ -899,6 +889,8 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 		serve_free(sv);
 		return -1;
 	}
+	sv->m.st.started_ms = clock_ms();
+	sv->m.st.started = (int64_t)time(NULL);
 	sv->srv.head = serve_head;
 	sv->srv.handler = serve_handle;
 	sv->srv.error = serve_on_server_error;

@@ -162,6 +162,32 @@ static int serve_add_key(struct serve_keys *k, const char *s, size_t n, const ch
 	return 0;
 }
 
+int cmd_serve_key_find(struct serve *sv, struct slice k, struct serve_kstate **ks)
+{
+	uint8_t d[32];
+	size_t i;
+	int which = 0;
+
+	pthread_mutex_lock(&sv->keys_mu);
+	if (sv->keys->n == 0) {
+		pthread_mutex_unlock(&sv->keys_mu);
+		return -1;
+	}
+	pthread_mutex_unlock(&sv->keys_mu);
+	if (k.n == 0 || k.n > SERVE_KEY_MAX)
+		return 0;
+	sigv4_sha256(k.p, k.n, d);
+	pthread_mutex_lock(&sv->keys_mu);
+	for (i = 0; i < sv->keys->n; i++) /* every key, no early exit */
+		if (secure_equal(d, sv->keys->k[i].d, sizeof d))
+			which = (int)i + 1;
+	if (which && ks)
+		*ks = sv->keys->k[which - 1].ks;
+	pthread_mutex_unlock(&sv->keys_mu);
+	secure_zero(d, sizeof d);
+	return which;
+}
+
 /* serve.keys[i]: its digest and a fixed-size copy of its policy. */
 static int serve_add_policy_key(struct serve_keys *k, const struct config_key *ck, struct err *e)
 {

@@ -16,7 +16,7 @@ static const char *const serve_route_names[ROUTE_COUNT] = {
 	"/v1/chat/completions", "/v1/models", "/healthz", "/metrics", "/v1/messages",
 	"/v1/messages/count_tokens", "/v1/embeddings", "/model/{id}/converse",
 	"/model/{id}/converse-stream", "/model/{id}/invoke", "/model/{id}/invoke-with-response-stream",
-	"/model/{id}/count-tokens", "other",
+	"/model/{id}/count-tokens", "/status", "other",
 };
 
 /* /model/{id}/{action}: the route of the action (the id is checked later) */
@@ -56,6 +56,8 @@ enum serve_route cmd_serve_route_of(struct slice path)
 		return ROUTE_COUNT_TOKENS;
 	if (slice_eq_str(path, "/v1/embeddings") || slice_eq_str(path, "/embeddings"))
 		return ROUTE_EMBEDDINGS;
+	if (slice_eq_str(path, "/status") || slice_eq_str(path, "/status.json"))
+		return ROUTE_STATUS;
 	return serve_pt_route(path);
 }
 
@@ -78,17 +80,21 @@ static void serve_count(struct serve *sv, enum serve_route route, int status)
 		m->codes[i].n++;
 	if (status >= 400)
 		m->errors++;
+	if (route != ROUTE_HEALTHZ && route != ROUTE_METRICS && route != ROUTE_STATUS)
+		cmd_serve_status_tally(m, 1, status >= 400);
 	pthread_mutex_unlock(&m->mu);
 }
 
 /* Under m->mu: tokens of one answer, by model (the first SERVE_MODELS_MAX
- * models seen get their own counters; later ones count in the totals). */
+ * models that answered get their own counters; later ones count in the
+ * totals). A refused request's model is not counted: a client could fill
+ * the table with names. */
 static void serve_count_model(struct serve_metrics *m, const char *model, long long in,
 			      long long out)
 {
 	size_t i;
 
-	if (!model[0])
+	if (!model[0] || (in <= 0 && out <= 0)) /* no answer: the name may be anything */
 		return;
 	for (i = 0; i < m->nmodels; i++)
 		if (strcmp(m->models[i].model, model) == 0)
@@ -119,8 +125,10 @@ void cmd_serve_count_upstream(struct serve *sv, double seconds, const struct con
 		m->tokens_in += (unsigned long long)(u->input_tokens > 0 ? u->input_tokens : 0);
 		m->tokens_out += (unsigned long long)(u->output_tokens > 0 ? u->output_tokens : 0);
 	}
-	if (stream_failed) /* answered 200, then failed: still an error */
+	if (stream_failed) { /* answered 200, then failed: still an error */
 		m->errors++;
+		cmd_serve_status_tally(m, 0, 1);
+	}
 	if (client_gone)
 		m->client_gone++;
 	pthread_mutex_unlock(&m->mu);
@@ -145,6 +153,17 @@ void cmd_serve_streams_add(struct serve *sv, long d)
 	pthread_mutex_lock(&sv->m.mu);
 	sv->m.active_streams += d;
 	pthread_mutex_unlock(&sv->m.mu);
+}
+
+double cmd_serve_quantile(const unsigned long long *b, unsigned long long count, double q)
+{
+	double rank = q * (double)count;
+	size_t i;
+
+	for (i = 0; i < SERVE_NBUCKETS && count; i++)
+		if (b[i] && (double)b[i] >= rank)
+			return serve_buckets[i];
+	return -1; /* empty, or beyond the last bound */
 }
 
 static int serve_histogram(struct buf *o, const char *name, const char *help,

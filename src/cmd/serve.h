@@ -21,6 +21,8 @@
 #define SERVE_NBUCKETS 10
 #define SERVE_LOG_MODEL 160    /* bytes of a model id kept for the log */
 #define SERVE_MODEL_MAX 512    /* a model id as routes call it (OAI_MODEL_MAX) */
+#define SERVE_MINUTES 60       /* /status: requests and errors per minute, last hour */
+#define SERVE_UPERR_MAX 16     /* /status: distinct upstream error types counted */
 
 enum serve_route {
 	ROUTE_CHAT,
@@ -35,8 +37,34 @@ enum serve_route {
 	ROUTE_PT_INVOKE,
 	ROUTE_PT_INVOKE_STREAM,
 	ROUTE_PT_COUNT_TOKENS,
+	ROUTE_STATUS,       /* /status and /status.json */
 	ROUTE_OTHER,
 	ROUTE_COUNT
+};
+
+/* What GET /status shows beyond the Prometheus counters (cmd_serve_status.c),
+ * under serve_metrics.mu. */
+struct serve_minute {
+	int64_t minute; /* clock_ms / 60000 this slot counts */
+	unsigned long long req, err;
+};
+
+struct serve_status {
+	int64_t started_ms; /* clock_ms at start */
+	int64_t started;    /* wall clock at start, epoch seconds */
+	/* API requests (not /healthz, /metrics, /status) and their errors
+	 * (status >= 400, or a stream that failed after it started) */
+	unsigned long long req, err;
+	struct serve_minute ring[SERVE_MINUTES];
+	struct {
+		char type[48];
+		unsigned long long n;
+	} uperr[SERVE_UPERR_MAX];
+	size_t nuperr;
+	int creds_known;        /* the background check ran */
+	char creds_source[128]; /* "" when it failed */
+	int64_t creds_expires;  /* epoch seconds, 0: does not expire */
+	char creds_error[256];
 };
 
 struct serve_metrics {
@@ -58,6 +86,7 @@ struct serve_metrics {
 	} models[SERVE_MODELS_MAX];
 	size_t nmodels;
 	long active_streams;
+	struct serve_status st;
 };
 
 /* ---- per-key policy (SPEC 7.4; cmd_serve_policy.c, cmd_serve_ledger.c) ---- */
@@ -196,6 +225,22 @@ int cmd_serve_metrics_text(struct serve *sv, struct buf *o);
 /* server_done_fn: counts the request and writes its log line. */
 void cmd_serve_done(void *user, struct server_conn *c, const struct server_request *rq,
 		    int status);
+/* The q-quantile of a histogram of the metrics (cumulative buckets) as the
+ * upper bound of the bucket that holds it, in seconds: "at most". -1 when
+ * the histogram is empty or the quantile lies beyond the last bound. */
+double cmd_serve_quantile(const unsigned long long *b, unsigned long long count, double q);
+
+/* cmd_serve_status.c: GET /status (the operator's page) and /status.json */
+/* Answers a /status or /status.json request (access, method, body). */
+int cmd_serve_status(struct serve *sv, struct server_conn *c, const struct server_request *rq);
+/* Under m->mu: one API request (req 1) or a stream that failed late (req 0). */
+void cmd_serve_status_tally(struct serve_metrics *m, int req, int err);
+/* An upstream call that failed: type is Bedrock's error type, or NULL (then
+ * the class of e names it). */
+void cmd_serve_count_upstream_error(struct serve *sv, const char *type, const struct err *e);
+/* The background credential check's result (c NULL when it failed). */
+void cmd_serve_status_creds(struct serve *sv, const struct aws_creds *c, const struct err *e);
+int cmd_serve_status_json(struct serve *sv, struct buf *o);
 
 /* cmd_serve_gate.c */
 /* Key-less loopback mode: Host and Origin. 0 when the request may go on;
@@ -212,6 +257,11 @@ void cmd_serve_reload(struct serve *sv);
 int cmd_serve_check_config(const struct config *cfg, struct err *e);
 /* serve.* limits of cfg as server options. */
 void cmd_serve_limits(const struct config *cfg, struct server_opts *o);
+/* The 1-based index of key k in the table, 0 when it is none of them (or
+ * empty), -1 when no keys are configured. Constant time over the table.
+ * The key's state goes to *ks (when ks is not NULL), read under the same
+ * lock: a reload may swap the table right after. */
+int cmd_serve_key_find(struct serve *sv, struct slice k, struct serve_kstate **ks);
 /* Builds the key table from cfg and $BROCK_API_KEYS. */
 int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct serve_keys *k,
 			struct err *e);
