@@ -502,7 +502,7 @@ static int aws_skew_from_date(struct aws *a, const struct aws_response *r, long 
  * and the context callers prepend with err_wrap. */
 #define AWS_ERRMSG_SHOWN 240
 
-static void aws_final_error(const struct aws_response *r, struct err *e)
+void aws_response_error(const struct aws_response *r, struct err *e)
 {
 	int cls = aws_creds_error(r->error_type) ? ERR_CREDS : ERR_SERVICE;
 	size_t k = strlen(r->error_message);
@@ -663,7 +663,7 @@ static enum aws_step aws_attempt(struct aws_run *run, int attempt, struct err *e
 			 r->error_message[0] ? r->error_message : "(no message)");
 		return AWS_RETRY;
 	}
-	aws_final_error(r, e);
+	aws_response_error(r, e);
 	return AWS_FAIL;
 }
 

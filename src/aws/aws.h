@@ -165,6 +165,10 @@ int aws_wire_sign(struct aws *a, const struct aws_creds *creds, const struct aws
 		  struct aws_wire *w, struct err *e);
 void aws_wire_close(struct aws_wire *w);
 
+/* The error of a final non-2xx answer (status, error_type, error_message,
+ * request_id filled) as aws_call reports it: ERR_CREDS or ERR_SERVICE. */
+void aws_response_error(const struct aws_response *r, struct err *e);
+
 /* Pure helpers (unit-tested): */
 /* Decodes an AWS error answer per SPEC 3.3 into type/message. */
 void aws_decode_error(const char *errtype_header, const char *errmsg_header, const void *body,

@@ -217,8 +217,8 @@ static void serve_on_server_error(void *user, struct server_conn *c, int status,
 		    msg, NULL);
 }
 
-static void serve_fail(struct server_conn *c, const struct err *e, int up_status,
-		       const char *up_type)
+void cmd_serve_fail(struct server_conn *c, const struct err *e, int up_status,
+		    const char *up_type)
 {
 	struct oai_error oe;
 
@@ -284,7 +284,7 @@ static void serve_models(struct serve *sv, struct server_conn *c, const struct s
 	size_t i;
 
 	if (serve_catalog(sv, &cat, &e) < 0) {
-		serve_fail(c, &e, 0, NULL);
+		cmd_serve_fail(c, &e, 0, NULL);
 		return;
 	}
 	buf_init(&out, SERVE_REPLY_MAX);
@@ -386,15 +386,15 @@ static int serve_stream_finish(struct serve_call *sc, int rc, const struct aws_r
 			server_stream_end(sc->c);
 		return 1;
 	}
-	serve_fail(sc->c, e, r->status >= 300 ? r->status : 0,
+	cmd_serve_fail(sc->c, e, r->status >= 300 ? r->status : 0,
 		   r->error_type[0] ? r->error_type : NULL);
 	return 0;
 }
 
 /* A non-streamed answer: the chat.completion object, usage for the metrics. */
-static int serve_completion(struct serve_call *sc, const struct oai_req *orq, const char *id,
-			    int64_t created, const struct aws_response *r, struct conv_usage *usage,
-			    struct err *e)
+int cmd_serve_completion(struct server_conn *c, const struct oai_req *orq, const char *id,
+			 int64_t created, const struct aws_response *r, struct conv_usage *usage,
+			 struct err *e)
 {
 	struct conv_handler h;
 	struct buf out;
@@ -409,9 +409,9 @@ static int serve_completion(struct serve_call *sc, const struct oai_req *orq, co
 		struct err e2;
 
 		conv_parse_response(&h, 0, r->body.p, r->body.len, &e2);
-		serve_json(sc->c, 200, &out, NULL);
+		serve_json(c, 200, &out, NULL);
 	} else {
-		serve_fail(sc->c, e, 0, NULL);
+		cmd_serve_fail(c, e, 0, NULL);
 	}
 	buf_free(&out);
 	return rc;
@@ -432,7 +432,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	memset(&usage, 0, sizeof usage);
 	memset(&creds, 0, sizeof creds);
 	if (creds_get(&sv->ctx.creds, &creds, &e) < 0) {
-		serve_fail(sc->c, &e, 0, NULL);
+		cmd_serve_fail(sc->c, &e, 0, NULL);
 		return;
 	}
 	memset(&cc, 0, sizeof cc);
@@ -454,9 +454,9 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 		failed_late = serve_stream_finish(sc, rc, &r, &e);
 		cmd_serve_streams_add(sv, -1);
 	} else if (rc == 0) {
-		rc = serve_completion(sc, orq, id, created, &r, &usage, &e);
+		rc = cmd_serve_completion(sc->c, orq, id, created, &r, &usage, &e);
 	} else {
-		serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
+		cmd_serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
 			   r.error_type[0] ? r.error_type : NULL);
 	}
 	if (sv->g->verbose && rc < 0)
@@ -473,43 +473,37 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	aws_response_free(&r);
 }
 
-static void serve_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq)
+int cmd_serve_chat_prepare(struct serve *sv, struct server_conn *c, const struct server_request *rq,
+			   struct oai_req *orq, struct buf *cbody, char id[OAI_ID_MAX])
 {
-	struct serve_call *sc;
-	struct oai_req orq;
-	struct conv_handler h;
-	struct buf cbody;
 	struct err e;
 	uint8_t rnd[12];
-	char id[OAI_ID_MAX];
-	int64_t created = (int64_t)time(NULL);
 
-	buf_init(&cbody, SERVE_BODY_OUT_MAX);
-	memset(&orq, 0, sizeof orq);
-	if (oai_map_request(rq->body, rq->body_len, &orq, &cbody, &e) < 0) {
+	buf_init(cbody, SERVE_BODY_OUT_MAX);
+	memset(orq, 0, sizeof *orq);
+	if (oai_map_request(rq->body, rq->body_len, orq, cbody, &e) < 0) {
 		if (e.cls == ERR_USAGE)
-			cmd_serve_error(c, 400, "invalid_request_error", orq.param[0] ? orq.param : NULL,
+			cmd_serve_error(c, 400, "invalid_request_error", orq->param[0] ? orq->param : NULL,
 				    NULL, e.msg, NULL);
 		else
-			serve_fail(c, &e, 0, NULL);
-		buf_free(&cbody);
-		return;
+			cmd_serve_fail(c, &e, 0, NULL);
+		buf_free(cbody);
+		return 1;
 	}
-	server_body_done(c); /* mapped: the client's body leaves the budget */
 	if (*server_udata(c))
 		snprintf(((struct serve_req *)*server_udata(c))->model, SERVE_LOG_MODEL, "%.150s",
-			 orq.model_id);
-	if (strchr(orq.model_id, '/') && strncmp(orq.model_id, "arn:", 4) != 0) {
+			 orq->model_id);
+	if (strchr(orq->model_id, '/') && strncmp(orq->model_id, "arn:", 4) != 0) {
 		char msg[OAI_MODEL_MAX + 80];
 
 		/* "openai/gpt-4o": a ref of another provider, never sent upstream */
 		snprintf(msg, sizeof msg, "The model '%s' does not exist (not an %s model)",
-			 orq.model, CATALOG_PROVIDER);
+			 orq->model, CATALOG_PROVIDER);
 		cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
 				json_utf8_valid(msg, strlen(msg), NULL) ? msg : "unknown model",
 				NULL);
-		buf_free(&cbody);
-		return;
+		buf_free(cbody);
+		return 1;
 	}
 	if (getentropy(rnd, sizeof rnd) != 0) {
 		struct timespec t;
@@ -518,6 +512,24 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 		memcpy(rnd, &t, sizeof rnd < sizeof t ? sizeof rnd : sizeof t);
 	}
 	oai_make_id(id, rnd, sizeof rnd);
+	if (sv->g->verbose)
+		ctx_log(&sv->ctx, "chat %s%s, request body %zu bytes", orq->model_id,
+			orq->stream ? " (stream)" : "", cbody->len);
+	return 0;
+}
+
+static void serve_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq)
+{
+	struct serve_call *sc;
+	struct oai_req orq;
+	struct conv_handler h;
+	struct buf cbody;
+	char id[OAI_ID_MAX];
+	int64_t created = (int64_t)time(NULL);
+
+	if (cmd_serve_chat_prepare(sv, c, rq, &orq, &cbody, id) != 0)
+		return;
+	server_body_done(c); /* mapped: the client's body leaves the budget */
 	sc = calloc(1, sizeof *sc); /* the stream state is large: keep it off the stack */
 	if (!sc) {
 		cmd_serve_error(c, 500, "server_error", NULL, NULL, "out of memory", NULL);
@@ -533,9 +545,6 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 		oai_stream_handler(&sc->os, &h);
 		conv_stream_init(&sc->cs, &h, 0);
 	}
-	if (sv->g->verbose)
-		ctx_log(&sv->ctx, "chat %s%s, request body %zu bytes", orq.model_id,
-			orq.stream ? " (stream)" : "", cbody.len);
 	serve_chat_call(sc, &orq, id, created, &cbody);
 	if (orq.stream) {
 		conv_stream_free(&sc->cs);
@@ -600,8 +609,10 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 	switch (route) {
 	case ROUTE_CHAT:
 		/* text/plain, forms or no type: what a browser sends cross-site unasked */
+		/* inline: on the loop over HTTP/2 (cmd_serve_h2.c), else handed to a
+		 * helper thread */
 		return serve_method(c, rq, "POST") && cmd_serve_gate_json(c, rq) == 0
-			       ? SERVER_GO
+			       ? SERVER_GO_INLINE
 			       : SERVER_ANSWERED;
 	case ROUTE_MODELS:
 		return serve_method(c, rq, "GET") ? SERVER_GO : SERVER_ANSWERED;
@@ -633,11 +644,17 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 	}
 }
 
-/* server_handler_fn, on a helper thread: the routes that call Bedrock. */
+/* server_handler_fn, on a helper thread: the routes that call Bedrock; the
+ * chat route first on the loop thread (SERVER_GO_INLINE). */
 static void serve_handle(void *user, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve *sv = user;
 
+	if (server_on_loop(c)) {
+		if (!cmd_serve_h2_chat(sv, c, rq))
+			server_handoff(c);
+		return;
+	}
 	if (cmd_serve_route_of(rq->path) == ROUTE_CHAT)
 		serve_chat(sv, c, rq);
 	else
@@ -745,6 +762,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 		fprintf(stderr, "brock: serving OpenAI-compatible API on %s (%zu API key%s)\n",
 			sv->srv.url, sv->keys->n, sv->keys->n == 1 ? "" : "s");
 	rc = server_run(&sv->srv, e);
+	cmd_serve_h2_free(sv);
 	if (server_close(&sv->srv) != 0) {
 		/* streams still running after the drain bound: exit under them
 		 * without freeing what they use */

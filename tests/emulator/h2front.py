@@ -13,6 +13,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 try:
     import h2.config
@@ -140,10 +141,20 @@ class Conn:
         h = dict(headers)
         out = {k: v for k, v in headers if not k.startswith(":") and k not in HOP}
         out["host"] = h.get(":authority", "")
-        b = http.client.HTTPConnection("127.0.0.1", self.backend, timeout=600)
+        b = None
         try:
-            b.request(h.get(":method", "GET"), h.get(":path", "/"), body=body, headers=out)
-            r = b.getresponse()
+            for attempt in range(5):  # a thousand streams at once overflow the backlog now and then
+                b = http.client.HTTPConnection("127.0.0.1", self.backend, timeout=600)
+                try:
+                    b.request(h.get(":method", "GET"), h.get(":path", "/"), body=body, headers=out)
+                    r = b.getresponse()
+                    break
+                except (OSError, http.client.HTTPException) as e:
+                    b.close()
+                    if attempt == 4:
+                        raise
+                    sys.stderr.write("h2front: backend: %r, again\n" % e)
+                    time.sleep(0.2)
             rh = [(":status", str(r.status))] + [(k.lower(), v) for k, v in r.getheaders()
                                                  if k.lower() not in HOP and k.lower() != "content-length"]
             with self.lock:
@@ -159,7 +170,8 @@ class Conn:
                 if not self.send(sid, chunk, False):
                     return
             self.send(sid, b"", True)
-        except (OSError, http.client.HTTPException, h2.exceptions.ProtocolError):
+        except (OSError, http.client.HTTPException, h2.exceptions.ProtocolError) as e:
+            sys.stderr.write("h2front: stream %d: %r\n" % (sid, e))
             with self.lock:
                 try:
                     self.h2.reset_stream(sid, h2.errors.ErrorCodes.INTERNAL_ERROR)
@@ -167,7 +179,8 @@ class Conn:
                 except (h2.exceptions.ProtocolError, OSError):
                     pass
         finally:
-            b.close()
+            if b:
+                b.close()
             stat("open_streams", -1)
 
 
