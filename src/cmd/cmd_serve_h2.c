@@ -264,7 +264,9 @@ static void sh2_on_error(struct h2c_stream *s, void *user, int kind, int got_hea
 		server_handoff(c);
 		return;
 	}
-	if (!got_head && (kind == H2C_E_NET || kind == H2C_E_TIMEOUT) && sh2_retry(k))
+	/* nothing of the answer came: like aws_call's failures before the response */
+	if (!got_head && (kind == H2C_E_NET || kind == H2C_E_TIMEOUT || kind == H2C_E_RESET) &&
+	    sh2_retry(k))
 		return;
 	sh2_fail(k, e, 0, NULL);
 }
