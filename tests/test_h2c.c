@@ -346,6 +346,31 @@ static void test_large_body(void)
 	sp_stop(&s);
 }
 
+/* An upstream that goes quiet: the stream fails after the silence bound
+ * (shortened here) and is reset; the connection stays for the next. */
+static void test_silence(void)
+{
+	struct h2c c;
+	struct sp s;
+	struct rx r, r2;
+
+	memset(&r, 0, sizeof r);
+	memset(&r2, 0, sizeof r2);
+	CHECK(start(&s, "good", NULL, NULL) == 0);
+	h2c_init(&c, &lp, &pool, &trust);
+	c.silence_ms = 1500;
+	CHECK(open_get(&c, s.port, "/stream?n=2&ms=6000", &r) == 0);
+	run(NULL);
+	CHECK(r.failed && r.kind == H2C_E_TIMEOUT && r.got_head);
+	CHECK(strstr(r.msg, "sent nothing for") != NULL);
+	CHECK(c.st.resets_sent == 1);
+	CHECK(open_get(&c, s.port, "/stream?n=1", &r2) == 0);
+	run(NULL);
+	CHECK(r2.ended == 1 && c.st.conns_opened == 1);
+	h2c_free(&c);
+	sp_stop(&s);
+}
+
 static void test_wrong_host(void)
 {
 	struct h2c c;
@@ -397,6 +422,7 @@ int main(int argc, char **argv)
 	T_RUN(test_refused_retried);
 	T_RUN(test_slow_consumer);
 	T_RUN(test_large_body);
+	T_RUN(test_silence);
 	T_RUN(test_wrong_host);
 	loop_pool_stop(&pool, 2000);
 	loop_free(&lp);
