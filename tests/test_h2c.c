@@ -111,7 +111,8 @@ static void run(int *flag)
 
 static int open_get(struct h2c *c, int port, const char *path, struct rx *r)
 {
-	static const struct hpack_field f[] = {{{(const uint8_t *)"accept", 6}, {(const uint8_t *)"*/*", 3}, 0}};
+	static const struct hpack_field f[] = {
+		{{(const uint8_t *)"accept", 6}, {(const uint8_t *)"*/*", 3}, 0}};
 	struct h2c_req rq = {"GET", path, f, 1, NULL, 0};
 	struct err e = {0};
 
@@ -198,7 +199,8 @@ static void check_many(const char *limit, uint64_t most_conns)
 		CHECK(open_get(&c, s.port, "/stream?n=5&ms=10", &r[i]) == 0);
 	run(NULL);
 	for (i = 0; i < N; i++)
-		ok += r[i].ended == 1 && strcmp(r[i].data, "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n") == 0;
+		ok += r[i].ended == 1 &&
+		      strcmp(r[i].data, "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n") == 0;
 	CHECK(ok == N);
 	if (c.st.conns_opened > most_conns)
 		fprintf(stderr, "  %llu connections\n", (unsigned long long)c.st.conns_opened);
@@ -324,7 +326,9 @@ static void test_slow_consumer(void)
 static void test_large_body(void)
 {
 	enum { N = 300 * 1024 };
-	static const struct hpack_field f[] = {{{(const uint8_t *)"content-type", 12}, {(const uint8_t *)"application/json", 16}, 0}};
+	static const struct hpack_field f[] = {{{(const uint8_t *)"content-type", 12},
+						{(const uint8_t *)"application/json", 16},
+						0}};
 	static uint8_t body[N];
 	struct h2c_req rq = {"POST", "/echo", f, 1, body, N};
 	struct h2c c;

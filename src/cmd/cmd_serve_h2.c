@@ -73,7 +73,8 @@ static void sh2_finish(struct sh2_call *k, int failed_late)
 		k->q->tokens_in = usage.has_usage ? usage.input_tokens : 0;
 		k->q->tokens_out = usage.has_usage ? usage.output_tokens : 0;
 	}
-	cmd_serve_count_upstream(k->sv, (double)(clock_ms() - k->t0) / 1e3, &usage, failed_late, gone);
+	cmd_serve_count_upstream(k->sv, (double)(clock_ms() - k->t0) / 1e3, &usage, failed_late,
+				 gone);
 	if (k->counted_stream)
 		cmd_serve_streams_add(k->sv, -1);
 	sh2_free(k);
@@ -168,7 +169,7 @@ static void sh2_on_head(struct h2c_stream *s, void *user, const struct h2c_head 
 	k->event_stream = strncmp(h->content_type, "application/vnd.amazon.eventstream", 34) == 0;
 	buf_reset(&k->answer);
 	k->answer.max = h->status >= 200 && h->status <= 299 && !k->orq.stream ? SH2_ANSWER_MAX
-										: SH2_ERROR_BODY_MAX;
+									       : SH2_ERROR_BODY_MAX;
 	if (h->status >= 200 && h->status <= 299)
 		server_body_done(k->c); /* no fallback from here on: the body leaves the budget */
 }
@@ -224,7 +225,8 @@ static void sh2_on_end(struct h2c_stream *s, void *user)
 	if (k->orq.stream) {
 		if (!k->event_stream) {
 			err_set(&e, ERR_PROTO, "expected an event stream from Bedrock, got %s",
-				k->head.content_type[0] ? k->head.content_type : "an untyped answer");
+				k->head.content_type[0] ? k->head.content_type
+							: "an untyped answer");
 			sh2_fail(k, &e, 0, NULL);
 			return;
 		}

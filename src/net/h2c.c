@@ -78,11 +78,11 @@ static int h2c_copy_req(struct h2c_stream *s, const char *auth, const struct h2c
 		return -1;
 	s->reqlen = n;
 	p = s->req;
-#define H2C_PUT(src, len)                                                                          \
-	do {                                                                                       \
-		memcpy(p, (src), (len));                                                           \
-		p += (len);                                                                        \
-		*p++ = 0;                                                                          \
+#define H2C_PUT(src, len)                \
+	do {                             \
+		memcpy(p, (src), (len)); \
+		p += (len);              \
+		*p++ = 0;                \
 	} while (0)
 	H2C_PUT(rq->method, strlen(rq->method));
 	H2C_PUT(rq->path, strlen(rq->path));

@@ -48,14 +48,14 @@ struct h2c_stream;
 #define H2C_IDLE_MS 60000       /* a connection without streams is closed after this */
 #define H2C_STREAM_WINDOW 65535 /* what a consumer may be handed before it resumes */
 #define H2C_CONN_WINDOW (16u << 20)
-#define H2C_OUT_MAX (1u << 20)  /* frames queued per connection */
+#define H2C_OUT_MAX (1u << 20) /* frames queued per connection */
 
 /* Error codes in struct err's message are words; these tell the caller
  * what it may do (h2c_stream_cb.error's kind). */
 enum h2c_kind {
-	H2C_E_NET = 1,   /* connection failed or died (retry when no byte had come) */
-	H2C_E_NO_H2 = 2, /* the endpoint does not speak HTTP/2 (use HTTP/1.1) */
-	H2C_E_RESET = 3, /* the peer reset the stream */
+	H2C_E_NET = 1,    /* connection failed or died (retry when no byte had come) */
+	H2C_E_NO_H2 = 2,  /* the endpoint does not speak HTTP/2 (use HTTP/1.1) */
+	H2C_E_RESET = 3,  /* the peer reset the stream */
 	H2C_E_TIMEOUT = 4 /* connect deadline or upstream silence */
 };
 
@@ -71,7 +71,8 @@ struct h2c_stream_cb {
 	void (*data)(struct h2c_stream *s, void *user, const uint8_t *p, size_t n);
 	void (*end)(struct h2c_stream *s, void *user);
 	/* got_head: the response had started (no retry then). */
-	void (*error)(struct h2c_stream *s, void *user, int kind, int got_head, const struct err *e);
+	void (*error)(struct h2c_stream *s, void *user, int kind, int got_head,
+		      const struct err *e);
 };
 
 /* The request. Field names lowercase; rep HPACK_REP_NEVER for secrets

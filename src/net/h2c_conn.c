@@ -165,8 +165,8 @@ static void h2c_dns_done(struct loop *l, struct loop_msg *m, unsigned bits)
 		return;
 	}
 	k->fd = socket(k->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (k->fd < 0 || (connect(k->fd, (struct sockaddr *)&k->addr, k->addrlen) < 0 &&
-			  errno != EINPROGRESS)) {
+	if (k->fd < 0 ||
+	    (connect(k->fd, (struct sockaddr *)&k->addr, k->addrlen) < 0 && errno != EINPROGRESS)) {
 		err_set(&e, ERR_NET, "cannot connect to %s: %s", k->host, strerror(errno));
 		h2c_conn_fail(k, H2C_E_NET, &e);
 		return;
@@ -223,8 +223,9 @@ static struct h2c_conn *h2c_conn_new(struct h2c *c, const char *host, int port, 
 	c->conns = k;
 	c->st.conns_open++;
 	c->st.conns_opened++;
-	loop_timer_set(c->loop, &k->timer, k->deadline < h2c_now(c) + H2C_TICK_MS ? k->deadline
-										      : h2c_now(c) + H2C_TICK_MS);
+	loop_timer_set(c->loop, &k->timer,
+		       k->deadline < h2c_now(c) + H2C_TICK_MS ? k->deadline
+							      : h2c_now(c) + H2C_TICK_MS);
 	return k;
 }
 
@@ -240,7 +241,8 @@ struct h2c_conn *h2c_conn_for(struct h2c *c, const char *host, int port, struct 
 		return NULL;
 	}
 	for (k = c->conns; k; k = k->next) {
-		size_t cap = k->state == H2C_OPEN ? k->peer.max_concurrent_streams : H2C_UNSETTLED_STREAMS;
+		size_t cap = k->state == H2C_OPEN ? k->peer.max_concurrent_streams
+						  : H2C_UNSETTLED_STREAMS;
 		if (k->state > H2C_OPEN || k->port != port || strcmp(k->host, host) != 0 ||
 		    k->next_id > 0x7ff00000u)
 			continue;
@@ -306,7 +308,8 @@ static int h2c_conn_up(struct h2c_conn *k)
 
 	if (!alpn || strcmp(alpn, "h2") != 0) {
 		struct h2c *c = k->c;
-		snprintf(c->no_h2[c->no_h2_next++ % 8], sizeof c->no_h2[0], "%s:%d", k->host, k->port);
+		snprintf(c->no_h2[c->no_h2_next++ % 8], sizeof c->no_h2[0], "%s:%d", k->host,
+			 k->port);
 		err_set(&e, ERR_NET, "%s:%d does not speak HTTP/2", k->host, k->port);
 		h2c_conn_fail(k, H2C_E_NO_H2, &e);
 		return -1;

@@ -11,8 +11,8 @@
 #include "wire/hpack.h"
 
 #define H2C_MAX_FIELDS 32
-#define H2C_BLOCK_MAX (16u << 10)  /* one request's header block */
-#define H2C_LIST_MAX (16u << 10)   /* response header list we accept */
+#define H2C_BLOCK_MAX (16u << 10) /* one request's header block */
+#define H2C_LIST_MAX (16u << 10)  /* response header list we accept */
 
 enum h2c_state {
 	H2C_DNS,     /* a helper thread resolves the name */
@@ -20,8 +20,8 @@ enum h2c_state {
 	H2C_TLS,     /* handshake */
 	H2C_HELLO,   /* preface sent, waiting for the peer's SETTINGS */
 	H2C_OPEN,
-	H2C_DRAIN,   /* GOAWAY: streams in flight finish, nothing new */
-	H2C_DEAD     /* freed when the DNS job (if any) is back */
+	H2C_DRAIN, /* GOAWAY: streams in flight finish, nothing new */
+	H2C_DEAD   /* freed when the DNS job (if any) is back */
 };
 
 struct h2c_stream {
