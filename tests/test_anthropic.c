@@ -514,6 +514,8 @@ static void test_errors(void)
 	CHECK_STR(anth_error_type(503), "overloaded_error");
 	CHECK_STR(anth_error_type(500), "api_error");
 	CHECK_STR(anth_error_type(502), "api_error");
+	CHECK_STR(anth_error_type(405), "invalid_request_error");
+	CHECK_STR(anth_error_type(415), "invalid_request_error");
 	err_set(&e, ERR_USAGE, "x");
 	anth_error_classify(&e, 0, NULL, &ae);
 	CHECK(ae.status == 400 && strcmp(ae.type, "invalid_request_error") == 0);

@@ -230,7 +230,8 @@ struct anth_error {
  * rate_limit_error, 503/529 overloaded_error, anything else api_error. */
 void anth_error_classify(const struct err *e, int upstream_status, const char *upstream_type,
 			 struct anth_error *out);
-/* The type for a status the gateway itself answers with (401 bad key, ...). */
+/* The type for a status the gateway itself answers with (401 bad key, ...;
+ * other 4xx: invalid_request_error, other 5xx: api_error). */
 const char *anth_error_type(int status);
 /* {"type":"error","error":{"type":...,"message":...}} (invalid UTF-8 in
  * message replaced). */

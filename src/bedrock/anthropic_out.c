@@ -221,7 +221,7 @@ const char *anth_error_type(int status)
 	case 429: return "rate_limit_error";
 	case 503:
 	case 529: return "overloaded_error";
-	default: return "api_error";
+	default: return status >= 400 && status < 500 ? "invalid_request_error" : "api_error";
 	}
 }
 

@@ -411,6 +411,8 @@ static int read_schema(const struct ld *l, struct config *c)
 			  &c->serve_trusted_proxies, &c->n_serve_trusted_proxies) < 0 ||
 	    read_str_list(l, get(l, serve, "allowOrigins"), "serve.allowOrigins",
 			  &c->serve_allow_origins, &c->n_serve_allow_origins) < 0 ||
+	    read_str_list(l, get(l, serve, "anthropicBetas"), "serve.anthropicBetas",
+			  &c->serve_anthropic_betas, &c->n_serve_anthropic_betas) < 0 ||
 	    read_str(l, get(l, serve, "log"), "serve.log", &c->serve_log) < 0)
 		return -1;
 	return read_features(l, &c->features);
@@ -483,6 +485,7 @@ void config_free(struct config *c)
 	free_list(c->serve_api_keys, c->n_serve_api_keys, 1);
 	free_list(c->serve_trusted_proxies, c->n_serve_trusted_proxies, 0);
 	free_list(c->serve_allow_origins, c->n_serve_allow_origins, 0);
+	free_list(c->serve_anthropic_betas, c->n_serve_anthropic_betas, 0);
 	free(c->serve_log);
 	char path[CONFIG_PATH_MAX];
 	int exists = c->exists;

@@ -88,6 +88,8 @@ struct config {
 	size_t n_serve_trusted_proxies;
 	char **serve_allow_origins;       /* serve.allowOrigins: "https://app.example" */
 	size_t n_serve_allow_origins;
+	char **serve_anthropic_betas;     /* serve.anthropicBetas (NULL-terminated), or NULL */
+	size_t n_serve_anthropic_betas;
 	char *serve_log;                  /* serve.log: "json", "text" or NULL */
 };
 

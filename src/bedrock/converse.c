@@ -683,9 +683,7 @@ static int conv_other_answer(const struct conv_run *cr, const struct aws_respons
 	return err_set(e, ERR_PROTO, "expected an event stream, got %s%s", ct, rid);
 }
 
-/* The region of an ARN model ref (arn:<partition>:bedrock:<region>:...),
- * copied into out; NULL for anything else. */
-static const char *conv_arn_region(const char *id, char *out, size_t n)
+const char *conv_arn_region(const char *id, char *out, size_t n)
 {
 	const char *p = id, *q;
 	int i;

@@ -214,5 +214,9 @@ struct conv_call {
  * aws_call as they are; ERR_USAGE when the model id is too long. */
 int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_call *c,
 	      struct aws_response *r, struct err *e);
+/* The region of an ARN model ref (arn:<partition>:bedrock:<region>:...),
+ * copied into out[0..n); NULL for anything else (the client's region). The
+ * gateway's other runtime calls (InvokeModel, the pass-through) use it. */
+const char *conv_arn_region(const char *id, char *out, size_t n);
 
 #endif

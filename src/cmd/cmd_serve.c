@@ -28,6 +28,7 @@
 #include "bedrock/discovery.h"
 #include "wire/json.h"
 #include "bedrock/openai.h"
+#include "bedrock/anthropic.h"
 #include "net/server.h"
 #include "cmd/serve.h"
 #include "wire/sigv4.h"
@@ -41,9 +42,11 @@
 static const char serve_usage[] =
 	"usage: brock serve [--listen ADDR:PORT]\n"
 	"\n"
-	"OpenAI-compatible gateway to Bedrock: GET /v1/models, GET /v1/models/{id},\n"
-	"POST /v1/chat/completions (stream and non-stream), GET /healthz,\n"
-	"GET /metrics (Prometheus).\n"
+	"Gateway to Bedrock: OpenAI (POST /v1/chat/completions, POST /v1/embeddings,\n"
+	"GET /v1/models[/{id}]), Anthropic (POST /v1/messages, POST\n"
+	"/v1/messages/count_tokens, GET /v1/models with anthropic-version), Bedrock\n"
+	"pass-through (POST /model/{id}/converse[-stream], /invoke[-with-response-stream],\n"
+	"/count-tokens), GET /healthz, GET /metrics (Prometheus).\n"
 	"\n"
 	"Options:\n"
 	"  --listen ADDR:PORT  where to listen (default: config serve.listen, else\n"
@@ -51,8 +54,8 @@ static const char serve_usage[] =
 	"  --help              this text\n"
 	"\n"
 	"Client API keys: config serve.apiKeys and $BROCK_API_KEYS (comma-separated);\n"
-	"clients send 'Authorization: Bearer <key>'. Without keys only loopback\n"
-	"addresses are accepted.\n";
+	"clients send 'Authorization: Bearer <key>' or 'x-api-key: <key>'. Without\n"
+	"keys only loopback addresses are accepted.\n";
 
 /* Set from the signal handler (on whichever thread it lands); the listener
  * and the connection threads poll it. A lock-free atomic store is
@@ -100,6 +103,8 @@ static void serve_tick(void *user)
 {
 	struct serve *sv = user;
 	int64_t now = clock_ms();
+
+	cmd_serve_ping_tick(sv);
 
 	if (now >= sv->creds_next && !atomic_exchange(&sv->creds_busy, 1)) {
 		sv->creds_next = now + SERVE_CREDS_EVERY_MS;
@@ -165,11 +170,15 @@ static int serve_authorized(struct serve *sv, const struct server_request *rq)
 		return -1;
 	}
 	pthread_mutex_unlock(&sv->keys_mu);
-	if (!http_header(rq->p, "Authorization", &v) || v.n < 7 ||
-	    !slice_eq_nocase((struct slice){v.p, 7}, "bearer "))
+	/* Authorization: Bearer (OpenAI, AWS SDKs with a Bedrock API key) or
+	 * x-api-key (Anthropic SDKs) */
+	if (http_header(rq->p, "Authorization", &v) && v.n >= 7 &&
+	    slice_eq_nocase((struct slice){v.p, 7}, "bearer ")) {
+		v.p += 7;
+		v.n -= 7;
+	} else if (!http_header(rq->p, "x-api-key", &v)) {
 		return 0;
-	v.p += 7;
-	v.n -= 7;
+	}
 	while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) {
 		v.p++;
 		v.n--;
@@ -194,13 +203,29 @@ static void serve_json(struct server_conn *c, int status, const struct buf *b, c
 	server_reply(c, status, "application/json", extra, b->p, b->len);
 }
 
+struct serve_req *cmd_serve_req(struct server_conn *c)
+{
+	return *server_udata(c);
+}
+
 void cmd_serve_error(struct server_conn *c, int status, const char *type, const char *param,
 			const char *code, const char *msg, const char *extra)
 {
+	const struct serve_req *q = cmd_serve_req(c);
 	struct buf b;
 
+	if (q && q->dialect == DIALECT_BEDROCK) {
+		cmd_serve_pt_error(c, status, NULL, msg);
+		return;
+	}
 	buf_init(&b, 16384);
-	if (oai_error_body(&b, msg, type, param, code) < 0) {
+	if (q && q->dialect == DIALECT_ANTHROPIC) {
+		if (anth_error_body(&b, anth_error_type(status), msg) < 0) {
+			buf_reset(&b);
+			buf_append_str(&b, "{\"type\":\"error\",\"error\":{\"type\":\"api_error\","
+					   "\"message\":\"internal error\"}}");
+		}
+	} else if (oai_error_body(&b, msg, type, param, code) < 0) {
 		buf_reset(&b);
 		buf_append_str(&b, "{\"error\":{\"message\":\"internal error\",\"type\":"
 				   "\"server_error\",\"param\":null,\"code\":null}}");
@@ -217,12 +242,31 @@ static void serve_on_server_error(void *user, struct server_conn *c, int status,
 		    msg, NULL);
 }
 
-static void serve_fail(struct server_conn *c, const struct err *e, int up_status,
-		       const char *up_type)
+void cmd_serve_fail(struct server_conn *c, const struct err *e, int up_status,
+		    const char *up_type)
 {
+	const struct serve_req *q = cmd_serve_req(c);
 	struct oai_error oe;
 
+	if (q && q->dialect == DIALECT_ANTHROPIC) {
+		struct anth_error ae;
+		struct buf b;
+
+		anth_error_classify(e, up_status, up_type, &ae);
+		buf_init(&b, 16384);
+		if (anth_error_body(&b, ae.type, e->msg[0] ? e->msg : "error") == 0)
+			server_reply(c, ae.status, "application/json",
+				     ae.status == 429 ? "Retry-After: 1\r\n" : NULL, b.p, b.len);
+		else
+			cmd_serve_error(c, 500, "server_error", NULL, NULL, "internal error", NULL);
+		buf_free(&b);
+		return;
+	}
 	oai_error_classify(e, up_status, up_type, &oe);
+	if (q && q->dialect == DIALECT_BEDROCK) {
+		cmd_serve_pt_error(c, oe.status, NULL, e->msg[0] ? e->msg : "error");
+		return;
+	}
 	cmd_serve_error(c, oe.status, oe.type, NULL, oe.code, e->msg[0] ? e->msg : "error",
 		    oe.status == 429 ? "Retry-After: 1\r\n" : NULL);
 }
@@ -230,7 +274,7 @@ static void serve_fail(struct server_conn *c, const struct err *e, int up_status
 /* ------------------------------------------------------------------------ */
 /* GET /v1/models */
 
-static int serve_catalog(struct serve *sv, struct catalog *cat, struct err *e)
+int cmd_serve_catalog(struct serve *sv, struct catalog *cat, struct err *e)
 {
 	struct disc_opts o;
 	struct disc_result dr;
@@ -283,8 +327,8 @@ static void serve_models(struct serve *sv, struct server_conn *c, const struct s
 	struct err e;
 	size_t i;
 
-	if (serve_catalog(sv, &cat, &e) < 0) {
-		serve_fail(c, &e, 0, NULL);
+	if (cmd_serve_catalog(sv, &cat, &e) < 0) {
+		cmd_serve_fail(c, &e, 0, NULL);
 		return;
 	}
 	buf_init(&out, SERVE_REPLY_MAX);
@@ -386,7 +430,7 @@ static int serve_stream_finish(struct serve_call *sc, int rc, const struct aws_r
 			server_stream_end(sc->c);
 		return 1;
 	}
-	serve_fail(sc->c, e, r->status >= 300 ? r->status : 0,
+	cmd_serve_fail(sc->c, e, r->status >= 300 ? r->status : 0,
 		   r->error_type[0] ? r->error_type : NULL);
 	return 0;
 }
@@ -411,7 +455,7 @@ static int serve_completion(struct serve_call *sc, const struct oai_req *orq, co
 		conv_parse_response(&h, 0, r->body.p, r->body.len, &e2);
 		serve_json(sc->c, 200, &out, NULL);
 	} else {
-		serve_fail(sc->c, e, 0, NULL);
+		cmd_serve_fail(sc->c, e, 0, NULL);
 	}
 	buf_free(&out);
 	return rc;
@@ -432,7 +476,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	memset(&usage, 0, sizeof usage);
 	memset(&creds, 0, sizeof creds);
 	if (creds_get(&sv->ctx.creds, &creds, &e) < 0) {
-		serve_fail(sc->c, &e, 0, NULL);
+		cmd_serve_fail(sc->c, &e, 0, NULL);
 		return;
 	}
 	memset(&cc, 0, sizeof cc);
@@ -456,7 +500,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	} else if (rc == 0) {
 		rc = serve_completion(sc, orq, id, created, &r, &usage, &e);
 	} else {
-		serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
+		cmd_serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
 			   r.error_type[0] ? r.error_type : NULL);
 	}
 	if (sv->g->verbose && rc < 0)
@@ -491,7 +535,7 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 			cmd_serve_error(c, 400, "invalid_request_error", orq.param[0] ? orq.param : NULL,
 				    NULL, e.msg, NULL);
 		else
-			serve_fail(c, &e, 0, NULL);
+			cmd_serve_fail(c, &e, 0, NULL);
 		buf_free(&cbody);
 		return;
 	}
@@ -577,6 +621,11 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 		return SERVER_ANSWERED;
 	}
 	q->route = route;
+	q->dialect = route == ROUTE_MESSAGES || route == ROUTE_COUNT_TOKENS ||
+				     (route == ROUTE_MODELS && http_header(rq->p, "anthropic-version", NULL))
+			     ? DIALECT_ANTHROPIC
+		     : route >= ROUTE_PT_CONVERSE && route <= ROUTE_PT_COUNT_TOKENS ? DIALECT_BEDROCK
+										    : DIALECT_OPENAI;
 	q->t0 = clock_ms();
 	q->ttft_ms = -1;
 	*server_udata(c) = q;
@@ -593,14 +642,26 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 	q->key = key > 0 ? key : 0;
 	if (key == 0) {
 		cmd_serve_error(c, 401, "invalid_request_error", NULL, "invalid_api_key",
-			    "Incorrect or missing API key: send 'Authorization: Bearer <key>'",
+			    "Incorrect or missing API key: send 'Authorization: Bearer <key>' or "
+			    "'x-api-key: <key>'",
 			    "WWW-Authenticate: Bearer\r\n");
 		return SERVER_ANSWERED;
 	}
 	switch (route) {
 	case ROUTE_CHAT:
+	case ROUTE_MESSAGES:
+	case ROUTE_COUNT_TOKENS:
+	case ROUTE_EMBEDDINGS:
 		/* text/plain, forms or no type: what a browser sends cross-site unasked */
 		return serve_method(c, rq, "POST") && cmd_serve_gate_json(c, rq) == 0
+			       ? SERVER_GO
+			       : SERVER_ANSWERED;
+	case ROUTE_PT_CONVERSE:
+	case ROUTE_PT_CONVERSE_STREAM:
+	case ROUTE_PT_INVOKE:
+	case ROUTE_PT_INVOKE_STREAM:
+	case ROUTE_PT_COUNT_TOKENS:
+		return serve_method(c, rq, "POST") && cmd_serve_pt_head(sv, c, rq) == 0
 			       ? SERVER_GO
 			       : SERVER_ANSWERED;
 	case ROUTE_MODELS:
@@ -637,11 +698,31 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 static void serve_handle(void *user, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve *sv = user;
+	const struct serve_req *q = cmd_serve_req(c);
 
-	if (cmd_serve_route_of(rq->path) == ROUTE_CHAT)
+	switch (cmd_serve_route_of(rq->path)) {
+	case ROUTE_CHAT:
 		serve_chat(sv, c, rq);
-	else
-		serve_models(sv, c, rq);
+		break;
+	case ROUTE_MESSAGES:
+		cmd_serve_messages(sv, c, rq);
+		break;
+	case ROUTE_COUNT_TOKENS:
+		cmd_serve_count_tokens(sv, c, rq);
+		break;
+	case ROUTE_EMBEDDINGS:
+		cmd_serve_embeddings(sv, c, rq);
+		break;
+	case ROUTE_MODELS:
+		if (q && q->dialect == DIALECT_ANTHROPIC)
+			cmd_serve_anth_models(sv, c, rq);
+		else
+			serve_models(sv, c, rq);
+		break;
+	default:
+		cmd_serve_pt(sv, c, rq);
+		break;
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -698,6 +779,7 @@ static void serve_free(struct serve *sv)
 		secure_zero(sv->keys, sizeof *sv->keys);
 	free(sv->keys);
 	pthread_mutex_destroy(&sv->m.mu);
+	pthread_mutex_destroy(&sv->ping_mu);
 	pthread_mutex_destroy(&sv->keys_mu);
 	pthread_rwlock_destroy(&sv->cfg_mu);
 	ctx_close(&sv->ctx);
@@ -725,6 +807,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 		return -1;
 	}
 	pthread_mutex_init(&sv->m.mu, NULL);
+	pthread_mutex_init(&sv->ping_mu, NULL);
 	pthread_mutex_init(&sv->keys_mu, NULL);
 	pthread_rwlock_init(&sv->cfg_mu, NULL);
 	if (!listen)

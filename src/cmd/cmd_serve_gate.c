@@ -8,8 +8,9 @@
  *   serve.allowOrigins.
  * - In every mode a POST whose content type a browser may send cross-site
  *   without a preflight (text/plain, application/x-www-form-urlencoded,
- *   multipart/form-data), or none, is refused (415): the OpenAI routes
- *   take application/json only. */
+ *   multipart/form-data), or none, is refused (415): the OpenAI and
+ *   Anthropic routes take application/json only, the pass-through also
+ *   application/octet-stream. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +99,15 @@ int cmd_serve_gate(struct serve *sv, struct server_conn *c, const struct server_
 
 int cmd_serve_gate_json(struct server_conn *c, const struct server_request *rq)
 {
+	return cmd_serve_gate_type(c, rq, 0);
+}
+
+int cmd_serve_gate_type(struct server_conn *c, const struct server_request *rq, int octet)
+{
 	struct slice v = serve_media_type(rq);
 
-	if (slice_eq_nocase(v, "application/json"))
+	if (slice_eq_nocase(v, "application/json") ||
+	    (octet && slice_eq_nocase(v, "application/octet-stream")))
 		return 0;
 	cmd_serve_error(c, 415, "invalid_request_error", NULL, "unsupported_media_type",
 			"send the request body as Content-Type: application/json", NULL);

@@ -13,8 +13,28 @@
 #include "wire/json.h"
 
 static const char *const serve_route_names[ROUTE_COUNT] = {
-	"/v1/chat/completions", "/v1/models", "/healthz", "/metrics", "other",
+	"/v1/chat/completions", "/v1/models", "/healthz", "/metrics", "/v1/messages",
+	"/v1/messages/count_tokens", "/v1/embeddings", "/model/{id}/converse",
+	"/model/{id}/converse-stream", "/model/{id}/invoke", "/model/{id}/invoke-with-response-stream",
+	"/model/{id}/count-tokens", "other",
 };
+
+/* /model/{id}/{action}: the route of the action (the id is checked later) */
+static enum serve_route serve_pt_route(struct slice path)
+{
+	static const char *const act[] = {"/converse", "/converse-stream", "/invoke",
+					  "/invoke-with-response-stream", "/count-tokens"};
+	size_t i, n;
+
+	if (path.n < 8 || memcmp(path.p, "/model/", 7) != 0)
+		return ROUTE_OTHER;
+	for (i = 0; i < sizeof act / sizeof act[0]; i++) {
+		n = strlen(act[i]);
+		if (path.n > 7 + n && memcmp(path.p + path.n - n, act[i], n) == 0)
+			return (enum serve_route)(ROUTE_PT_CONVERSE + (int)i);
+	}
+	return ROUTE_OTHER;
+}
 
 /* Histogram bounds, seconds (upstream latency and time to first token). */
 static const double serve_buckets[SERVE_NBUCKETS] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120};
@@ -30,7 +50,13 @@ enum serve_route cmd_serve_route_of(struct slice path)
 		return ROUTE_HEALTHZ;
 	if (slice_eq_str(path, "/metrics"))
 		return ROUTE_METRICS;
-	return ROUTE_OTHER;
+	if (slice_eq_str(path, "/v1/messages"))
+		return ROUTE_MESSAGES;
+	if (slice_eq_str(path, "/v1/messages/count_tokens"))
+		return ROUTE_COUNT_TOKENS;
+	if (slice_eq_str(path, "/v1/embeddings") || slice_eq_str(path, "/embeddings"))
+		return ROUTE_EMBEDDINGS;
+	return serve_pt_route(path);
 }
 
 static void serve_count(struct serve *sv, enum serve_route route, int status)

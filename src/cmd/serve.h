@@ -24,6 +24,14 @@ enum serve_route {
 	ROUTE_MODELS,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_MESSAGES,     /* POST /v1/messages (Anthropic) */
+	ROUTE_COUNT_TOKENS, /* POST /v1/messages/count_tokens */
+	ROUTE_EMBEDDINGS,   /* POST /v1/embeddings */
+	ROUTE_PT_CONVERSE,  /* POST /model/{id}/converse, then the other pass-through actions */
+	ROUTE_PT_CONVERSE_STREAM,
+	ROUTE_PT_INVOKE,
+	ROUTE_PT_INVOKE_STREAM,
+	ROUTE_PT_COUNT_TOKENS,
 	ROUTE_OTHER,
 	ROUTE_COUNT
 };
@@ -55,9 +63,13 @@ struct serve_keys {
 	size_t n;
 };
 
+/* The shape of a route's error answers. */
+enum serve_dialect { DIALECT_OPENAI, DIALECT_ANTHROPIC, DIALECT_BEDROCK };
+
 /* One request, from its headers to its log line (server_udata). */
 struct serve_req {
 	enum serve_route route;
+	enum serve_dialect dialect;
 	int key;                 /* 1-based index of the key used, 0 none */
 	int64_t t0;              /* clock_ms when the headers were complete */
 	int64_t ttft_ms;         /* first byte of the answer's stream, -1 none */
@@ -83,6 +95,18 @@ struct serve {
 	atomic_int creds_busy;
 	struct loop_job creds_job;
 	int64_t creds_next;        /* clock_ms of the next background refresh check (tick only) */
+	pthread_mutex_t ping_mu;   /* pings: the SSE streams that want keep-alive pings */
+	struct serve_ping *pings;
+	int64_t ping_next;         /* clock_ms of the next look at them (tick only) */
+};
+
+/* A streamed SSE answer that gets `ping` events while nothing else is sent
+ * (cmd_serve_anth.c). Registered once its head went out, unregistered
+ * before the stream ends, both by the handler's thread. */
+struct serve_ping {
+	struct serve_ping *next, *prev;
+	struct server_conn *c;
+	_Atomic int64_t last; /* clock_ms of the handler's last write */
 };
 
 /* cmd_serve_obs.c */
@@ -102,6 +126,8 @@ void cmd_serve_done(void *user, struct server_conn *c, const struct server_reque
 int cmd_serve_gate(struct serve *sv, struct server_conn *c, const struct server_request *rq);
 /* A POST body must be application/json: else 415 (answered) and -1. */
 int cmd_serve_gate_json(struct server_conn *c, const struct server_request *rq);
+/* The same; octet: application/octet-stream too (the pass-through). */
+int cmd_serve_gate_type(struct server_conn *c, const struct server_request *rq, int octet);
 /* SIGHUP: reload keys, limits, models from the config file; a bad config
  * keeps the old one and logs why. Runs on a helper thread. */
 void cmd_serve_reload(struct serve *sv);
@@ -113,8 +139,50 @@ void cmd_serve_limits(const struct config *cfg, struct server_opts *o);
 int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct serve_keys *k,
 			struct err *e);
 
-/* cmd_serve.c: the error body every refusal uses */
+/* cmd_serve.c: the error body every refusal uses; type/param/code are
+ * OpenAI's, an Anthropic or Bedrock route (serve_req.dialect) gets its own
+ * shape for the same status. */
 void cmd_serve_error(struct server_conn *c, int status, const char *type, const char *param,
 		     const char *code, const char *msg, const char *extra);
+/* An error of a Bedrock call (class, upstream status and type) as an answer
+ * in the request's dialect. */
+void cmd_serve_fail(struct server_conn *c, const struct err *e, int up_status,
+		    const char *up_type);
+/* The catalog (discovery + config), for a helper thread. */
+struct catalog;
+int cmd_serve_catalog(struct serve *sv, struct catalog *cat, struct err *e);
+/* The request's record (NULL when the head hook could not allocate it). */
+struct serve_req *cmd_serve_req(struct server_conn *c);
+
+/* cmd_serve_anth.c: the Anthropic Messages API (SPEC 7.2); handlers run on
+ * helper threads. */
+void cmd_serve_messages(struct serve *sv, struct server_conn *c, const struct server_request *rq);
+void cmd_serve_count_tokens(struct serve *sv, struct server_conn *c,
+			    const struct server_request *rq);
+/* GET /v1/models[/{id}] in Anthropic's shape (the request has anthropic-version). */
+void cmd_serve_anth_models(struct serve *sv, struct server_conn *c,
+			   const struct server_request *rq);
+/* The tick: pings the SSE streams idle for a while (loop thread, never waits). */
+void cmd_serve_ping_tick(struct serve *sv);
+/* A Bedrock id from a model name: "amazon-bedrock/" dropped; 0 ok, -1 when
+ * it names another provider's model ("openai/gpt-4o"). */
+int cmd_serve_bedrock_id(const char *name, const char **id);
+
+/* cmd_serve_pt.c: the Bedrock-native pass-through (SPEC 7.3) */
+/* Head hook part for /model/...: 0 to go on, -1 answered. */
+int cmd_serve_pt_head(struct serve *sv, struct server_conn *c, const struct server_request *rq);
+void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_request *rq);
+/* POST /model/<model_id>/<action> to the runtime with the box's
+ * credentials (a copy per call), signed, in an ARN's region: rq has the
+ * body, types, headers and callbacks; the rest is filled here. r is
+ * initialised here (aws_response_free it after). Errors of aws_call. */
+int cmd_serve_runtime(struct serve *sv, const char *model_id, const char *action,
+		      struct aws_request *rq, struct aws_response *r, struct err *e);
+/* The error body of a Bedrock-dialect answer: {"message"} + x-amzn-ErrorType. */
+void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg);
+
+/* cmd_serve_emb.c: POST /v1/embeddings (SPEC 7.1) */
+void cmd_serve_embeddings(struct serve *sv, struct server_conn *c,
+			  const struct server_request *rq);
 
 #endif

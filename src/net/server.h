@@ -185,6 +185,13 @@ int server_reply(struct server_conn *c, int status, const char *ctype, const cha
 int server_stream_start(struct server_conn *c, int status, const char *ctype, const char *extra);
 int server_stream_send(struct server_conn *c, const void *p, size_t n);
 int server_stream_end(struct server_conn *c);
+/* Ends a streamed answer without its last chunk: the connection closes
+ * once what is queued is written (the client sees a cut body). */
+int server_stream_abort(struct server_conn *c);
+/* From another thread while the handler's stream is open (an SSE ping):
+ * queued only when no output waits, never waits itself. 1 queued, 0
+ * skipped, -1 the client is gone. */
+int server_stream_idle_send(struct server_conn *c, const void *p, size_t n);
 /* The status already sent on this request (0: nothing sent yet). */
 int server_status(const struct server_conn *c);
 /* 1 once the client went away, or was dropped for not reading. */

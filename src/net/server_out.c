@@ -281,6 +281,50 @@ int server_stream_end(struct server_conn *c)
 	return rc;
 }
 
+/* Ends a streamed answer without its terminating chunk: what is queued
+ * goes out, then the connection closes, so the client sees a cut body. */
+int server_stream_abort(struct server_conn *c)
+{
+	if (c->streaming <= 0)
+		return -1;
+	c->keep = 0;
+	atomic_fetch_sub(&c->s->streams, 1);
+	c->streaming = 0;
+	return 0;
+}
+
+/* A keep-alive piece (an SSE ping) from any thread but the handler's,
+ * while the handler keeps the stream open: queued only when nothing waits
+ * to be written, so it never waits for backpressure (the loop thread may
+ * call it). 1 queued, 0 skipped, -1 gone. */
+int server_stream_idle_send(struct server_conn *c, const void *p, size_t n)
+{
+	char head[24];
+	int k = 0, post = 0, rc = 1;
+
+	if (c->streaming <= 0 || c->head_only || c->inline_run)
+		return 0;
+	if (c->streaming == 1)
+		k = snprintf(head, sizeof head, "%zx\r\n", n);
+	pthread_mutex_lock(&c->mu);
+	if (c->gone) {
+		rc = -1;
+	} else if (c->out.len != c->out_off) {
+		rc = 0;
+	} else if (buf_append(&c->out, head, (size_t)k) < 0 || buf_append(&c->out, p, n) < 0 ||
+		   (k && buf_append(&c->out, "\r\n", 2) < 0)) {
+		c->out.len = c->out_off;
+		rc = 0;
+	} else {
+		c->last_write = clock_ms();
+		post = so_send_locked(c) || c->gone;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (post)
+		loop_post(&c->sl->l, &c->msg, SC_MSG_OUT);
+	return rc;
+}
+
 int server_status(const struct server_conn *c)
 {
 	return c->status;

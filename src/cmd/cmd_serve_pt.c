@@ -1,0 +1,370 @@
+/* cmd_serve_pt: the Bedrock-native pass-through of serve mode (SPEC 7.3):
+ * POST /model/{id}/converse, /converse-stream, /invoke,
+ * /invoke-with-response-stream, /count-tokens forwarded to the runtime and
+ * signed with the box's credentials (passthrough.h has the pure half).
+ *
+ * The client's own Authorization and X-Amz-* headers never travel (its
+ * gateway key was checked by the head hook, as Bearer or x-api-key); only
+ * content-type, accept and x-amzn-bedrock-* do. A 2xx non-stream answer and
+ * every error answer of Bedrock go back with their status, content type,
+ * x-amzn-RequestId, x-amzn-ErrorType and x-amzn-bedrock-* headers. An event
+ * stream is relayed frame by frame as it arrives, each frame's CRCs checked
+ * by pt_relay; at the first bad frame what came before it is sent and the
+ * client connection closed without the last chunk, so nothing after the bad
+ * frame reaches the client.
+ *
+ * Also here: cmd_serve_runtime, the one POST /model/<id>/<action> of the
+ * gateway routes that do not go through conv_call (InvokeModel streams,
+ * the pass-through). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/aws.h"
+#include "aws/creds.h"
+#include "base/clock.h"
+#include "bedrock/converse.h"
+#include "bedrock/passthrough.h"
+#include "cmd/serve.h"
+#include "wire/json.h"
+#include "wire/url.h"
+
+#define PT_ANSWER_MAX (32u << 20) /* a non-stream answer collected before it is relayed */
+#define PT_OUT_MAX (EVS_MAX_MESSAGE + 65536)
+#define PT_FWD_MAX 16             /* client headers forwarded */
+
+int cmd_serve_runtime(struct serve *sv, const char *model_id, const char *action,
+		      struct aws_request *rq, struct aws_response *r, struct err *e)
+{
+	struct aws_creds creds; /* this request's own copy: a refresh never touches it */
+	char region[64];
+	struct buf path;
+	int rc;
+
+	aws_response_init(r);
+	memset(&creds, 0, sizeof creds);
+	if (creds_get(&sv->ctx.creds, &creds, e) < 0)
+		return -1;
+	buf_init(&path, 16384);
+	if (buf_append_str(&path, "/model") < 0 ||
+	    url_path_append_segment(&path, slice_str(model_id)) < 0 ||
+	    buf_appendf(&path, "/%s", action) < 0) {
+		aws_creds_wipe(&creds);
+		buf_free(&path);
+		return err_set(e, ERR_USAGE, "model id too long");
+	}
+	rq->svc = AWS_SVC_RUNTIME;
+	rq->auth = AWS_AUTH_SIGV4;
+	rq->method = "POST";
+	rq->path = (const char *)path.p;
+	rq->region = conv_arn_region(model_id, region, sizeof region);
+	rc = aws_call(&sv->ctx.aws, &creds, rq, r, e);
+	aws_creds_wipe(&creds);
+	buf_free(&path);
+	return rc;
+}
+
+int cmd_serve_bedrock_id(const char *name, const char **id)
+{
+	*id = strncmp(name, "amazon-bedrock/", 15) == 0 ? name + 15 : name;
+	/* "openai/gpt-4o": a ref of another provider, never sent upstream */
+	return strchr(*id, '/') && strncmp(*id, "arn:", 4) != 0 ? -1 : 0;
+}
+
+static const char *pt_type_of(int status)
+{
+	switch (status) {
+	case 400: case 413: case 415: return "ValidationException";
+	case 401: return "UnrecognizedClientException";
+	case 403: return "AccessDeniedException";
+	case 404: return "ResourceNotFoundException";
+	case 405: return "UnknownOperationException";
+	case 408: return "ModelTimeoutException";
+	case 429: return "ThrottlingException";
+	case 503: return "ServiceUnavailableException";
+	default: return status >= 500 ? "InternalServerException" : "ValidationException";
+	}
+}
+
+void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg)
+{
+	char extra[200];
+	struct buf b;
+	struct jw w;
+	struct err e;
+
+	snprintf(extra, sizeof extra, "x-amzn-ErrorType: %s\r\n%s", type ? type : pt_type_of(status),
+		 status == 429 ? "Retry-After: 1\r\n" : "");
+	buf_init(&b, 8192);
+	jw_init(&w, &b);
+	jw_obj_begin(&w);
+	jw_key(&w, "message");
+	jw_str_lossy(&w, msg);
+	jw_obj_end(&w);
+	if (jw_finish(&w, &e) < 0) {
+		buf_reset(&b);
+		buf_append_str(&b, "{\"message\":\"error\"}");
+	}
+	server_reply(c, status, "application/json", extra, b.p, b.len);
+	buf_free(&b);
+}
+
+int cmd_serve_pt_head(struct serve *sv, struct server_conn *c, const struct server_request *rq)
+{
+	struct pt_route rt;
+	struct err e;
+	const char *id;
+
+	(void)sv;
+	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &rt, &e) < 0) {
+		cmd_serve_pt_error(c, 404, "UnknownOperationException", e.msg);
+		return -1;
+	}
+	if (cmd_serve_bedrock_id(rt.model_id, &id) < 0) {
+		char msg[300];
+
+		snprintf(msg, sizeof msg, "The model '%.200s' is not an amazon-bedrock model",
+			 rt.model_id);
+		cmd_serve_pt_error(c, 404, "ResourceNotFoundException", msg);
+		return -1;
+	}
+	return cmd_serve_gate_type(c, rq, 1);
+}
+
+/* ------------------------------------------------------------------------ */
+
+struct pt_call {
+	struct serve *sv;
+	struct server_conn *c;
+	struct pt_route rt;
+	struct pt_relay rl;
+	struct aws_response *r;
+	struct buf out;
+	int aborted;
+};
+
+/* Bedrock's answer headers worth relaying, from "name: value\n" lines:
+ * x-amzn-RequestId, x-amzn-ErrorType and x-amzn-bedrock-* (token counts,
+ * latency, guardrail and tier answers). */
+static void pt_answer_headers(struct slice lines, char *out, size_t outn)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	while (lines.n) {
+		const uint8_t *nl = memchr(lines.p, '\n', lines.n);
+		struct slice line = {lines.p, nl ? (size_t)(nl - lines.p) : lines.n};
+
+		lines.p += line.n + (nl ? 1 : 0);
+		lines.n -= line.n + (nl ? 1 : 0);
+		if (line.n < 8 || !slice_eq_nocase((struct slice){line.p, 7}, "x-amzn-"))
+			continue;
+		if (used + line.n + 3 > outn)
+			break;
+		memcpy(out + used, line.p, line.n);
+		used += line.n;
+		memcpy(out + used, "\r\n", 3);
+		used += 2;
+	}
+}
+
+static void pt_ctype(const struct aws_response *r, const char *dflt, char *out, size_t n)
+{
+	struct slice v;
+
+	if (aws_response_header(r, "content-type", &v) && v.n && v.n < n) {
+		memcpy(out, v.p, v.n);
+		out[v.n] = '\0';
+	} else {
+		snprintf(out, n, "%s", dflt);
+	}
+}
+
+/* aws on_headers of a 2xx stream: the head goes out at once. */
+static int pt_up_headers(void *user, const struct http_parser *p, struct err *e)
+{
+	struct pt_call *pc = user;
+	char extra[4096], ctype[128];
+
+	pt_answer_headers(buf_slice(&pc->r->headers), extra, sizeof extra);
+	pt_ctype(pc->r, pc->rt.response_type, ctype, sizeof ctype);
+	if (server_stream_start(pc->c, p->status, ctype, extra) < 0)
+		return err_set(e, ERR_NET, "the client went away");
+	return 0;
+}
+
+/* aws on_body of a stream: whole verified frames go on, a bad one ends it. */
+static int pt_up_body(void *user, const uint8_t *p, size_t n, struct err *e)
+{
+	struct pt_call *pc = user;
+	int rc;
+
+	buf_reset(&pc->out);
+	rc = pt_relay_feed(&pc->rl, p, n, &pc->out, e);
+	if (pc->out.len && server_stream_send(pc->c, pc->out.p, pc->out.len) < 0)
+		return err_set(e, ERR_NET, "the client went away");
+	return rc;
+}
+
+/* Fills the upstream request from the client's: body, types, headers. */
+static void pt_request(const struct server_request *rq, const struct pt_route *rt,
+		       struct aws_request *up, struct httpc_header *h, char *store, size_t storen)
+{
+	size_t i, used = 0;
+
+	up->body = rq->body;
+	up->body_len = rq->body_len;
+	up->content_type = "application/json";
+	up->accept = rt->stream ? "application/vnd.amazon.eventstream" : "application/json";
+	for (i = 0; i < rq->p->nhdr && up->nextra < PT_FWD_MAX; i++) {
+		const struct http_header *f = &rq->p->hdr[i];
+		char *name = store + used;
+
+		if (!pt_forward_header(f->name) || used + f->name.n + f->value.n + 2 > storen)
+			continue;
+		memcpy(name, f->name.p, f->name.n);
+		name[f->name.n] = '\0';
+		memcpy(name + f->name.n + 1, f->value.p, f->value.n);
+		name[f->name.n + 1 + f->value.n] = '\0';
+		used += f->name.n + f->value.n + 2;
+		if (slice_eq_nocase(f->name, "content-type")) {
+			up->content_type = name + f->name.n + 1;
+		} else if (slice_eq_nocase(f->name, "accept")) {
+			up->accept = name + f->name.n + 1;
+		} else {
+			h[up->nextra].name = name;
+			h[up->nextra++].value = name + f->name.n + 1;
+		}
+	}
+	up->extra = h;
+}
+
+static int pt_usage_cb(void *user, const struct conv_usage *u, struct err *e)
+{
+	(void)e;
+	*(struct conv_usage *)user = *u;
+	return 0;
+}
+
+/* Tokens of a non-stream answer: Converse's usage, InvokeModel's headers.
+ * (Streams are relayed unread: their usage is not counted yet.) */
+static void pt_usage(const struct pt_call *pc, struct conv_usage *u)
+{
+	struct slice v;
+	struct err e;
+
+	memset(u, 0, sizeof *u);
+	if (pc->rt.op == PT_CONVERSE) {
+		struct conv_handler h;
+
+		memset(&h, 0, sizeof h);
+		h.user = u;
+		h.metadata = pt_usage_cb;
+		conv_parse_response(&h, 0, pc->r->body.p, pc->r->body.len, &e);
+	} else if (pc->rt.op == PT_INVOKE &&
+		   aws_response_header(pc->r, "x-amzn-bedrock-input-token-count", &v)) {
+		u->input_tokens = strtoll((const char *)v.p, NULL, 10);
+		if (aws_response_header(pc->r, "x-amzn-bedrock-output-token-count", &v))
+			u->output_tokens = strtoll((const char *)v.p, NULL, 10);
+		u->has_usage = 1;
+	}
+}
+
+/* The answer once the call returned: a whole answer, the stream's end, or
+ * the error (Bedrock's own answer relayed as it came). 1 when a stream
+ * failed after it started. */
+static int pt_answer(struct pt_call *pc, int rc, struct err *e)
+{
+	const struct aws_response *r = pc->r;
+	char extra[4096], ctype[128];
+
+	if (server_status(pc->c)) { /* a stream started */
+		if (rc == 0)
+			rc = pt_relay_finish(&pc->rl, e);
+		if (rc == 0)
+			server_stream_end(pc->c);
+		else
+			server_stream_abort(pc->c);
+		return rc < 0;
+	}
+	if (rc < 0 && r->status < 300) {
+		cmd_serve_fail(pc->c, e, 0, NULL);
+		return 0;
+	}
+	pt_answer_headers(buf_slice(&r->headers), extra, sizeof extra);
+	pt_ctype(r, "application/json", ctype, sizeof ctype);
+	server_reply(pc->c, r->status, ctype, extra, r->body.p, r->body.len);
+	return 0;
+}
+
+void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_request *rq)
+{
+	struct serve_req *q = cmd_serve_req(c);
+	struct pt_call *pc = calloc(1, sizeof *pc);
+	struct httpc_header h[PT_FWD_MAX];
+	char store[8192];
+	struct aws_request up;
+	struct aws_response r;
+	struct conv_usage usage;
+	const char *id;
+	struct err e;
+	int64_t t0;
+	int rc, late;
+
+	if (!pc) {
+		cmd_serve_pt_error(c, 500, NULL, "out of memory");
+		return;
+	}
+	/* the head hook checked the path and the provider */
+	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &pc->rt, &e) < 0 ||
+	    cmd_serve_bedrock_id(pc->rt.model_id, &id) < 0) {
+		cmd_serve_pt_error(c, 404, NULL, "unknown route");
+		free(pc);
+		return;
+	}
+	pc->sv = sv;
+	pc->c = c;
+	pc->r = &r;
+	if (q)
+		snprintf(q->model, sizeof q->model, "%.150s", id);
+	/* ADMISSION (policy): the key q->key may use model id? limits? Here,
+	 * before any upstream byte, answering 403/429 in the Bedrock dialect. */
+	memset(&up, 0, sizeof up);
+	pt_request(rq, &pc->rt, &up, h, store, sizeof store);
+	up.max_body = PT_ANSWER_MAX;
+	if (pc->rt.stream) {
+		pt_relay_init(&pc->rl);
+		buf_init(&pc->out, PT_OUT_MAX);
+		up.on_headers = pt_up_headers;
+		up.on_body = pt_up_body;
+		up.user = pc;
+		cmd_serve_streams_add(sv, 1);
+	}
+	t0 = clock_ms();
+	rc = cmd_serve_runtime(sv, id, pc->rt.action, &up, &r, &e);
+	if (q && server_status(c) && q->ttft_ms < 0)
+		q->ttft_ms = clock_ms() - q->t0;
+	late = pt_answer(pc, rc, &e);
+	memset(&usage, 0, sizeof usage);
+	if (rc == 0 && !pc->rt.stream)
+		pt_usage(pc, &usage);
+	/* CHARGE: usage (non-stream only, see pt_usage) for the key's ledger */
+	if (q) {
+		q->upstream = 1;
+		q->gone_counted = server_client_gone(c);
+		snprintf(q->request_id, sizeof q->request_id, "%s", r.request_id);
+		q->tokens_in = usage.input_tokens;
+		q->tokens_out = usage.output_tokens;
+	}
+	cmd_serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &usage, late,
+				 server_client_gone(c));
+	if (pc->rt.stream) {
+		cmd_serve_streams_add(sv, -1);
+		pt_relay_free(&pc->rl);
+		buf_free(&pc->out);
+	}
+	if (sv->g->verbose && rc < 0)
+		ctx_log(&sv->ctx, "%s %s: %s", pc->rt.action, id, e.msg);
+	aws_response_free(&r);
+	free(pc);
+}
