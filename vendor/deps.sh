@@ -5,7 +5,7 @@
 set -eu
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-pkgs="make gcc musl-tools musl-dev dpkg-dev xz-utils clang libclang-rt-14-dev python3 openssl zlib1g-dev libdeflate-dev file ca-certificates cppcheck systemd nginx-light haproxy"
+pkgs="make gcc musl-tools musl-dev dpkg-dev xz-utils clang libclang-rt-14-dev python3 python3-h2 openssl zlib1g-dev libdeflate-dev file ca-certificates cppcheck systemd nginx-light haproxy"
 case "${1:-}" in cross) pkgs="$pkgs gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf musl-dev:arm64 musl-dev:armhf qemu-user-static" ;; esac
 src=/etc/apt/sources.list.d/brock-deb-src.sources
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -146,6 +146,8 @@ void server_conn_close(struct server_conn *c)
 		server_ipt_del(s, c->ip);
 	c->ip_counted = 0;
 	atomic_fetch_sub(&s->conns, 1);
+	if (c->h2 && server_h2_closed(c) > 0)
+		job = 1; /* streams' handlers still run: the last one frees it */
 	if (job) {
 		c->st = SC_ZOMBIE; /* its thread still uses it: freed when it returns */
 		return;
@@ -158,6 +160,8 @@ void server_conn_close(struct server_conn *c)
 
 static void sc_free(struct server_conn *c)
 {
+	if (c->h2)
+		server_h2_free(c);
 	sc_request_free(c);
 	buf_free(&c->body);
 	buf_free(&c->out);
@@ -203,11 +207,13 @@ void server_conn_drain(struct server_loop *sl)
 
 		if (c->st == SC_WAIT || c->st == SC_HEAD || c->st == SC_BODY)
 			server_conn_close(c);
+		else if (c->st == SC_H2)
+			server_h2_drain(c);
 		c = next;
 	}
 }
 
-static void sc_linger(struct server_conn *c)
+void server_conn_linger(struct server_conn *c)
 {
 	shutdown(c->fd, SHUT_WR);
 	c->st = SC_LINGER;
@@ -242,7 +248,7 @@ static void sc_next(struct server_conn *c)
 	sc_unbusy(c);
 	c->st = SC_WAIT; /* not busy any more, whatever comes next */
 	if (c->refused) {
-		sc_linger(c);
+		server_conn_linger(c);
 		return;
 	}
 	if (!c->keep || sc_draining(c)) {
@@ -357,6 +363,10 @@ static void sc_on_msg(struct loop *l, struct loop_msg *m, unsigned bits)
 	int pending = 0;
 
 	(void)l;
+	if (c->h2 && c->st == SC_H2) {
+		server_h2_on_msg(c, bits);
+		return;
+	}
 	if ((bits & SC_MSG_OUT) && c->st != SC_ZOMBIE && c->st != SC_DEAD)
 		pending = server_conn_flush(c);
 	if (bits & SC_MSG_DONE)
@@ -433,9 +443,9 @@ static void sc_parse_failed(struct server_conn *c, int code)
 /* ------------------------------------------------------------------------ */
 /* The header section is in */
 
-static int sc_budget_take(struct server_conn *c, size_t n)
+/* n more request body bytes held: -1 (nothing taken) over the budget. */
+int server_budget_take(struct server *s, size_t n)
 {
-	struct server *s = c->s;
 	size_t budget;
 
 	pthread_mutex_lock(&s->mu);
@@ -444,6 +454,14 @@ static int sc_budget_take(struct server_conn *c, size_t n)
 	if (atomic_fetch_add(&s->body_held, n) + n > budget) {
 		atomic_fetch_sub(&s->body_held, n);
 		atomic_fetch_add(&s->rejected, 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int sc_budget_take(struct server_conn *c, size_t n)
+{
+	if (server_budget_take(c->s, n) < 0) {
 		server_conn_refuse(c, 503, "the server is busy (request bodies): try again shortly");
 		return -1;
 	}
@@ -502,7 +520,7 @@ static int sc_forwarded(struct server_conn *c)
 	return 0;
 }
 
-static void sc_split_target(struct server_conn *c)
+void server_conn_split(struct server_conn *c)
 {
 	const struct http_parser *p = c->p;
 	const uint8_t *q = memchr(p->target.p, '?', p->target.n);
@@ -523,7 +541,7 @@ static int sc_on_head(struct server_conn *c)
 	struct server *s = c->s;
 	int go = SERVER_GO;
 
-	sc_split_target(c);
+	server_conn_split(c);
 	c->status = 0;
 	c->streaming = 0;
 	c->refused = 0;
@@ -687,13 +705,48 @@ static void sc_feed(struct server_conn *c, const uint8_t *p, size_t n)
 	}
 }
 
+/* The first bytes of a connection: the HTTP/2 client preface starts an
+ * HTTP/2 connection, anything else is HTTP/1.1. 1 when the bytes were
+ * taken (HTTP/2, or a prefix of its preface kept in pend); 0 to parse b
+ * as HTTP/1.1, with the kept prefix put back in front (sc_read left room). */
+static int sc_sniff(struct server_conn *c, uint8_t *b, size_t *n)
+{
+	uint8_t pre[H2_PREFACE_LEN];
+	size_t k = c->pend_len, take = H2_PREFACE_LEN - k;
+	int r;
+
+	take = take < *n ? take : *n;
+	if (k)
+		memcpy(pre, c->pend, k);
+	memcpy(pre + k, b, take);
+	r = h2_preface_check(pre, k + take);
+	if (r == 0) { /* all of it is a prefix of the preface: wait for more */
+		if (sc_save_pend(c, pre, k + take) < 0)
+			server_conn_close(c);
+		return 1;
+	}
+	c->sniffed = 1;
+	c->pend_len = 0;
+	if (r == 1) {
+		server_h2_start(c, pre, H2_PREFACE_LEN, b + take, *n - take);
+		return 1;
+	}
+	if (k) {
+		memmove(b + k, b, *n);
+		memcpy(b, pre, k);
+		*n += k;
+	}
+	return 0;
+}
+
 static void sc_read(struct server_conn *c)
 {
 	uint8_t *b = c->sl->scratch;
+	size_t n, room = SERVER_SCRATCH - (c->sniffed ? 0 : H2_PREFACE_LEN); /* room for the sniffed bytes */
 	ssize_t r;
 
 	do
-		r = recv(c->fd, b, SERVER_SCRATCH, 0);
+		r = recv(c->fd, b, room, 0);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
@@ -711,7 +764,10 @@ static void sc_read(struct server_conn *c)
 	}
 	if (c->st == SC_WAIT)
 		sc_begin(c);
-	sc_feed(c, b, (size_t)r);
+	n = (size_t)r;
+	if (!c->sniffed && sc_sniff(c, b, &n))
+		return;
+	sc_feed(c, b, n);
 }
 
 static void sc_on_io(struct loop *l, struct loop_io *w, uint32_t events)
@@ -721,6 +777,10 @@ static void sc_on_io(struct loop *l, struct loop_io *w, uint32_t events)
 	(void)l;
 	if (c->st == SC_DEAD || c->st == SC_ZOMBIE)
 		return;
+	if (c->st == SC_H2) {
+		server_h2_on_io(c, events);
+		return;
+	}
 	if (events & EPOLLOUT) {
 		int pending = server_conn_flush(c);
 
@@ -745,6 +805,9 @@ static void sc_on_timer(struct loop *l, struct loop_timer *t)
 	struct server *s = c->s;
 
 	switch (c->st) {
+	case SC_H2:
+		server_h2_on_timer(c);
+		return;
 	case SC_WAIT:
 	case SC_LINGER:
 		server_conn_close(c); /* idle, or done lingering */

@@ -5,6 +5,7 @@
 #define BROCK_SERVER_IMPL_H
 
 #include "net/server.h"
+#include "wire/h2.h"
 
 #define SERVER_SCRATCH 16384        /* per loop: every read lands here first */
 #define SERVER_LINGER_MS 1000
@@ -17,6 +18,7 @@ enum server_state {
 	SC_BODY,   /* body arriving */
 	SC_RUN,    /* the handler runs (on a helper thread or inline) */
 	SC_FLUSH,  /* the handler returned; output still being written */
+	SC_H2,     /* HTTP/2: streams multiplexed on the connection (server_h2.c) */
 	SC_LINGER, /* after a refusal: answer flushed, reading and dropping input */
 	SC_ZOMBIE, /* socket closed while a helper thread still runs the handler */
 	SC_DEAD    /* closed; freed after the current batch of events */
@@ -37,6 +39,7 @@ struct server_loop {
 	struct server_conn *conns; /* every connection of this loop (doubly linked) */
 	struct server_conn *dead;  /* closed during this batch: freed after it */
 	int drained;               /* the drain pass ran on this loop */
+	uint8_t *h2scratch;        /* HPACK strings of the header block being read (lazy) */
 };
 
 struct server_conn {
@@ -78,6 +81,11 @@ struct server_conn {
 	uint8_t ip[16];        /* counted address (v4 mapped), valid when ip_counted */
 	int ip_counted;
 	int peer_proxy;        /* the peer is a trusted proxy */
+
+	/* HTTP/2 (server_h2.c) */
+	int sniffed;            /* the first bytes were checked for the HTTP/2 preface */
+	struct server_h2 *h2;   /* an HTTP/2 connection: its session */
+	struct server_conn *up; /* an HTTP/2 stream (struct server_h2s): its connection */
 };
 
 /* server.c */
@@ -94,10 +102,31 @@ void server_conn_free_dead(struct server_loop *sl);
 int server_conn_reap_idle(struct server_loop *sl);
 void server_conn_close(struct server_conn *c);
 void server_conn_refuse(struct server_conn *c, int status, const char *msg);
+void server_conn_linger(struct server_conn *c);
+void server_conn_split(struct server_conn *c);
+int server_budget_take(struct server *s, size_t n);
 
 /* server_out.c */
+int server_send_locked(struct server_conn *c);
 int server_conn_flush(struct server_conn *c);
 const char *server_reason(int status);
 void server_write_busy(int fd);
+
+/* server_h2.c: HTTP/2 connections; their streams answer through server_out.c */
+void server_h2_start(struct server_conn *c, const uint8_t *pre, size_t npre, const uint8_t *p,
+		     size_t n);
+void server_h2_on_io(struct server_conn *c, uint32_t events);
+void server_h2_on_msg(struct server_conn *c, unsigned bits);
+void server_h2_on_timer(struct server_conn *c);
+void server_h2_drain(struct server_conn *c);
+int server_h2_closed(struct server_conn *c);
+void server_h2_free(struct server_conn *c);
+void server_h2_pump_locked(struct server_conn *c);
+int server_h2_reply(struct server_conn *c, int status, const char *ctype, const char *extra,
+		    const void *body, size_t n);
+int server_h2_stream_start(struct server_conn *c, int status, const char *ctype,
+			   const char *extra);
+int server_h2_stream_send(struct server_conn *c, const void *p, size_t n);
+int server_h2_stream_end(struct server_conn *c);
 
 #endif

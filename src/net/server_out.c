@@ -45,7 +45,7 @@ const char *server_reason(int status)
 }
 
 /* Under c->mu: sends what the socket takes now. 1 when output still waits. */
-static int so_send_locked(struct server_conn *c)
+int server_send_locked(struct server_conn *c)
 {
 	int moved = 0;
 
@@ -89,7 +89,13 @@ int server_conn_flush(struct server_conn *c)
 	if (c->st == SC_DEAD || c->st == SC_ZOMBIE)
 		return -1;
 	pthread_mutex_lock(&c->mu);
-	pending = so_send_locked(c);
+	if (c->h2)
+		server_h2_pump_locked(c); /* streams' output as the windows allow */
+	pending = server_send_locked(c);
+	if (c->h2 && !c->gone) { /* the socket took some: more may be framed */
+		server_h2_pump_locked(c);
+		pending = server_send_locked(c);
+	}
 	gone = c->gone;
 	last = c->last_write;
 	pthread_mutex_unlock(&c->mu);
@@ -97,7 +103,8 @@ int server_conn_flush(struct server_conn *c)
 		server_conn_close(c);
 		return -1;
 	}
-	reading = c->st == SC_WAIT || c->st == SC_HEAD || c->st == SC_BODY || c->st == SC_LINGER;
+	reading = c->st == SC_WAIT || c->st == SC_HEAD || c->st == SC_BODY || c->st == SC_LINGER ||
+		  c->st == SC_H2;
 	if (loop_io_mod(&c->sl->l, &c->io, (pending ? EPOLLOUT : 0) | (reading ? EPOLLIN : 0)) <
 	    0) {
 		server_conn_close(c);
@@ -148,7 +155,7 @@ static int so_queue_final(struct server_conn *c, const struct slice *v, size_t n
 		post = 1;
 	} else if (!c->inline_run && was_empty && !final) {
 		c->last_write = clock_ms();
-		post = so_send_locked(c) || c->gone; /* the loop watches EPOLLOUT / closes */
+		post = server_send_locked(c) || c->gone; /* the loop watches EPOLLOUT / closes */
 	}
 	if (rc == 0 && !c->inline_run && !final) {
 		so_backpressure(c);
@@ -195,6 +202,8 @@ int server_reply(struct server_conn *c, int status, const char *ctype, const cha
 	struct err e;
 	int rc;
 
+	if (c->up)
+		return server_h2_reply(c, status, ctype, extra, body, n);
 	if (c->status)
 		return -1; /* one answer per request */
 	c->status = status;
@@ -219,6 +228,8 @@ int server_stream_start(struct server_conn *c, int status, const char *ctype, co
 	struct err e;
 	int rc;
 
+	if (c->up)
+		return server_h2_stream_start(c, status, ctype, extra);
 	if (c->status)
 		return -1;
 	c->status = status;
@@ -249,6 +260,8 @@ int server_stream_send(struct server_conn *c, const void *p, size_t n)
 	struct slice v[3];
 	int k;
 
+	if (c->up)
+		return server_h2_stream_send(c, p, n);
 	if (c->streaming <= 0)
 		return -1;
 	if (n == 0 || c->head_only)
@@ -269,6 +282,8 @@ int server_stream_end(struct server_conn *c)
 {
 	int rc = 0;
 
+	if (c->up)
+		return server_h2_stream_end(c);
 	if (c->streaming <= 0)
 		return -1;
 	if (c->streaming == 1 && !c->head_only) {
@@ -332,11 +347,12 @@ int server_status(const struct server_conn *c)
 
 int server_client_gone(struct server_conn *c)
 {
+	pthread_mutex_t *mu = c->up ? &c->up->mu : &c->mu; /* a stream: its connection's */
 	int g;
 
-	pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(mu);
 	g = c->gone;
-	pthread_mutex_unlock(&c->mu);
+	pthread_mutex_unlock(mu);
 	return g;
 }
 
