@@ -300,6 +300,8 @@ int server_stream_end(struct server_conn *c)
  * goes out, then the connection closes, so the client sees a cut body. */
 int server_stream_abort(struct server_conn *c)
 {
+	if (c->up)
+		return server_h2_stream_abort(c);
 	if (c->streaming <= 0)
 		return -1;
 	c->keep = 0;
@@ -317,6 +319,8 @@ int server_stream_idle_send(struct server_conn *c, const void *p, size_t n)
 	char head[24];
 	int k = 0, post = 0, rc = 1;
 
+	if (c->up)
+		return server_h2_stream_idle_send(c, p, n);
 	if (c->streaming <= 0 || c->head_only || c->inline_run)
 		return 0;
 	if (c->streaming == 1)
@@ -332,7 +336,7 @@ int server_stream_idle_send(struct server_conn *c, const void *p, size_t n)
 		rc = 0;
 	} else {
 		c->last_write = clock_ms();
-		post = so_send_locked(c) || c->gone;
+		post = server_send_locked(c) || c->gone;
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (post)

@@ -28,7 +28,8 @@ async function caught(fn) {
 async function streamed(params) {
   const stream = client.messages.stream(params);
   const events = [];
-  for await (const ev of stream) events.push(ev);
+  // a copy: the SDK builds its snapshot of the message into message_start's object
+  for await (const ev of stream) events.push(JSON.parse(JSON.stringify(ev)));
   return { events, final: await stream.finalMessage() };
 }
 
