@@ -598,3 +598,76 @@ def test_bedrock_sdk_errors(h):
     # Bedrock's own error reaches the SDK as the same typed exception
     assert r["error"] == {"name": "ThrottlingException", "status": 429,
                           "message": "Too many requests, please wait before trying again."}, r
+
+
+# ---- Claude Code (`claude -p`) -------------------------------------------------
+
+CLAUDE_BIN = os.path.join(CLIENTS, "node_modules", ".bin", "claude")
+
+
+def claude(h, s, prompt, mode_env, timeout=120):
+    """Run `claude -p PROMPT` with a fresh HOME and nothing but the gateway to talk to."""
+    need(h, "@anthropic-ai/claude-code")
+    v = subprocess.run([CLAUDE_BIN, "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    if v.returncode != 0 or b"Claude Code" not in v.stdout:
+        h.skip("Claude Code's native binary is not installed (npm ci in tests/clients ran without its postinstall)")
+    home = os.path.join(h.tmp, "claude-home")
+    os.makedirs(home, exist_ok=True)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "NO_PROXY": "*",
+           "DISABLE_TELEMETRY": "1", "DISABLE_AUTOUPDATER": "1", "DISABLE_ERROR_REPORTING": "1",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}
+    env.update(mode_env)
+    p = subprocess.run([CLAUDE_BIN, "-p", prompt], env=env, cwd=h.tmp, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    assert p.returncode == 0, "claude -p exited %s\nstdout: %s\nstderr: %s\nbrock: %s\nemulator: %s" % (
+        p.returncode, out[-2000:], err[-2000:], s.stderr()[-3000:],
+        [(e["route"], e.get("model_id"), e["status"], e.get("error")) for e in upstream(h)])
+    return out
+
+
+def test_claude_code_through_the_anthropic_api(h):
+    """ANTHROPIC_BASE_URL + ANTHROPIC_AUTH_TOKEN, Claude Code's defaults otherwise: its own model name
+    (claude-opus-5-5 in 2.1), /v1/messages?beta=true, eight anthropic-beta values, a system role inside
+    messages, cache_control, adaptive thinking, a dozen tools."""
+    h.emu.config(reply_text="PONG from the emulator", usage={"inputTokens": 4000, "outputTokens": 5})
+    s = gateway(h)
+    out = claude(h, s, "Say PONG", {"ANTHROPIC_BASE_URL": "http://127.0.0.1:%d" % s.port,
+                                    "ANTHROPIC_AUTH_TOKEN": KEY})
+    assert out.strip() == "PONG from the emulator", out
+    calls = upstream(h)
+    assert calls and all(e["status"] == 200 for e in calls), [(e["route"], e["status"], e.get("error")) for e in calls]
+    e = calls[-1]
+    assert e["route"] in ("converse-stream", "invoke-with-response-stream"), e["route"]
+    # Claude Code's model name resolved against the catalog (geo profile of the box's region)
+    assert e["model_id"] == "us.anthropic.claude-opus-5-5", e["model_id"]
+    body = json.loads(e["body"])
+    thinking = body.get("thinking") or body.get("additionalModelRequestFields", {}).get("thinking")
+    assert thinking and thinking["type"] == "adaptive", body.get("thinking")
+    system, msgs, tools = turns(e)
+    assert len([t for t in tools if t[0] == "tool"]) >= 5, tools
+    assert ("text", "Say PONG") in [b for role, blocks in msgs if role == "user" for b in blocks], msgs
+    assert all(role in ("user", "assistant") for role, _ in msgs), [r for r, _ in msgs]
+    assert ("cache", None) in system + [b for _, blocks in msgs for b in blocks], system
+    betas = e.get("anthropic_beta") or body.get("anthropic_beta") or []
+    assert set(betas) <= set(invoke_emu.BEDROCK_BETAS), betas  # only the betas Bedrock takes went on
+    check_passthrough_auth(h, calls)
+
+
+def test_claude_code_bedrock_mode(h):
+    """CLAUDE_CODE_USE_BEDROCK=1 with ANTHROPIC_BEDROCK_BASE_URL at the gateway and the gateway key as
+    AWS_BEARER_TOKEN_BEDROCK: Claude Code's Bedrock client through the pass-through, no AWS credentials."""
+    h.emu.config(reply_text="PONG through the pass-through", usage={"inputTokens": 4000, "outputTokens": 5})
+    s = gateway(h)
+    out = claude(h, s, "Say PONG", {"CLAUDE_CODE_USE_BEDROCK": "1", "AWS_REGION": "us-east-1",
+                                    "ANTHROPIC_BEDROCK_BASE_URL": "http://127.0.0.1:%d" % s.port,
+                                    "AWS_BEARER_TOKEN_BEDROCK": KEY, "AWS_EC2_METADATA_DISABLED": "true"})
+    assert out.strip() == "PONG through the pass-through", out
+    calls = upstream(h)
+    streams = [e for e in calls if e["route"] == "invoke-with-response-stream" and e["status"] == 200]
+    assert streams, [(e["route"], e["model_id"], e["status"], e.get("error")) for e in calls]
+    # Claude Code's own Bedrock model id, forwarded as it came
+    assert streams[-1]["model_id"] == "us.anthropic.claude-opus-5-5", streams[-1]["model_id"]
+    body = json.loads(streams[-1]["body"])
+    assert body["anthropic_version"] == "bedrock-2023-05-31" and body["max_tokens"] > 0, sorted(body)
+    check_passthrough_auth(h, calls)
