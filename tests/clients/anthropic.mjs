@@ -100,6 +100,16 @@ const cases = {
       upstream2: await caught(() => client.messages.create({ model, ...msg })),
     };
   },
+  async stream_error() {
+    // Bedrock fails after the stream began: the SDK must raise, not end quietly
+    const events = [];
+    let error = null;
+    try {
+      const stream = client.messages.stream({ model, max_tokens: 200, messages: [{ role: 'user', content: 'fail' }] });
+      for await (const ev of stream) events.push(ev.type);
+    } catch (e) { error = errorOf(e); }
+    return { events, error };
+  },
   async bad_key_stream() {
     const bad = new Anthropic({ baseURL: url, apiKey: 'sk-ant-wrong', maxRetries: 0 });
     return caught(async () => {

@@ -76,6 +76,23 @@ const cases = {
       max_completion_tokens: 20000 });
     return { message: r.choices[0].message, usage: r.usage, stream: s };
   },
+  async stream_error() {
+    // Bedrock fails after the stream began: the SDK must raise, not end quietly
+    let text = '';
+    const finish = [];
+    let error = null;
+    try {
+      const stream = await client.chat.completions.create({ model, stream: true,
+        messages: [{ role: 'user', content: 'fail' }] });
+      for await (const c of stream) {
+        for (const ch of c.choices) {
+          text += ch.delta?.content ?? '';
+          if (ch.finish_reason) finish.push(ch.finish_reason);
+        }
+      }
+    } catch (e) { error = errorOf(e); }
+    return { text, finish, error };
+  },
   async bad_key() {
     const bad = new OpenAI({ baseURL: url + '/v1', apiKey: 'sk-wrong-key', maxRetries: 0 });
     try {

@@ -164,6 +164,16 @@ def test_openai_errors(h):
     assert [e["model_id"] for e in h.emu.log("runtime")] == ["no.such-model-v9:0"], h.emu.log("runtime")
 
 
+def test_openai_stream_error_after_first_byte(h):
+    h.emu.config(reply_chunks=["one ", "two ", "three"], exception_after=3,
+                 exception_type="modelStreamErrorException", exception_message="stream broke (emulated)")
+    _, r = openai(h, "stream_error")
+    assert r["text"] == "one two ", r  # what came before the failure, then an error, never a quiet stop
+    assert r["finish"] == [], r
+    e = r["error"]
+    assert e and e["isApiError"] and "stream broke (emulated)" in e["message"], r
+
+
 def test_openai_models(h):
     _, r = openai(h, "models")
     assert REF in r["ids"] and len(r["ids"]) > 10, r
@@ -472,6 +482,17 @@ def test_anthropic_errors(h):
     h.emu.reset()
     _, r = anthropic(h, "bad_key_stream")
     assert r["error"] and r["error"]["class"] == "AuthenticationError" and r["error"]["status"] == 401, r
+
+
+def test_anthropic_stream_error_after_first_byte(h):
+    h.emu.config(reply_chunks=["one ", "two ", "three"], exception_after=3,
+                 exception_type="modelStreamErrorException", exception_message="stream broke (emulated)")
+    _, r = anthropic(h, "stream_error")
+    ev = [t for t in r["events"] if t != "ping"]
+    assert ev and ev[0] == "message_start" and "message_stop" not in ev, r
+    e = r["error"]
+    assert e and e["isApiError"] and "stream broke (emulated)" in e["message"], r
+    assert e["type"] in ("api_error", "overloaded_error"), e
 
 
 def test_anthropic_models_list(h):
