@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 from test_serve import REF, serve
@@ -63,7 +64,8 @@ pid %(p)s/nginx.pid;
 error_log %(p)s/error.log info;
 events { worker_connections 256; }
 http {
-    access_log %(p)s/access.log;
+    log_format upstreams '$status $upstream_status';
+    access_log %(p)s/access.log upstreams;
 %(temps)s
 %(site)s
 }
@@ -131,14 +133,18 @@ def served(box, route):
     return n
 
 
-def where(boxes, alive, before, route):
-    """-> (index of the one box whose count grew, by how much); fails if more than one grew."""
-    grew = {}
-    for i in alive:
-        n = served(boxes[i], route)
-        if n != before[i]:
-            grew[i] = n - before[i]
-        before[i] = n
+def where(boxes, alive, before, route, sent):
+    """-> (index of the one box whose count grew, by how much); fails if more than one grew. Waits
+    (a little) until the boxes counted all `sent` requests: a box may count an answer just after
+    the client has it."""
+    deadline = time.monotonic() + 5
+    while True:
+        now = {i: served(boxes[i], route) for i in alive}
+        if sum(now.values()) - sum(before[i] for i in alive) >= sent or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    grew = {i: now[i] - before[i] for i in alive if now[i] != before[i]}
+    before.update(now)
     assert len(grew) == 1, grew
     return grew.popitem()
 
@@ -151,8 +157,9 @@ def place_keys(ng, boxes, alive, send, route, per_key=3):
         for j in range(per_key):
             st, data = send(k, j)
             assert st == 200, (k, st, data)
-        box, n = where(boxes, alive, before, route)
-        assert n == per_key, (k, box, n)
+        prev = dict(before)
+        box, n = where(boxes, alive, before, route, per_key)
+        assert n == per_key, (k, box, n, prev, before, [b.p.poll() for b in boxes])
         placed[k] = box
     return placed
 
@@ -220,3 +227,64 @@ def test_fleet_haproxy_config_is_valid(h):
     for line in ("balance hash req.hdr(authorization)", "hash-type consistent", "option httpchk GET /healthz",
                  "timeout server 3600s"):
         assert line in cfg, line
+
+
+def draining(box):
+    """The box noticed its SIGTERM: /healthz answers 503, or a new connection is closed at once."""
+    try:
+        return box.request("GET", "/healthz")[0] == 503
+    except (ConnectionError, http.client.HTTPException):
+        return True
+
+
+def test_fleet_nginx_draining_box(h):
+    """SIGTERM on a box while it streams: the stream finishes, and the 503 the box now gives new
+    requests sends them to another box (proxy_next_upstream http_503), so clients see no error."""
+    if not find_nginx():
+        h.skip("nginx is not installed (vendor/deps.sh installs nginx-light)")
+    boxes = [serve(h, env={"BROCK_API_KEYS": ",".join(h.secret(k) for k in KEYS)}) for _ in range(3)]
+    ng = Nginx(h, [b.port for b in boxes])
+    try:
+        alive = [0, 1, 2]
+        chat = "/v1/chat/completions"
+        placed = place_keys(ng, boxes, alive, lambda k, j: ng.chat(k, "hi"), chat, per_key=1)
+        victim = max(set(placed.values()), key=lambda i: sum(1 for b in placed.values() if b == i))
+        vkeys = [k for k in KEYS if placed[k] == victim]
+        # a stream on the victim that pauses for a while after its first event
+        h.emu.config(reply_chunks=["slow ", "stream"], stall_after=2, stall_seconds=6)
+        n0 = len(h.emu.log("converse-stream"))
+        box = {}
+
+        def slow():
+            body = json.dumps({"model": REF, "stream": True, "messages": [{"role": "user", "content": "x"}]})
+            box["r"] = ng.request("POST", chat, {"Authorization": "Bearer " + vkeys[0],
+                                                 "Content-Type": "application/json"}, body.encode())
+
+        t = threading.Thread(target=slow, daemon=True)
+        t.start()
+        deadline = time.monotonic() + 10
+        while len(h.emu.log("converse-stream")) == n0:
+            assert time.monotonic() < deadline, "the stream never reached the emulator"
+            time.sleep(0.05)
+        # the stream runs on the victim (the stall only slows streams; the requests below are not)
+        boxes[victim].p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while not draining(boxes[victim]):
+            assert time.monotonic() < deadline, "the box never began to drain"
+            time.sleep(0.02)
+        for k in vkeys:
+            st, data = ng.chat(k, "during the drain")
+            assert st == 200, (k, st, data)
+        # the first of them met the draining box and went on to another one: its 503, or (502) the
+        # kept-alive connection it closed when the drain began
+        with open(os.path.join(ng.prefix, "access.log")) as f:
+            ups = [line.split(" ", 1)[1].strip() for line in f]
+        assert "503, 200" in ups or "502, 200" in ups, ups
+        t.join(30)
+        st, data = box["r"]
+        assert st == 200 and b"slow " in data and b"stream" in data and data.rstrip().endswith(b"data: [DONE]"), \
+            (st, data[-300:])
+        assert boxes[victim].p.wait(30) == 0
+    finally:
+        ng.stop()
+    check_log(ng)
