@@ -22,6 +22,7 @@ static void same_lists(const struct disc_list *a, const struct disc_list *b)
 		must(strcmp(a->v[i].name, b->v[i].name) == 0);
 		must(strcmp(a->v[i].provider, b->v[i].provider) == 0);
 		must(a->v[i].input == b->v[i].input && a->v[i].profile == b->v[i].profile);
+		must(strcmp(a->v[i].base, b->v[i].base) == 0);
 	}
 }
 

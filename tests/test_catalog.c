@@ -26,6 +26,9 @@ static const char cfg_text[] =
 	"  agents: { defaults: { model: { primary: 'amazon-bedrock/meta.llama3-70b-instruct-v1:0' } } },\n"
 	"}\n";
 
+/* an application inference profile: its ARN is the id */
+#define APP "arn:aws:bedrock:us-east-1:1:application-inference-profile/appprof01x"
+
 static void disc_sample(struct disc_list *d)
 {
 	memset(d, 0, sizeof *d);
@@ -37,7 +40,9 @@ static void disc_sample(struct disc_list *d)
 		      DISC_IN_TEXT, 0, &e);
 	disc_list_add(d, "amazon.nova-pro-v1:0", 20, "Nova Pro", 8, "amazon", 6,
 		      DISC_IN_TEXT | DISC_IN_IMAGE, 0, &e);
-	disc_list_add(d, "appprof01x", 10, "batch-nova", 10, "amazon", 6, DISC_IN_TEXT | DISC_IN_IMAGE, 1, &e);
+	disc_list_add(d, APP, strlen(APP), "batch-nova", 10, "amazon", 6, DISC_IN_TEXT | DISC_IN_IMAGE, 1,
+		      &e);
+	disc_list_set_base(d, d->n - 1, "amazon.nova-pro-v1:0", 20, &e); /* its foundation model */
 	disc_list_add(d, "us.amazon.nova-pro-v1:0", 23, "US Nova Pro", 11, "amazon", 6,
 		      DISC_IN_TEXT | DISC_IN_IMAGE, 1, &e);
 }
@@ -67,7 +72,7 @@ static void t_merge(void)
 	CHECK_STR(cat.v[2].id, "custom.thing");
 	/* then discovered, by maker then id */
 	CHECK_STR(cat.v[3].id, "amazon.nova-pro-v1:0");
-	CHECK_STR(cat.v[4].id, "appprof01x");
+	CHECK_STR(cat.v[4].id, APP);
 	CHECK_STR(cat.v[5].id, "us.amazon.nova-pro-v1:0");
 	CHECK_STR(cat.v[6].id, "mistral.mistral-large-2402-v1:0");
 
@@ -91,16 +96,20 @@ static void t_merge(void)
 	CHECK(m->tags == CAT_TAG_CONFIGURED);
 	CHECK_STR(m->maker, "custom");
 
-	m = &cat.v[4];
+	m = &cat.v[4]; /* an application profile: its foundation model's limits */
 	CHECK(m->tags == (CAT_TAG_DISCOVERED | CAT_TAG_PROFILE));
-	CHECK(m->context_window == 100000 && m->max_tokens == 2048);
+	CHECK(m->context_window == 300000 && m->max_tokens == 5000);
 	CHECK_STR(cat.v[6].maker, "mistral ai");
 
 	/* refs */
-	CHECK(catalog_find(&cat, "amazon-bedrock/appprof01x") == &cat.v[4]);
-	CHECK(catalog_find(&cat, "appprof01x") == &cat.v[4]);
+	/* an application profile: by its ARN, and by its name (its key, SPEC 5) */
+	CHECK(catalog_find(&cat, "amazon-bedrock/" APP) == &cat.v[4]);
+	CHECK(catalog_find(&cat, "amazon-bedrock/batch-nova") == &cat.v[4]);
+	CHECK(catalog_find(&cat, "batch-nova") == &cat.v[4]);
+	CHECK_STR(catalog_key(&cat.v[4]), "batch-nova");
+	CHECK_STR(catalog_key(&cat.v[3]), "amazon.nova-pro-v1:0");
 	CHECK(catalog_find(&cat, "amazon-bedrock/nope") == NULL);
-	CHECK(catalog_find(&cat, "openai/appprof01x") == NULL);
+	CHECK(catalog_find(&cat, "openai/batch-nova") == NULL);
 	CHECK_STR(catalog_ref_id("amazon-bedrock/x.y"), "x.y");
 	CHECK_STR(catalog_ref_id("x.y"), "x.y");
 out:
@@ -176,7 +185,7 @@ static void t_provider_filter(void)
 	catalog_filter_provider(&cat, "AMAZON");
 	CHECK(cat.n == 3);
 	for (size_t i = 0; i < cat.n; i++)
-		CHECK(strstr(cat.v[i].id, "amazon") || strcmp(cat.v[i].id, "appprof01x") == 0);
+		CHECK(strstr(cat.v[i].id, "amazon") || strcmp(cat.v[i].id, APP) == 0);
 	catalog_free(&cat);
 
 	CHECK(catalog_build(&cat, &c, &d, &e) == 0);
@@ -241,7 +250,7 @@ static void t_render(void)
 		"amazon-bedrock/meta.llama3-70b-instruct-v1:0      text        8000  2048    default,configured,discovered\n"
 		"amazon-bedrock/custom.thing                       image       100k  2048    configured\n"
 		"amazon-bedrock/amazon.nova-pro-v1:0               text+image  300k  5000    discovered\n"
-		"amazon-bedrock/appprof01x                         text+image  100k  2048    discovered,profile\n"
+		"amazon-bedrock/batch-nova                         text+image  300k  5000    discovered,profile\n"
 		"amazon-bedrock/us.amazon.nova-pro-v1:0            text+image  300k  5000    discovered,profile\n"
 		"amazon-bedrock/mistral.mistral-large-2402-v1:0    text        32k   8192    discovered\n";
 	static const char want_plain[] =
@@ -249,7 +258,7 @@ static void t_render(void)
 		"amazon-bedrock/meta.llama3-70b-instruct-v1:0\n"
 		"amazon-bedrock/custom.thing\n"
 		"amazon-bedrock/amazon.nova-pro-v1:0\n"
-		"amazon-bedrock/appprof01x\n"
+		"amazon-bedrock/batch-nova\n"
 		"amazon-bedrock/us.amazon.nova-pro-v1:0\n"
 		"amazon-bedrock/mistral.mistral-large-2402-v1:0\n";
 

@@ -158,6 +158,10 @@ static const char fm_small[] =
 	"\"responseStreamingSupported\":false,\"inferenceTypesSupported\":[\"ON_DEMAND\"],"
 	"\"modelLifecycle\":{\"status\":\"ACTIVE\"}}]}";
 
+/* the emulator's application profiles (tests/emulator/fixtures.py) */
+#define FX_APP "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/"
+#define APP_ARN "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/app123"
+
 static void t_profiles(void)
 {
 	struct disc_list fms, out;
@@ -174,6 +178,7 @@ static void t_profiles(void)
 		"{\"inferenceProfileId\":\"us.unknown.z\",\"status\":\"ACTIVE\","
 		" \"models\":[{\"modelArn\":\"arn:aws:bedrock:us-east-1::foundation-model/unknown.z\"}]},"
 		"{\"inferenceProfileId\":\"app123\",\"inferenceProfileName\":\"team\",\"status\":\"ACTIVE\",\"type\":\"APPLICATION\","
+		" \"inferenceProfileArn\":\"arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/app123\","
 		" \"models\":[{\"modelArn\":\"garbage\"},{\"modelArn\":\"arn:aws:bedrock:us-east-1::foundation-model/anthropic.c1\"}]},"
 		"{\"inferenceProfileId\":\"nomodels\",\"status\":\"ACTIVE\"},"
 		"{\"inferenceProfileId\":\"us.anthropic.c1\",\"inferenceProfileName\":\"dup\",\"status\":\"ACTIVE\","
@@ -186,13 +191,15 @@ static void t_profiles(void)
 	buf_init(&next, 8192);
 	CHECK(disc_parse_profiles(page, sizeof page - 1, &fms, &out, &next, &e) == 0);
 	CHECK(out.n == 2);
-	CHECK(has(&out, "us.anthropic.c1") && has(&out, "app123"));
+	/* an application profile is listed by its ARN, what is sent (SPEC 5) */
+	CHECK(has(&out, "us.anthropic.c1") && has(&out, APP_ARN) && !has(&out, "app123"));
 	CHECK(!has(&out, "apac.anthropic.c1") && !has(&out, "us.amazon.e1") && !has(&out, "us.unknown.z"));
 	CHECK_STR(get(&out, "us.anthropic.c1")->name, "US C1");
 	CHECK_STR(get(&out, "us.anthropic.c1")->provider, "anthropic");
 	CHECK(get(&out, "us.anthropic.c1")->input == (DISC_IN_TEXT | DISC_IN_IMAGE));
 	CHECK(get(&out, "us.anthropic.c1")->profile == 1);
-	CHECK_STR(get(&out, "app123")->name, "team");
+	CHECK_STR(get(&out, APP_ARN)->name, "team");
+	CHECK_STR(get(&out, APP_ARN)->base, "anthropic.c1"); /* its model, for the limits */
 	CHECK_STR((const char *)next.p, "AAE+/abc==");
 
 	/* last page: no nextToken; null counts as none */
@@ -235,14 +242,15 @@ static void t_fixture_catalogue(void)
 		"us.anthropic.claude-opus-4-6-v1:0", "global.anthropic.claude-opus-4-6-v1:0",
 		"us.anthropic.claude-3-5-haiku-20241022-v1:0", "eu.amazon.nova-pro-v1:0",
 		"us.deepseek.r1-v1:0", "us.mistral.pixtral-large-2502-v1:0",
-		"appprof00x7k2m9q", "appprof01x7k2m9q"};
+		FX_APP "appprof00x7k2m9q",
+		FX_APP "appprof01x7k2m9q"};
 	static const char *const not_want[] = {
 		"anthropic.claude-instant-v1", "anthropic.claude-3-sonnet-20240229-v1:0", /* LEGACY */
 		"anthropic.claude-opus-4-6-v1:0", "deepseek.r1-v1:0", /* profile only */
 		"amazon.titan-embed-text-v2:0", "amazon.nova-canvas-v1:0", "amazon.rerank-v1:0",
 		"cohere.rerank-v3-5:0", "stability.sd3-5-large-v1:0", "amazon.nova-reel-v1:0",
 		"apac.anthropic.claude-3-5-sonnet-20240620-v1:0", /* INACTIVE */
-		"appprof02x7k2m9q"};                              /* embeddings */
+		FX_APP "appprof02x7k2m9q"}; /* embeddings */
 
 	CHECK(fm && pr);
 	if (!fm || !pr)
@@ -273,7 +281,7 @@ static void t_fixture_catalogue(void)
 			fprintf(stderr, "  unexpected %s\n", not_want[i]);
 		CHECK(ok);
 	}
-	CHECK_STR(get(&out, "appprof01x7k2m9q")->provider, "amazon");
+	CHECK_STR(get(&out, FX_APP "appprof01x7k2m9q")->provider, "amazon");
 	disc_list_free(&out);
 	disc_list_free(&prof);
 	disc_list_free(&fms);
@@ -351,6 +359,7 @@ static void sample_list(struct disc_list *l)
 	disc_list_add(l, "anthropic.c1", 12, "Claude\tOne\nline\\two\r", 21, "anthropic", 9,
 		      DISC_IN_TEXT | DISC_IN_IMAGE, 0, &e);
 	disc_list_add(l, "us.anthropic.c1", 15, "", 0, "anthropic", 9, DISC_IN_TEXT, 1, &e);
+	disc_list_set_base(l, 1, "anthropic.c1", 12, &e);
 	disc_list_add(l, "x.img", 5, "Ünïcode ✓", strlen("Ünïcode ✓"), "x y", 3, DISC_IN_IMAGE, 0, &e);
 	disc_list_add(l, "x.none", 6, "n", 1, "", 0, 0, 1, &e);
 	l->fetched = 1700000000;
@@ -368,7 +377,7 @@ static void t_cache_roundtrip(void)
 	CHECK(disc_cache_format(&l, "us-east-1", "amazon,anthropic", &b) == 0);
 	/* escapes: no raw tab/newline inside the name field */
 	CHECK(strstr((const char *)b.p, "Claude\\tOne\\nline\\\\two\\r\tanthropic\t") != NULL);
-	CHECK(strncmp((const char *)b.p, "brock-models-cache v1\t1700000000\t4\tus-east-1\tamazon,anthropic\n",
+	CHECK(strncmp((const char *)b.p, "brock-models-cache v2\t1700000000\t4\tus-east-1\tamazon,anthropic\n",
 		      62) == 0);
 	memset(&r, 0, sizeof r);
 	CHECK(disc_cache_parse((const char *)b.p, b.len, "us-east-1", "amazon,anthropic", &r, &e) == 0);
@@ -378,6 +387,7 @@ static void t_cache_roundtrip(void)
 		CHECK_STR(r.v[i].name, l.v[i].name);
 		CHECK_STR(r.v[i].provider, l.v[i].provider);
 		CHECK(r.v[i].input == l.v[i].input && r.v[i].profile == l.v[i].profile);
+		CHECK_STR(r.v[i].base, l.v[i].base);
 	}
 	CHECK(disc_cache_format(&r, "us-east-1", "amazon,anthropic", &b2) == 0);
 	CHECK_MEM(b2.p, b2.len, b.p, b.len);
@@ -393,7 +403,7 @@ static void t_cache_roundtrip(void)
 	l.fetched = 5;
 	buf_reset(&b);
 	CHECK(disc_cache_format(&l, "eu-west-1", "", &b) == 0);
-	CHECK_STR((const char *)b.p, "brock-models-cache v1\t5\t0\teu-west-1\t\n");
+	CHECK_STR((const char *)b.p, "brock-models-cache v2\t5\t0\teu-west-1\t\n");
 	CHECK(disc_cache_parse((const char *)b.p, b.len, "eu-west-1", "", &r, &e) == 0 && r.n == 0 &&
 	      r.fetched == 5);
 	buf_free(&b);
@@ -402,36 +412,36 @@ static void t_cache_roundtrip(void)
 
 static void t_cache_corrupt(void)
 {
-	static const char hdr[] = "brock-models-cache v1\t100\t1\tus-east-1\t\n";
+	static const char hdr[] = "brock-models-cache v2\t100\t1\tus-east-1\t\n";
 	static const struct {
 		const char *name, *text;
 	} bad[] = {
 		{"empty", ""},
-		{"no newline", "brock-models-cache v1\t100\t0\tus-east-1\t"},
-		{"v2", "brock-models-cache v2\t100\t0\tus-east-1\t\n"},
+		{"no newline", "brock-models-cache v2\t100\t0\tus-east-1\t"},
+		{"v1", "brock-models-cache v1\t100\t0\tus-east-1\t\n"},
 		{"foreign", "{\"models\":[]}\n"},
-		{"bad epoch", "brock-models-cache v1\t1x0\t0\tus-east-1\t\n"},
-		{"empty epoch", "brock-models-cache v1\t\t0\tus-east-1\t\n"},
-		{"negative count", "brock-models-cache v1\t100\t-1\tus-east-1\t\n"},
-		{"huge count", "brock-models-cache v1\t100\t99999999\tus-east-1\t\n"},
-		{"header extra field", "brock-models-cache v1\t100\t0\tus-east-1\t\tx\n"},
-		{"header short", "brock-models-cache v1\t100\t0\tus-east-1\n"},
-		{"count too high", "brock-models-cache v1\t100\t2\tus-east-1\t\na.b\tn\tp\ttext\tmodel\n"},
-		{"count too low", "brock-models-cache v1\t100\t0\tus-east-1\t\na.b\tn\tp\ttext\tmodel\n"},
-		{"truncated", "brock-models-cache v1\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tmod"},
-		{"no final newline", "brock-models-cache v1\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tmodel"},
-		{"bad escape", "brock-models-cache v1\t100\t1\tus-east-1\t\na.b\tn\\x\tp\ttext\tmodel\n"},
-		{"escape at end", "brock-models-cache v1\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tmodel\\\n"},
-		{"bad input", "brock-models-cache v1\t100\t1\tus-east-1\t\na.b\tn\tp\tvideo\tmodel\n"},
-		{"bad kind", "brock-models-cache v1\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tprofiles\n"},
-		{"too few fields", "brock-models-cache v1\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\n"},
-		{"too many fields", "brock-models-cache v1\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tmodel\tx\n"},
-		{"space in id", "brock-models-cache v1\t100\t1\tus-east-1\t\na b\tn\tp\ttext\tmodel\n"},
-		{"empty id", "brock-models-cache v1\t100\t1\tus-east-1\t\n\tn\tp\ttext\tmodel\n"},
-		{"blank line", "brock-models-cache v1\t100\t1\tus-east-1\t\n\n"},
-		{"duplicate", "brock-models-cache v1\t100\t2\tus-east-1\t\na.b\tn\tp\ttext\tmodel\na.b\tn\tp\ttext\tmodel\n"},
-		{"bad utf8", "brock-models-cache v1\t100\t1\tus-east-1\t\na.b\t\xff\tp\ttext\tmodel\n"},
-		{"crlf", "brock-models-cache v1\t100\t1\tus-east-1\t\r\na.b\tn\tp\ttext\tmodel\r\n"},
+		{"bad epoch", "brock-models-cache v2\t1x0\t0\tus-east-1\t\n"},
+		{"empty epoch", "brock-models-cache v2\t\t0\tus-east-1\t\n"},
+		{"negative count", "brock-models-cache v2\t100\t-1\tus-east-1\t\n"},
+		{"huge count", "brock-models-cache v2\t100\t99999999\tus-east-1\t\n"},
+		{"header extra field", "brock-models-cache v2\t100\t0\tus-east-1\t\tx\n"},
+		{"header short", "brock-models-cache v2\t100\t0\tus-east-1\n"},
+		{"count too high", "brock-models-cache v2\t100\t2\tus-east-1\t\na.b\tn\tp\ttext\tmodel\t\n"},
+		{"count too low", "brock-models-cache v2\t100\t0\tus-east-1\t\na.b\tn\tp\ttext\tmodel\t\n"},
+		{"truncated", "brock-models-cache v2\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tmod"},
+		{"no final newline", "brock-models-cache v2\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tmodel\t"},
+		{"bad escape", "brock-models-cache v2\t100\t1\tus-east-1\t\na.b\tn\\x\tp\ttext\tmodel\t\n"},
+		{"escape at end", "brock-models-cache v2\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tmodel\t\\\n"},
+		{"bad input", "brock-models-cache v2\t100\t1\tus-east-1\t\na.b\tn\tp\tvideo\tmodel\t\n"},
+		{"bad kind", "brock-models-cache v2\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tprofiles\t\n"},
+		{"too few fields", "brock-models-cache v2\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tmodel\n"},
+		{"too many fields", "brock-models-cache v2\t100\t1\tus-east-1\t\na.b\tn\tp\ttext\tmodel\t\tx\n"},
+		{"space in id", "brock-models-cache v2\t100\t1\tus-east-1\t\na b\tn\tp\ttext\tmodel\t\n"},
+		{"empty id", "brock-models-cache v2\t100\t1\tus-east-1\t\n\tn\tp\ttext\tmodel\t\n"},
+		{"blank line", "brock-models-cache v2\t100\t1\tus-east-1\t\n\n"},
+		{"duplicate", "brock-models-cache v2\t100\t2\tus-east-1\t\na.b\tn\tp\ttext\tmodel\t\na.b\tn\tp\ttext\tmodel\t\n"},
+		{"bad utf8", "brock-models-cache v2\t100\t1\tus-east-1\t\na.b\t\xff\tp\ttext\tmodel\t\n"},
+		{"crlf", "brock-models-cache v2\t100\t1\tus-east-1\t\r\na.b\tn\tp\ttext\tmodel\t\r\n"},
 	};
 	struct disc_list r;
 	char buf[256];
@@ -443,13 +453,21 @@ static void t_cache_corrupt(void)
 		t_case(bad[i].name, rc < 0 && e.cls == ERR_PROTO && r.n == 0 && r.v == NULL);
 	}
 	/* a NUL byte anywhere is corrupt */
-	snprintf(buf, sizeof buf, "%sa.b\tn\tp\ttext\tmodel\n", hdr);
+	snprintf(buf, sizeof buf, "%sa.b\tn\tp\ttext\tmodel\t\n", hdr);
 	buf[strlen(hdr) + 5] = 0;
-	CHECK(disc_cache_parse(buf, strlen(hdr) + 21, "us-east-1", "", &r, &e) < 0);
+	CHECK(disc_cache_parse(buf, strlen(hdr) + 22, "us-east-1", "", &r, &e) < 0);
 	/* and the good one parses */
 	CHECK(disc_cache_parse(buf, 0, "us-east-1", "", &r, &e) < 0);
-	snprintf(buf, sizeof buf, "%sa.b\tn\tp\ttext\tmodel\n", hdr);
+	snprintf(buf, sizeof buf, "%sa.b\tn\tp\ttext\tmodel\t\n", hdr);
 	CHECK(disc_cache_parse(buf, strlen(buf), "us-east-1", "", &r, &e) == 0 && r.n == 1);
+	disc_list_free(&r);
+	/* a profile's base model is kept; a base with a space is corrupt */
+	snprintf(buf, sizeof buf, "%sa.b\tn\tp\ttext\tprofile\tx.m\n", hdr);
+	CHECK(disc_cache_parse(buf, strlen(buf), "us-east-1", "", &r, &e) == 0 && r.n == 1 &&
+	      strcmp(r.v[0].base, "x.m") == 0);
+	disc_list_free(&r);
+	snprintf(buf, sizeof buf, "%sa.b\tn\tp\ttext\tprofile\tx m\n", hdr);
+	CHECK(disc_cache_parse(buf, strlen(buf), "us-east-1", "", &r, &e) < 0 && r.n == 0);
 	disc_list_free(&r);
 }
 

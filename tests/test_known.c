@@ -65,7 +65,8 @@ static void test_every_line(void)
 		CHECK(t[i].name && t[i].name[0]);
 		CHECK(t[i].thinking == KNOWN_THINK_NONE || t[i].reasoning);
 		CHECK(known_thinking(t[i].key) == t[i].thinking);
-		CHECK(known_caching(t[i].key) == t[i].caching);
+		CHECK(known_caching(t[i].key) == (t[i].caching != 0));
+		CHECK(known_caching_tools(t[i].key) == (t[i].caching == KNOWN_CACHE_ALL));
 	}
 }
 
@@ -119,6 +120,27 @@ static void test_caching_and_effort(void)
 	CHECK(known_caching("us.anthropic.claude-sonnet-4-5-20250929-v1:0") == 1);
 	CHECK(known_caching("meta.llama3-70b-instruct-v1:0") == 0);
 	CHECK(known_caching("cohere.command-r-v1:0") == -1);
+	/* Nova caches system and messages, never tools; Claude all three */
+	CHECK(known_caching("us.amazon.nova-pro-v1:0") == 1);
+	CHECK(known_caching_tools("us.amazon.nova-pro-v1:0") == 0);
+	CHECK(known_caching_tools("global.anthropic.claude-opus-4-7") == 1);
+	CHECK(known_caching_tools("meta.llama3-70b-instruct-v1:0") == 0);
+	CHECK(known_caching_tools("arn:aws:bedrock:us-east-1:1:application-inference-profile/x") == -1);
+	/* the Claude 5 family (platform.claude.com models overview): 1M, 128K, adaptive */
+	{
+		static const char *const c5[] = {"us.anthropic.claude-opus-5-5", "anthropic.claude-opus-5",
+						 "global.anthropic.claude-sonnet-5-5",
+						 "us.anthropic.claude-haiku-5-5", "anthropic.claude-fable-5-2"};
+
+		for (size_t i = 0; i < sizeof c5 / sizeof c5[0]; i++) {
+			const struct known_model *k = known_lookup(c5[i]);
+
+			t_cur = c5[i];
+			CHECK(k && k->context_window == 1000000 && k->max_tokens == 128000 && k->image);
+			CHECK(known_thinking(c5[i]) == KNOWN_THINK_ADAPTIVE && known_caching_tools(c5[i]) == 1);
+		}
+		CHECK_STR(known_lookup("anthropic.claude-opus-5-5-v1:0")->name, "Claude Opus 5.5");
+	}
 	CHECK_STR(known_effort_of_budget(1024), "low");
 	CHECK_STR(known_effort_of_budget(4095), "low");
 	CHECK_STR(known_effort_of_budget(4096), "medium");

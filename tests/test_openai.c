@@ -10,6 +10,7 @@
 #include "bedrock/converse.h"
 #include "wire/evstream.h"
 #include "wire/json.h"
+#include "bedrock/config.h"
 #include "bedrock/openai.h"
 
 /* Test JSON is written with ' for " (none of the texts needs a quote). */
@@ -431,18 +432,100 @@ static void test_cache_tier_user(void)
 	      "{'text':'2'},{'cachePoint':{'type':'default'}},{'text':'3'},"
 	      "{'cachePoint':{'type':'default'}},{'text':'4'},{'text':'5'},"
 	      "{'cachePoint':{'type':'default'}}]}]}");
-	CHECK(rq.cache_points == 4);
+	CHECK(rq.cache_points == 4 && rq.cache_dropped == 1);
 	/* a model without caching: left out */
 	mapeq("{'model':'meta.llama3-70b-instruct-v1:0','messages':[{'role':'user','content':["
 	      "{'type':'text','text':'A','cache_control':{'type':'ephemeral'}}]}]}",
 	      "{'messages':[{'role':'user','content':[{'text':'A'}]}]}");
-	CHECK(rq.cache_points == 0);
+	CHECK(rq.cache_points == 0 && rq.cache_dropped == 1);
+	/* Nova: system and messages, never tools */
+	mapeq("{'model':'us.amazon.nova-pro-v1:0','messages':[{'role':'user','content':["
+	      "{'type':'text','text':'A','cache_control':{'type':'ephemeral'}}]}],'tools':["
+	      "{'type':'function','function':{'name':'t'},'cache_control':{'type':'ephemeral'}}]}",
+	      "{'messages':[{'role':'user','content':[{'text':'A'},{'cachePoint':{'type':'default'}}]}],"
+	      "'toolConfig':{'tools':[{'toolSpec':{'name':'t','inputSchema':{'json':{'type':'object',"
+	      "'properties':{}}}}}],'toolChoice':{'auto':{}}}}");
+	CHECK(rq.cache_points == 1 && rq.cache_dropped == 1);
 	/* service_tier and user */
 	mapeq("{" M "'messages':[" HI "],'service_tier':'flex','user':'u-1'}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
 	      "'serviceTier':{'type':'flex'},'requestMetadata':{'user':'u-1'}}");
 	mapeq("{" M "'messages':[" HI "],'service_tier':'auto'}",
 	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}]}");
+}
+
+/* A tool's cache_control: a point after that tool, tools first in the TTL
+ * order; anthropic_beta and additionalModelRequestFields (SPEC 3.5, 7.1). */
+static void test_tools_cache_betas(void)
+{
+#define TOOL(n, cc) "{'type':'function','function':{'name':'" n "'}" cc "}"
+#define SPEC(n) "{'toolSpec':{'name':'" n "','inputSchema':{'json':{'type':'object','properties':{}}}}}"
+	mapeq("{" M "'messages':[{'role':'system','content':[{'type':'text','text':'S',"
+	      "'cache_control':{'type':'ephemeral','ttl':'1h'}}]}," HI "],'tools':[" TOOL("a", "")
+	      "," TOOL("b", ",'cache_control':{'type':'ephemeral'}") "]}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'system':[{'text':'S'},{'cachePoint':{'type':'default'}}],"
+	      "'toolConfig':{'tools':[" SPEC("a") "," SPEC("b") ",{'cachePoint':{'type':'default'}}],"
+	      "'toolChoice':{'auto':{}}}}");
+	CHECK(rq.cache_points == 2);
+	/* tool_choice none: no tools sent, their marks do not count */
+	mapeq("{" M "'messages':[" HI "],'tool_choice':'none','tools':["
+	      TOOL("b", ",'cache_control':{'type':'ephemeral'}") "]}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}]}");
+	CHECK(rq.cache_points == 0);
+	mapeq("{" M "'messages':[" HI "],'anthropic_beta':' context-1m-2025-08-07,bogus,"
+	      "context-1m-2025-08-07','additionalModelRequestFields':{'top_k':5,'anthropic_beta':['x']},"
+	      "'reasoning_effort':'low','max_tokens':10}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'inferenceConfig':{'maxTokens':2058},"
+	      "'additionalModelRequestFields':{'top_k':5,'anthropic_beta':['context-1m-2025-08-07'],"
+	      "'thinking':{'type':'enabled','budget_tokens':2048}}}");
+	/* the client's own object passes as it is when no beta is kept */
+	mapeq("{" M "'messages':[" HI "],'anthropic_beta':['bogus'],"
+	      "'additionalModelRequestFields':{'anthropic_beta':['x']}}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+	      "'additionalModelRequestFields':{'anthropic_beta':['x']}}");
+	mapeq("{'model':'amazon.nova-pro-v1:0','messages':[" HI "],"
+	      "'anthropic_beta':['context-1m-2025-08-07']}",
+	      "{'messages':[{'role':'user','content':[{'text':'Hi'}]}]}");
+	CHECK(map("{" M "'messages':[" HI "],'anthropic_beta':{}}") == NULL);
+	CHECK_STR(rq.param, "anthropic_beta");
+	CHECK(map("{" M "'messages':[" HI "],'additionalModelRequestFields':'x'}") == NULL);
+	CHECK_STR(rq.param, "additionalModelRequestFields");
+#undef TOOL
+#undef SPEC
+}
+
+/* The gateway's config defaults bedrock.* under the request's fields. */
+static void test_config_defaults(void)
+{
+	char *keys[] = {"app", "user"}, *vals[] = {"brock", "nobody"};
+	struct config_features f;
+	struct buf out;
+	const char *j;
+
+	memset(&f, 0, sizeof f);
+	f.service_tier = "priority";
+	f.latency = "optimized";
+	f.guardrail_id = "gr-1";
+	f.guardrail_trace = 1;
+	f.meta_keys = keys;
+	f.meta_values = vals;
+	f.n_meta = 2;
+	buf_init(&out, 1 << 16);
+	j = q("{" M "'messages':[" HI "]}");
+	CHECK(oai_map_request_def((const uint8_t *)j, strlen(j), &f, &rq, &out, &er) == 0);
+	CHECK_STR((const char *)out.p,
+		  q("{'messages':[{'role':'user','content':[{'text':'Hi'}]}],"
+		    "'serviceTier':{'type':'priority'},'performanceConfig':{'latency':'optimized'},"
+		    "'guardrailConfig':{'guardrailIdentifier':'gr-1','guardrailVersion':'DRAFT',"
+		    "'trace':'enabled'},'requestMetadata':{'app':'brock','user':'nobody'}}"));
+	buf_reset(&out);
+	j = q("{" M "'messages':[" HI "],'service_tier':'flex','user':'alice'}");
+	CHECK(oai_map_request_def((const uint8_t *)j, strlen(j), &f, &rq, &out, &er) == 0);
+	CHECK(strstr((const char *)out.p, q("'serviceTier':{'type':'flex'}")) != NULL);
+	CHECK(strstr((const char *)out.p, q("'requestMetadata':{'app':'brock','user':'alice'}")) != NULL);
+	buf_free(&out);
 }
 
 /* Replaying reasoning: signatures and redacted content kept, a block without
@@ -993,6 +1076,8 @@ int main(int argc, char **argv)
 	T_RUN(test_bad_requests);
 	T_RUN(test_reasoning_effort);
 	T_RUN(test_cache_tier_user);
+	T_RUN(test_tools_cache_betas);
+	T_RUN(test_config_defaults);
 	T_RUN(test_thinking_blocks_replay);
 	T_RUN(test_deep_json);
 	T_RUN(test_out_limit);

@@ -21,7 +21,8 @@ clients() {
 	echo "deps: npm ci in tests/clients" >&2
 	for i in 1 2 3; do
 		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) && break
-		[ $i = 3 ] && { echo "deps: npm ci in tests/clients failed" >&2; exit 1; }
+		# no registry: the client tests skip and say so (the build needs none of it)
+		[ $i = 3 ] && { echo "deps: npm ci in tests/clients failed: the client tests will be skipped" >&2; return 0; }
 		sleep 5
 	done
 	echo "$sum" >"$dir/node_modules/.brock-lock"

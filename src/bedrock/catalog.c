@@ -95,9 +95,12 @@ static unsigned config_input(const struct config_model *cm)
 
 /* Context window, largest output and reasoning of the known-model table
  * (known.h), else the discovery defaults. */
-static void set_limits(struct cat_model *m, const struct config_discovery *dc)
+static void set_limits(struct cat_model *m, const struct config_discovery *dc, const char *base)
 {
 	const struct known_model *k = known_lookup(m->id);
+
+	if (!k && base && base[0])
+		k = known_lookup(base); /* an application profile: its model's */
 
 	m->context_window = k ? k->context_window : dc->default_context_window;
 	m->max_tokens = k ? k->max_tokens : dc->default_max_tokens;
@@ -125,7 +128,7 @@ static int add_configured(struct catalog *cat, const struct config *cfg,
 		if (!m)
 			return -1;
 		m->input = cm->n_input ? config_input(cm) : dm ? dm->input : DISC_IN_TEXT;
-		set_limits(m, dc);
+		set_limits(m, dc, dm ? dm->base : NULL);
 		if (cm->context_window > 0)
 			m->context_window = cm->context_window;
 		if (cm->max_tokens > 0)
@@ -177,7 +180,7 @@ static int add_discovered(struct catalog *cat, const struct config *cfg,
 			break;
 		}
 		m->input = v[i]->input;
-		set_limits(m, &cfg->discovery);
+		set_limits(m, &cfg->discovery, v[i]->base);
 		m->tags |= CAT_TAG_DISCOVERED | (v[i]->profile ? CAT_TAG_PROFILE : 0);
 	}
 	free(v);
@@ -219,6 +222,9 @@ static int tag_default(struct catalog *cat, const struct config *cfg)
 	if (!id)
 		return 0;
 	i = find_id(cat, id);
+	for (size_t k = 0; i < 0 && k < cat->n; k++)
+		if (strcmp(catalog_key(&cat->v[k]), id) == 0)
+			i = (long)k; /* an application profile named by its name */
 	if (i >= 0) {
 		cat->v[i].tags |= CAT_TAG_DEFAULT;
 		return 0;
@@ -277,6 +283,19 @@ void catalog_filter_provider(struct catalog *cat, const char *provider)
 	cat->n = k;
 }
 
+const char *catalog_key(const struct cat_model *m)
+{
+	const char *p = m->name;
+
+	if (!strstr(m->id, ":application-inference-profile/") || !*p || strlen(p) > 64)
+		return m->id;
+	for (; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '-' && *p != '_')
+			return m->id;
+	return m->name;
+}
+
 const struct cat_model *catalog_find(const struct catalog *cat, const char *ref)
 {
 	const char *id = catalog_ref_id(ref);
@@ -285,7 +304,12 @@ const struct cat_model *catalog_find(const struct catalog *cat, const char *ref)
 	if (!id)
 		return NULL;
 	i = find_id(cat, id);
-	return i >= 0 ? &cat->v[i] : NULL;
+	if (i >= 0)
+		return &cat->v[i];
+	for (size_t k = 0; k < cat->n; k++)
+		if (strcmp(catalog_key(&cat->v[k]), id) == 0)
+			return &cat->v[k];
+	return NULL;
 }
 
 /* ------------------------------------------------------------------ renderings */
@@ -358,7 +382,7 @@ int catalog_table(const struct catalog *cat, struct buf *out)
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct cat_model *m = &cat->v[i];
 
-		wm = max_sz(wm, strlen(CATALOG_PROVIDER "/") + strlen(m->id));
+		wm = max_sz(wm, strlen(CATALOG_PROVIDER "/") + strlen(catalog_key(m)));
 		wi = max_sz(wi, strlen(catalog_input_str(m->input)));
 		catalog_fmt_tokens(m->context_window, c, sizeof c);
 		catalog_fmt_tokens(m->max_tokens, o, sizeof o);
@@ -371,12 +395,12 @@ int catalog_table(const struct catalog *cat, struct buf *out)
 	buf_init(&tags, 4096);
 	for (size_t i = 0; i < cat->n && rc == 0; i++) {
 		const struct cat_model *m = &cat->v[i];
-		size_t pad = wm - strlen(CATALOG_PROVIDER "/") - strlen(m->id);
+		size_t pad = wm - strlen(CATALOG_PROVIDER "/") - strlen(catalog_key(m));
 
 		catalog_fmt_tokens(m->context_window, c, sizeof c);
 		catalog_fmt_tokens(m->max_tokens, o, sizeof o);
 		if (tags_str(m->tags, &tags) < 0 ||
-		    buf_appendf(out, "%s/%s%*s  %-*s  %-*s  %-*s  %s\n", CATALOG_PROVIDER, m->id,
+		    buf_appendf(out, "%s/%s%*s  %-*s  %-*s  %-*s  %s\n", CATALOG_PROVIDER, catalog_key(m),
 				(int)pad, "", (int)wi, catalog_input_str(m->input), (int)wc, c,
 				(int)wo, o, (const char *)tags.p) < 0)
 			rc = -1;
@@ -388,7 +412,7 @@ int catalog_table(const struct catalog *cat, struct buf *out)
 int catalog_plain(const struct catalog *cat, struct buf *out)
 {
 	for (size_t i = 0; i < cat->n; i++)
-		if (buf_appendf(out, "%s/%s\n", CATALOG_PROVIDER, cat->v[i].id) < 0)
+		if (buf_appendf(out, "%s/%s\n", CATALOG_PROVIDER, catalog_key(&cat->v[i])) < 0)
 			return -1;
 	return 0;
 }
@@ -409,7 +433,7 @@ int catalog_json(const struct catalog *cat, struct buf *out, struct err *e)
 		jw_key(&w, "key");
 		jw_str_begin(&w);
 		jw_str_piece(&w, CATALOG_PROVIDER "/", strlen(CATALOG_PROVIDER "/"));
-		jw_str_piece(&w, m->id, strlen(m->id));
+		jw_str_piece(&w, catalog_key(m), strlen(catalog_key(m)));
 		jw_str_end(&w);
 		jw_kstr(&w, "id", m->id);
 		jw_kstr(&w, "name", m->name);

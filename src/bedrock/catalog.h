@@ -61,7 +61,13 @@ void catalog_filter_provider(struct catalog *cat, const char *provider);
 /* 1 when a model made by provider (same rule). */
 int catalog_is_maker(const struct cat_model *m, const char *provider);
 
-/* A model ref ("amazon-bedrock/<id>", or a bare id) -> the model, or NULL.
+/* What follows "amazon-bedrock/" in a model's ref (SPEC 5): an application
+ * inference profile's name (inferenceProfileName, when it is 1 to 64
+ * letters, digits, '-' and '_'), so users see and type names; else the id.
+ * The id (the profile's ARN) is what is sent. */
+const char *catalog_key(const struct cat_model *m);
+/* A model ref ("amazon-bedrock/<id>", or a bare id) -> the model, or NULL;
+ * an application profile also answers to its key (its name).
  * ARNs and unknown ids are the caller's business. */
 const struct cat_model *catalog_find(const struct catalog *cat, const char *ref);
 /* The id part of a ref: strips "amazon-bedrock/". */

@@ -99,6 +99,11 @@ struct conv_request {
  * output_config when a thinking flag writes those (the flag wins). */
 int conv_build_body(const struct conv_request *rq, struct buf *out, struct err *e);
 
+/* Writes rq's serviceTier {type}, performanceConfig {latency},
+ * guardrailConfig and requestMetadata members (those set) into the open
+ * request object; the one writer of them for chat and the gateway. */
+void conv_write_features(struct jw *w, const struct conv_request *rq);
+
 /* "png", "jpeg", "gif", "webp" from the magic bytes, or NULL. */
 const char *conv_image_format(const uint8_t *p, size_t n);
 /* The document format of a file from its name's extension (case-insensitive)

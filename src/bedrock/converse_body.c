@@ -393,8 +393,7 @@ static void conv_model_fields(struct jw *w, const struct conv_request *rq, int t
 	jw_obj_end(w);
 }
 
-/* serviceTier, performanceConfig, guardrailConfig, requestMetadata. */
-static void conv_features(struct jw *w, const struct conv_request *rq)
+void conv_write_features(struct jw *w, const struct conv_request *rq)
 {
 	size_t i;
 
@@ -454,7 +453,7 @@ int conv_build_body(const struct conv_request *rq, struct buf *out, struct err *
 	conv_inference_config(&w, rq, max_tokens);
 	if (thinking || rq->extra)
 		conv_model_fields(&w, rq, thinking);
-	conv_features(&w, rq);
+	conv_write_features(&w, rq);
 	jw_obj_end(&w);
 	if (jw_finish(&w, e) < 0) {
 		if (w.error == JW_E_NOMEM)

@@ -21,6 +21,7 @@ void disc_list_free(struct disc_list *l)
 		free(l->v[i].id);
 		free(l->v[i].name);
 		free(l->v[i].provider);
+		free(l->v[i].base);
 	}
 	free(l->v);
 	memset(l, 0, sizeof *l);
@@ -49,15 +50,31 @@ int disc_list_add(struct disc_list *l, const char *id, size_t idn, const char *n
 	m->id = str_dupn(id, idn);
 	m->name = str_dupn(name, name ? namen : 0);
 	m->provider = str_dupn(provider, provider ? provn : 0);
-	if (!m->id || !m->name || !m->provider) {
+	m->base = str_dupn("", 0);
+	if (!m->id || !m->name || !m->provider || !m->base) {
 		free(m->id);
 		free(m->name);
 		free(m->provider);
+		free(m->base);
 		return err_set(e, ERR_OTHER, "out of memory");
 	}
 	m->input = input;
 	m->profile = profile;
 	l->n++;
+	return 0;
+}
+
+int disc_list_set_base(struct disc_list *l, size_t i, const char *base, size_t n, struct err *e)
+{
+	char *b;
+
+	if (i >= l->n || n > DISC_MAX_FIELD)
+		return err_set(e, ERR_OTHER, "bad base model");
+	b = str_dupn(base, n);
+	if (!b)
+		return err_set(e, ERR_OTHER, "out of memory");
+	free(l->v[i].base);
+	l->v[i].base = b;
 	return 0;
 }
 
@@ -396,7 +413,11 @@ int disc_parse_profiles(const char *body, size_t n, const struct disc_list *fms,
 		if (json_type(&d, p) != JSON_OBJECT ||
 		    !json_str_eq(&d, json_get(&d, p, "status"), "ACTIVE"))
 			continue;
-		idn = get_str(&d, p, "inferenceProfileId", &idb);
+		/* an application profile is called by its ARN (SPEC 5); its
+		 * name is what users see */
+		idn = json_str_eq(&d, json_get(&d, p, "type"), "APPLICATION")
+			      ? get_str(&d, p, "inferenceProfileArn", &idb)
+			      : get_str(&d, p, "inferenceProfileId", &idb);
 		if (idn < 0 || !disc_id_ok((const char *)idb.p, (size_t)idn) ||
 		    disc_list_find(out, (const char *)idb.p, (size_t)idn) >= 0)
 			continue;
@@ -407,6 +428,9 @@ int disc_parse_profiles(const char *body, size_t n, const struct disc_list *fms,
 		rc = disc_list_add(out, (const char *)idb.p, (size_t)idn, (const char *)nb.p,
 				   nn < 0 ? 0 : (size_t)nn, fms->v[fm].provider,
 				   strlen(fms->v[fm].provider), fms->v[fm].input, 1, e);
+		if (rc == 0)
+			rc = disc_list_set_base(out, out->n - 1, fms->v[fm].id,
+						strlen(fms->v[fm].id), e);
 	}
 	buf_free(&idb);
 	buf_free(&nb);
@@ -526,7 +550,8 @@ int disc_fetch(struct aws *a, const struct aws_creds *creds, const char *norm_fi
 		if (disc_list_find(out, m->id, strlen(m->id)) >= 0)
 			continue;
 		if (disc_list_add(out, m->id, strlen(m->id), m->name, strlen(m->name), m->provider,
-				  strlen(m->provider), m->input, 1, e) < 0)
+				  strlen(m->provider), m->input, 1, e) < 0 ||
+		    disc_list_set_base(out, out->n - 1, m->base, strlen(m->base), e) < 0)
 			goto done;
 	}
 	rc = 0;

@@ -19,11 +19,12 @@
  *
  * Cache: one file per (region, providerFilter) under $BROCK_CACHE_DIR, else
  * $XDG_CACHE_HOME/brock, else ~/.cache/brock. Format (UTF-8, '\n' lines):
- *     brock-models-cache v1 TAB <fetched epoch> TAB <count> TAB <region> TAB <filter>
- *     <id> TAB <name> TAB <provider> TAB <input> TAB <kind>      (count lines)
+ *     brock-models-cache v2 TAB <fetched epoch> TAB <count> TAB <region> TAB <filter>
+ *     <id> TAB <name> TAB <provider> TAB <input> TAB <kind> TAB <base>   (count lines)
  * filter is the normalised providerFilter (lower-case, sorted, unique,
  * comma-joined; "" = all); input is "text", "image" or "text+image"; kind is
- * "model" or "profile". In every field '\\', TAB, LF and CR are written as
+ * "model" or "profile"; base is a profile's foundation model id ("" when
+ * none), so an application profile (an opaque ARN) gets its model's limits. In every field '\\', TAB, LF and CR are written as
  * \\ \t \n \r. A file whose header, region, filter or line count does not
  * match is ignored (and replaced by the next refresh). Writes go to a
  * temporary file in the same directory, fsync, rename, fsync of the
@@ -52,7 +53,7 @@
 #define DISC_MAX_TOKENS (1 << 20)
 #define DISC_MAX_PAGES 200
 #define DISC_CACHE_MAX (4u << 20)
-#define DISC_CACHE_MAGIC "brock-models-cache v1"
+#define DISC_CACHE_MAGIC "brock-models-cache v2"
 
 enum { DISC_IN_TEXT = 1u, DISC_IN_IMAGE = 2u };
 
@@ -63,6 +64,7 @@ struct disc_model {
 	unsigned input; /* DISC_IN_* */
 	int profile;    /* 1: an inference profile */
 	int on_demand;  /* foundation models: ON_DEMAND supported (not cached) */
+	char *base;     /* profiles: the foundation model id; "" when none (never NULL) */
 };
 
 struct disc_list {
@@ -76,6 +78,8 @@ void disc_list_free(struct disc_list *l);
  * -1 with ERR_OTHER at DISC_MAX_MODELS or out of memory. */
 int disc_list_add(struct disc_list *l, const char *id, size_t idn, const char *name, size_t namen,
 		  const char *provider, size_t provn, unsigned input, int profile, struct err *e);
+/* Sets the base (foundation model id) of l->v[i]. */
+int disc_list_set_base(struct disc_list *l, size_t i, const char *base, size_t n, struct err *e);
 /* Index of id in l, or -1. */
 long disc_list_find(const struct disc_list *l, const char *id, size_t idn);
 

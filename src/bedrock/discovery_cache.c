@@ -143,8 +143,9 @@ int disc_cache_format(const struct disc_list *l, const char *region, const char 
 		if (put_field(out, m->id) < 0 || buf_append_byte(out, '\t') < 0 ||
 		    put_field(out, m->name) < 0 || buf_append_byte(out, '\t') < 0 ||
 		    put_field(out, m->provider) < 0 ||
-		    buf_appendf(out, "\t%s\t%s\n", input_name(m->input),
-				m->profile ? "profile" : "model") < 0)
+		    buf_appendf(out, "\t%s\t%s\t", input_name(m->input),
+				m->profile ? "profile" : "model") < 0 ||
+		    put_field(out, m->base ? m->base : "") < 0 || buf_append_byte(out, '\n') < 0)
 			return -1;
 	}
 	return 0;
@@ -235,18 +236,19 @@ static int parse_input(const struct buf *b, unsigned *in)
 	return -1;
 }
 
-static int model_line(struct line *ln, struct buf f[5], struct disc_list *out, struct err *e)
+static int model_line(struct line *ln, struct buf f[6], struct disc_list *out, struct err *e)
 {
 	int last = 0, profile;
 	unsigned in;
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (last || next_field(ln, &f[i], &last) < 0)
 			return err_set(e, ERR_PROTO, "bad field");
 	if (!last)
 		return err_set(e, ERR_PROTO, "too many fields");
-	if (!disc_id_ok((const char *)f[0].p, f[0].len) || parse_input(&f[3], &in) < 0)
-		return err_set(e, ERR_PROTO, "bad id or input");
+	if (!disc_id_ok((const char *)f[0].p, f[0].len) || parse_input(&f[3], &in) < 0 ||
+	    (f[5].len && !disc_id_ok((const char *)f[5].p, f[5].len)))
+		return err_set(e, ERR_PROTO, "bad id, input or base");
 	if (slice_eq_str(buf_slice(&f[4]), "profile"))
 		profile = 1;
 	else if (slice_eq_str(buf_slice(&f[4]), "model"))
@@ -257,12 +259,14 @@ static int model_line(struct line *ln, struct buf f[5], struct disc_list *out, s
 		return err_set(e, ERR_PROTO, "duplicate id");
 	if (memchr(f[1].p, 0, f[1].len) || memchr(f[2].p, 0, f[2].len))
 		return err_set(e, ERR_PROTO, "NUL in a field");
-	return disc_list_add(out, (const char *)f[0].p, f[0].len, (const char *)f[1].p, f[1].len,
-			     (const char *)f[2].p, f[2].len, in, profile, e);
+	if (disc_list_add(out, (const char *)f[0].p, f[0].len, (const char *)f[1].p, f[1].len,
+			  (const char *)f[2].p, f[2].len, in, profile, e) < 0)
+		return -1;
+	return disc_list_set_base(out, out->n - 1, (const char *)f[5].p, f[5].len, e);
 }
 
 static int cache_parse(const char *text, size_t n, const char *region, const char *norm_filter,
-		       struct disc_list *out, struct buf f[5], struct err *e)
+		       struct disc_list *out, struct buf f[6], struct err *e)
 {
 	const char *p = text, *end = text + n, *nl;
 	long long fetched, count;
@@ -279,7 +283,7 @@ static int cache_parse(const char *text, size_t n, const char *region, const cha
 	ln.p = p;
 	ln.end = nl;
 	if (header_fields(&ln, f) < 0 || !slice_eq_str(buf_slice(&f[0]), DISC_CACHE_MAGIC))
-		return err_set(e, ERR_PROTO, "not a brock models cache (v1)");
+		return err_set(e, ERR_PROTO, "not a brock models cache (v2)");
 	if (parse_uint((const char *)f[1].p, f[1].len, &fetched) < 0 ||
 	    parse_uint((const char *)f[2].p, f[2].len, &count) < 0 || count > DISC_MAX_MODELS)
 		return err_set(e, ERR_PROTO, "bad header");
@@ -305,13 +309,13 @@ static int cache_parse(const char *text, size_t n, const char *region, const cha
 int disc_cache_parse(const char *text, size_t n, const char *region, const char *norm_filter,
 		     struct disc_list *out, struct err *e)
 {
-	struct buf f[5];
+	struct buf f[6];
 	int rc;
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		buf_init(&f[i], DISC_MAX_FIELD + 1);
 	rc = cache_parse(text, n, region, norm_filter, out, f, e);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		buf_free(&f[i]);
 	if (rc < 0) {
 		disc_list_free(out);

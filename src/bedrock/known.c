@@ -5,7 +5,10 @@
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-<maker>-<model>.md;
  * "caching" is the Bedrock prompt-caching page,
  * https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html
- * (supported models and TTLs); "params" the Bedrock model parameter pages,
+ * (supported models and TTLs; its table of cacheable fields: system,
+ * messages and tools for Claude, system and messages for Nova);
+ * "claude.com" is https://platform.claude.com/docs/en/models/<model>/overview
+ * (context window, max output, thinking) for models newer than the cards; "params" the Bedrock model parameter pages,
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-<maker>.html. */
 #include "bedrock/known.h"
 
@@ -16,6 +19,8 @@
 #define M 1000000LL
 
 enum { NO = 0, YES = 1 };
+#define C_MSG KNOWN_CACHE_MSG
+#define C_ALL KNOWN_CACHE_ALL
 #define T_NONE KNOWN_THINK_NONE
 #define T_BUDGET KNOWN_THINK_BUDGET
 #define T_ADAPT KNOWN_THINK_ADAPTIVE
@@ -31,46 +36,60 @@ static const struct known_model known_models[] = {
 	/* card anthropic-claude-3-opus */
 	{"anthropic.claude-3-opus", "Claude 3 Opus", 200 * K, 4096, YES, NO, T_NONE, NO},
 	/* card anthropic-claude-3-5-haiku; caching: GA */
-	{"anthropic.claude-3-5-haiku", "Claude 3.5 Haiku", 200 * K, 8192, NO, NO, T_NONE, YES},
+	{"anthropic.claude-3-5-haiku", "Claude 3.5 Haiku", 200 * K, 8192, NO, NO, T_NONE, C_ALL},
 	/* card anthropic-claude-3-5-sonnet; caching: v2 preview only */
 	{"anthropic.claude-3-5-sonnet", "Claude 3.5 Sonnet", 200 * K, 8192, YES, NO, T_NONE, NO},
 	/* card anthropic-claude-3-7-sonnet; caching: GA */
-	{"anthropic.claude-3-7-sonnet", "Claude 3.7 Sonnet", 200 * K, 64 * K, YES, YES, T_BUDGET, YES},
+	{"anthropic.claude-3-7-sonnet", "Claude 3.7 Sonnet", 200 * K, 64 * K, YES, YES, T_BUDGET, C_ALL},
 	/* card anthropic-claude-sonnet-4 */
-	{"anthropic.claude-sonnet-4", "Claude Sonnet 4", 200 * K, 64 * K, YES, YES, T_BUDGET, YES},
+	{"anthropic.claude-sonnet-4", "Claude Sonnet 4", 200 * K, 64 * K, YES, YES, T_BUDGET, C_ALL},
 	/* card anthropic-claude-opus-4 */
-	{"anthropic.claude-opus-4", "Claude Opus 4", 200 * K, 32 * K, YES, YES, T_BUDGET, YES},
+	{"anthropic.claude-opus-4", "Claude Opus 4", 200 * K, 32 * K, YES, YES, T_BUDGET, C_ALL},
 	/* card anthropic-claude-opus-4-1 */
-	{"anthropic.claude-opus-4-1", "Claude Opus 4.1", 200 * K, 32 * K, YES, YES, T_BUDGET, YES},
+	{"anthropic.claude-opus-4-1", "Claude Opus 4.1", 200 * K, 32 * K, YES, YES, T_BUDGET, C_ALL},
 	/* card anthropic-claude-sonnet-4-5 */
-	{"anthropic.claude-sonnet-4-5", "Claude Sonnet 4.5", 200 * K, 64 * K, YES, YES, T_BUDGET, YES},
+	{"anthropic.claude-sonnet-4-5", "Claude Sonnet 4.5", 200 * K, 64 * K, YES, YES, T_BUDGET, C_ALL},
 	/* card anthropic-claude-haiku-4-5; caching: 1h TTL */
-	{"anthropic.claude-haiku-4-5", "Claude Haiku 4.5", 200 * K, 64 * K, YES, YES, T_BUDGET, YES},
+	{"anthropic.claude-haiku-4-5", "Claude Haiku 4.5", 200 * K, 64 * K, YES, YES, T_BUDGET, C_ALL},
 	/* card anthropic-claude-opus-4-5; caching: 1h TTL */
-	{"anthropic.claude-opus-4-5", "Claude Opus 4.5", 200 * K, 64 * K, YES, YES, T_BUDGET, YES},
+	{"anthropic.claude-opus-4-5", "Claude Opus 4.5", 200 * K, 64 * K, YES, YES, T_BUDGET, C_ALL},
 	/* card anthropic-claude-opus-4-6: 1M ctx, 128K out */
-	{"anthropic.claude-opus-4-6", "Claude Opus 4.6", 1 * M, 128 * K, YES, YES, T_BUDGET, YES},
+	{"anthropic.claude-opus-4-6", "Claude Opus 4.6", 1 * M, 128 * K, YES, YES, T_BUDGET, C_ALL},
 	/* card anthropic-claude-sonnet-4-6; platform.claude.com/docs/en/models/sonnet-4-6: 1M, 128K */
-	{"anthropic.claude-sonnet-4-6", "Claude Sonnet 4.6", 1 * M, 128 * K, YES, YES, T_BUDGET, YES},
+	{"anthropic.claude-sonnet-4-6", "Claude Sonnet 4.6", 1 * M, 128 * K, YES, YES, T_BUDGET, C_ALL},
 	/* card anthropic-claude-opus-4-7: 1M ctx, 128K out, thinking.type adaptive only */
-	{"anthropic.claude-opus-4-7", "Claude Opus 4.7", 1 * M, 128 * K, YES, YES, T_ADAPT, YES},
+	{"anthropic.claude-opus-4-7", "Claude Opus 4.7", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
 	/* platform.claude.com/docs/en/models/opus-4-8: 1M, 128K, adaptive */
-	{"anthropic.claude-opus-4-8", "Claude Opus 4.8", 1 * M, 128 * K, YES, YES, T_ADAPT, YES},
+	{"anthropic.claude-opus-4-8", "Claude Opus 4.8", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
 	/* platform.claude.com/docs/en/models/sonnet-5: 1M, 128K, adaptive only */
-	{"anthropic.claude-sonnet-5", "Claude Sonnet 5", 1 * M, 128 * K, YES, YES, T_ADAPT, YES},
+	{"anthropic.claude-sonnet-5", "Claude Sonnet 5", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
+	/* claude.com opus-5: 1M, 128K, adaptive */
+	{"anthropic.claude-opus-5", "Claude Opus 5", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
+	/* claude.com opus-5-5: 1M, 128K, adaptive (always on) */
+	{"anthropic.claude-opus-5-5", "Claude Opus 5.5", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
+	/* claude.com models overview (current lineup): Sonnet 5.5 1M, 128K, adaptive */
+	{"anthropic.claude-sonnet-5-5", "Claude Sonnet 5.5", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
+	/* claude.com models overview: Haiku 5.5 1M, 128K, adaptive */
+	{"anthropic.claude-haiku-5-5", "Claude Haiku 5.5", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
+	/* claude.com fable-5: 1M, 128K, adaptive (always on) */
+	{"anthropic.claude-fable-5", "Claude Fable 5", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
+	/* claude.com fable-5-1: 1M, 128K, adaptive (always on) */
+	{"anthropic.claude-fable-5-1", "Claude Fable 5.1", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
+	/* claude.com models overview: Fable 5.2 1M, 128K, adaptive (always on) */
+	{"anthropic.claude-fable-5-2", "Claude Fable 5.2", 1 * M, 128 * K, YES, YES, T_ADAPT, C_ALL},
 	/* Amazon Nova */
 	/* card amazon-nova-micro; caching: GA */
-	{"amazon.nova-micro", "Nova Micro", 128 * K, 5 * K, NO, NO, T_NONE, YES},
+	{"amazon.nova-micro", "Nova Micro", 128 * K, 5 * K, NO, NO, T_NONE, C_MSG},
 	/* card amazon-nova-lite: 300K ctx, 5K out */
-	{"amazon.nova-lite", "Nova Lite", 300 * K, 5 * K, YES, NO, T_NONE, YES},
+	{"amazon.nova-lite", "Nova Lite", 300 * K, 5 * K, YES, NO, T_NONE, C_MSG},
 	/* card amazon-nova-pro */
-	{"amazon.nova-pro", "Nova Pro", 300 * K, 5 * K, YES, NO, T_NONE, YES},
+	{"amazon.nova-pro", "Nova Pro", 300 * K, 5 * K, YES, NO, T_NONE, C_MSG},
 	/* card amazon-nova-premier; caching: GA */
-	{"amazon.nova-premier", "Nova Premier", 1 * M, 32 * K, YES, NO, T_NONE, YES},
+	{"amazon.nova-premier", "Nova Premier", 1 * M, 32 * K, YES, NO, T_NONE, C_MSG},
 	/* card amazon-nova-2-lite: 1M ctx, 64K out, extended thinking */
-	{"amazon.nova-2-lite", "Nova 2 Lite", 1 * M, 64 * K, YES, YES, T_NONE, YES},
+	{"amazon.nova-2-lite", "Nova 2 Lite", 1 * M, 64 * K, YES, YES, T_NONE, C_MSG},
 	/* card amazon-nova-2-pro */
-	{"amazon.nova-2-pro", "Nova 2 Pro", 1 * M, 64 * K, YES, YES, T_NONE, YES},
+	{"amazon.nova-2-pro", "Nova 2 Pro", 1 * M, 64 * K, YES, YES, T_NONE, C_MSG},
 	/* Meta Llama */
 	/* card meta-llama3-8b-instruct; params meta */
 	{"meta.llama3-8b-instruct", "Llama 3 8B Instruct", 8 * K, 2048, NO, NO, T_NONE, NO},
@@ -263,7 +282,14 @@ int known_caching(const char *model_id)
 {
 	const struct known_model *k = known_lookup(model_id);
 
-	return k ? k->caching : -1;
+	return k ? k->caching != KNOWN_CACHE_NO : -1;
+}
+
+int known_caching_tools(const char *model_id)
+{
+	const struct known_model *k = known_lookup(model_id);
+
+	return k ? k->caching == KNOWN_CACHE_ALL : -1;
 }
 
 const char *known_effort_of_budget(long long budget)

@@ -42,7 +42,13 @@ struct known_model {
 	int image;             /* takes image input */
 	int reasoning;         /* reasons (any way: budget, adaptive, always, own field) */
 	int thinking;          /* enum known_think: the Anthropic field it takes */
-	int caching;           /* takes cachePoint blocks */
+	int caching;           /* enum known_cache: where it takes cachePoint blocks */
+};
+
+enum known_cache {
+	KNOWN_CACHE_NO = 0,  /* no prompt caching */
+	KNOWN_CACHE_MSG = 1, /* in system and messages (Nova: never in tools) */
+	KNOWN_CACHE_ALL = 2  /* in system, messages and toolConfig.tools (Claude) */
 };
 
 /* The table entry for a model id, profile id or ARN, or NULL. */
@@ -53,6 +59,8 @@ const struct known_model *known_lookup(const char *model_id);
 int known_thinking(const char *model_id);
 /* 1: takes cache points, 0: known not to, -1: unknown model. */
 int known_caching(const char *model_id);
+/* The same for cache points in toolConfig.tools. */
+int known_caching_tools(const char *model_id);
 /* "low", "medium" or "high" for a budget; the budget for an effort (0 for
  * anything else). */
 const char *known_effort_of_budget(long long budget);

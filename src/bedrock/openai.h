@@ -12,8 +12,13 @@
  * cache_control {"type":"ephemeral"[,"ttl":"1h"]} on a content part puts a
  * cachePoint block after it on models that take caching (known.h; left out
  * elsewhere): at most 4 (the first three and the last are kept), and a 1h
- * point after a 5m one is sent as 5m. service_tier flex/priority/default ->
- * serviceTier (auto: omitted); user -> requestMetadata.user.
+ * point after a 5m one is sent as 5m; a tool's cache_control puts the point
+ * after that tool in toolConfig.tools. service_tier flex/priority/default ->
+ * serviceTier (auto: omitted); user -> requestMetadata.user;
+ * additionalModelRequestFields (an object) is merged as chat's --extra;
+ * anthropic_beta (a string "a,b" or an array) becomes
+ * additionalModelRequestFields.anthropic_beta on Anthropic models, only the
+ * betas Bedrock documents (anth_default_betas; others dropped).
  * Every client mistake is ERR_USAGE with a message meant for a 400 answer
  * (oai_req.param names the offending field when there is one).
  *
@@ -71,6 +76,7 @@ struct oai_req {
 	char effort[8];               /* adaptive effort sent ("low", "medium", "high"), or "" */
 	char service_tier[16];        /* serviceTier.type sent, or "" */
 	int cache_points;             /* cachePoint blocks written */
+	int cache_dropped;            /* cache_control marks left out (model, place, over 4) */
 	char param[64];               /* on ERR_USAGE: the offending field ("messages[2].content"), or "" */
 };
 
@@ -81,6 +87,14 @@ struct oai_req {
  * not match the media type, ...) or ERR_OTHER (out of memory / out's limit). */
 int oai_map_request(const uint8_t *body, size_t n, struct oai_req *rq, struct buf *out,
 		    struct err *e);
+
+/* The same, with the gateway's defaults under the request's own fields
+ * (SPEC 3.5): def's service tier when service_tier is absent or "auto", its
+ * latency, guardrail and request metadata (the request's `user` joins the
+ * metadata). def NULL: no defaults. */
+struct config_features;
+int oai_map_request_def(const uint8_t *body, size_t n, const struct config_features *def,
+			struct oai_req *rq, struct buf *out, struct err *e);
 
 /* "chatcmpl-" + the lowercase hex of rnd[0..n) (n is capped so it fits). */
 void oai_make_id(char out[OAI_ID_MAX], const uint8_t *rnd, size_t n);

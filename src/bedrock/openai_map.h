@@ -14,6 +14,7 @@ enum { ROLE_NONE = 0, ROLE_USER = 1, ROLE_ASSISTANT = 2 };
 struct oai_map {
 	const struct json_doc *d;
 	struct oai_req *rq;
+	const struct config_features *def; /* the gateway's bedrock.* defaults, or NULL */
 	struct jw w;
 	struct buf s1, s2; /* decoded strings, decoded image bytes */
 	int role;          /* Converse role of the open message, or ROLE_NONE */
@@ -45,6 +46,14 @@ int oai_member(const struct json_doc *d, int obj, const char *key);
 int oai_blank(struct slice s);
 /* Opens (or continues, when it is the same role) a Converse message. */
 int oai_open(struct oai_map *m, int role, const char *param);
+
+/* ---- openai_feat.c ---- */
+
+/* serviceTier, performanceConfig, guardrailConfig, requestMetadata: the
+ * request's service_tier and user over m->def. */
+int oai_features(struct oai_map *m);
+/* additionalModelRequestFields: the client's object, anthropic_beta, thinking. */
+int oai_model_fields(struct oai_map *m);
 
 /* ---- openai_tools.c ---- */
 

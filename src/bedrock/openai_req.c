@@ -241,7 +241,36 @@ static int oai_cache_mark(struct oai_map *m, int part, const char *param)
 	return 0;
 }
 
-/* Reads every cache_control mark (system messages first, Bedrock's order)
+/* Tools come first in Bedrock's order (toolConfig, system, messages); with
+ * tool_choice "none" no tool is sent, so their marks do not count, nor on a
+ * model that takes cache points in system and messages only (Nova). */
+static int oai_cache_tools(struct oai_map *m)
+{
+	int tools = oai_member(m->d, 0, "tools"), t;
+	int ok = known_caching_tools(m->rq->model_id) != 0; /* Nova: never in tools */
+	size_t i = 0;
+
+	if (json_type(m->d, tools) != JSON_ARRAY ||
+	    json_str_eq(m->d, oai_member(m->d, 0, "tool_choice"), "none"))
+		return 0;
+	for (t = json_child(m->d, tools); t >= 0; t = json_next(m->d, t), i++) {
+		char pt[40];
+
+		size_t n = m->ncache;
+
+		oai_pathf(pt, sizeof pt, "tools[%zu]", i);
+		if (json_type(m->d, t) == JSON_OBJECT && oai_cache_mark(m, t, pt) < 0)
+			return -1;
+		if (!ok && m->ncache != n) {
+			m->ncache = n; /* checked, not kept */
+			m->rq->cache_dropped++;
+		}
+	}
+	return 0;
+}
+
+/* Reads every cache_control mark (tools, system messages, then the others:
+ * Bedrock's order)
  * and decides which become cache points. */
 static int oai_cache_plan(struct oai_map *m, int msgs)
 {
@@ -249,6 +278,8 @@ static int oai_cache_plan(struct oai_map *m, int msgs)
 	size_t i;
 
 	m->cache_ok = known_caching(m->rq->model_id) != 0;
+	if (oai_cache_tools(m) < 0)
+		return -1;
 	for (pass = 0; pass < 2; pass++) {
 		for (msg = json_child(m->d, msgs), i = 0; msg >= 0; msg = json_next(m->d, msg), i++) {
 			int role = json_get(m->d, msg, "role"), c = oai_member(m->d, msg, "content");
@@ -269,6 +300,7 @@ static int oai_cache_plan(struct oai_map *m, int msgs)
 		if (m->cache[i].emit && short_seen)
 			m->cache[i].ttl_1h = 0; /* TTLs never increase along the prompt */
 		short_seen |= m->cache[i].emit && !m->cache[i].ttl_1h;
+		m->rq->cache_dropped += !m->cache[i].emit;
 	}
 	return 0;
 }
@@ -631,63 +663,6 @@ static int oai_head(struct oai_map *m)
 	return 0;
 }
 
-/* service_tier and user (SPEC 7.1). */
-static int oai_tier_user(struct oai_map *m)
-{
-	int st = oai_member(m->d, 0, "service_tier"), u = oai_member(m->d, 0, "user");
-	struct slice s;
-
-	if (st >= 0) {
-		if (json_str_eq(m->d, st, "flex") || json_str_eq(m->d, st, "priority") ||
-		    json_str_eq(m->d, st, "default"))
-			json_strz(m->d, st, m->rq->service_tier, sizeof m->rq->service_tier, m->e);
-		else if (!json_str_eq(m->d, st, "auto"))
-			return oai_fail(m, "service_tier",
-					"expected \"auto\", \"default\", \"flex\" or \"priority\"");
-	}
-	if (m->rq->service_tier[0]) {
-		jw_key(&m->w, "serviceTier");
-		jw_obj_begin(&m->w);
-		jw_kstr(&m->w, "type", m->rq->service_tier);
-		jw_obj_end(&m->w);
-	}
-	if (u < 0)
-		return 0;
-	if (oai_str(m, u, &m->s1, &s, "user") < 0)
-		return -1;
-	if (s.n > 256)
-		return oai_fail(m, "user", "at most 256 characters");
-	if (!s.n)
-		return 0;
-	jw_key(&m->w, "requestMetadata");
-	jw_obj_begin(&m->w);
-	jw_kstrn(&m->w, "user", s.p, s.n);
-	jw_obj_end(&m->w);
-	return 0;
-}
-
-static void oai_thinking(struct oai_map *m)
-{
-	if (!m->rq->thinking && !m->rq->effort[0])
-		return;
-	jw_key(&m->w, "additionalModelRequestFields");
-	jw_obj_begin(&m->w);
-	jw_key(&m->w, "thinking");
-	jw_obj_begin(&m->w);
-	if (m->rq->effort[0]) {
-		jw_kstr(&m->w, "type", "adaptive");
-		jw_obj_end(&m->w);
-		jw_key(&m->w, "output_config");
-		jw_obj_begin(&m->w);
-		jw_kstr(&m->w, "effort", m->rq->effort);
-	} else {
-		jw_kstr(&m->w, "type", "enabled");
-		jw_kint(&m->w, "budget_tokens", m->rq->thinking);
-	}
-	jw_obj_end(&m->w);
-	jw_obj_end(&m->w);
-}
-
 static int oai_map_doc(struct oai_map *m)
 {
 	int msgs = json_get(m->d, 0, "messages");
@@ -704,10 +679,7 @@ static int oai_map_doc(struct oai_map *m)
 		return -1;
 	jw_obj_begin(&m->w);
 	if (oai_messages(m, msgs) < 0 || oai_system(m, msgs) < 0 || oai_inference(m) < 0 ||
-	    oai_tools(m) < 0)
-		return -1;
-	oai_thinking(m);
-	if (oai_tier_user(m) < 0)
+	    oai_tools(m) < 0 || oai_model_fields(m) < 0 || oai_features(m) < 0)
 		return -1;
 	jw_obj_end(&m->w);
 	return 0;
@@ -715,6 +687,12 @@ static int oai_map_doc(struct oai_map *m)
 
 int oai_map_request(const uint8_t *body, size_t n, struct oai_req *rq, struct buf *out,
 		    struct err *e)
+{
+	return oai_map_request_def(body, n, NULL, rq, out, e);
+}
+
+int oai_map_request_def(const uint8_t *body, size_t n, const struct config_features *def,
+			struct oai_req *rq, struct buf *out, struct err *e)
 {
 	struct oai_map m;
 	struct json_doc d;
@@ -724,6 +702,7 @@ int oai_map_request(const uint8_t *body, size_t n, struct oai_req *rq, struct bu
 	memset(rq, 0, sizeof *rq);
 	memset(&m, 0, sizeof m);
 	m.rq = rq;
+	m.def = def;
 	m.e = e;
 	if (json_parse_alloc(&d, (const char *)body, n, OAI_MAX_TOKENS, e) < 0) {
 		if (e)

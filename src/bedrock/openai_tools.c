@@ -236,6 +236,7 @@ static int oai_tool_specs(struct oai_map *m, int tools)
 		jw_obj_end(&m->w);
 		jw_obj_end(&m->w);
 		jw_obj_end(&m->w);
+		oai_cache_after(m, t);
 	}
 	return 0;
 }

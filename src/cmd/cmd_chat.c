@@ -12,6 +12,7 @@
 #include "aws/aws.h"
 #include "base/clock.h"
 #include "cmd/cmd.h"
+#include "bedrock/catalog.h"
 #include "bedrock/converse.h"
 #include "bedrock/discovery.h"
 #include "bedrock/known.h"
@@ -55,18 +56,18 @@ static int chat_prompt(const struct globals *g, const struct chat_opts *o, struc
 	return 0;
 }
 
-static int chat_attachments(const struct chat_opts *o, struct buf *data,
-			    struct conv_attachment *att, struct err *e)
+int cmd_chat_attachments(const struct chat_file *files, size_t nfiles, struct buf *data,
+			 struct conv_attachment *att, struct err *e)
 {
 	size_t i, j;
 
-	for (i = 0; i < o->nfiles; i++) {
-		const char *path = o->files[i].path;
+	for (i = 0; i < nfiles; i++) {
+		const char *path = files[i].path;
 		struct conv_attachment *a = &att[i];
 
 		if (chat_read_file(path, &data[i], e) < 0)
 			return -1;
-		a->kind = o->files[i].kind;
+		a->kind = files[i].kind;
 		a->data = data[i].p;
 		a->n = data[i].len;
 		if (a->n == 0)
@@ -381,7 +382,7 @@ static int chat_run_turn(const struct globals *g, const struct chat_opts *o, str
  * model discovery finds by the built-in preference order (known.h), named
  * on stderr; out stays "" when discovery found none (the caller's "no
  * model" error follows). */
-static int chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, struct err *e)
+int cmd_chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, struct err *e)
 {
 	struct disc_opts o;
 	struct disc_result dr;
@@ -407,6 +408,39 @@ static int chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, 
 		fprintf(stderr, "brock: no model configured; using amazon-bedrock/%s (set "
 			"agents.defaults.model.primary or pass -m)\n", out);
 	return 0;
+}
+
+int cmd_chat_resolve_name(const struct globals *g, struct ctx *ctx, const char **model_id,
+			  char *out, struct err *e)
+{
+	struct disc_opts o;
+	struct disc_result dr;
+	struct catalog cat;
+	const struct cat_model *m;
+	int rc;
+
+	if (strchr(*model_id, '.') || strncmp(*model_id, "arn:", 4) == 0)
+		return 0; /* a Bedrock model or profile id, or an ARN: sent as it is */
+	memset(&o, 0, sizeof o);
+	o.cfg = &ctx->cfg.discovery;
+	o.env = &g->env;
+	if (disc_run(&ctx->aws, &ctx->creds, &o, &dr, e) < 0)
+		return err_wrap(e, "model discovery");
+	rc = catalog_build(&cat, &ctx->cfg, dr.list.n ? &dr.list : NULL, e);
+	if (rc == 0) {
+		m = catalog_find(&cat, *model_id);
+		if (!m || strlen(m->id) > DISC_MAX_FIELD)
+			rc = err_set(e, ERR_USAGE,
+				     "unknown model 'amazon-bedrock/%.200s': not a Bedrock model id, "
+				     "and no application inference profile has that name (see "
+				     "'brock models list')",
+				     *model_id);
+		else
+			*model_id = memcpy(out, m->id, strlen(m->id) + 1);
+		catalog_free(&cat);
+	}
+	disc_result_free(&dr);
+	return rc;
 }
 
 /* The feature flags, over the config defaults bedrock.* (SPEC 3.5). */
@@ -482,7 +516,7 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	struct chat_opts o;
 	struct ctx ctx;
 	const char *model_id = NULL;
-	char picked[DISC_MAX_FIELD + 1] = "";
+	char picked[DISC_MAX_FIELD + 1] = "", named[DISC_MAX_FIELD + 1];
 	size_t i;
 	int rc = -1, opened = 0;
 
@@ -504,9 +538,11 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 		goto out;
 	opened = 1;
 	if (!o.model && (!ctx.cfg.primary_model || !ctx.cfg.primary_model[0]) &&
-	    chat_pick_model(g, &ctx, picked, e) < 0)
+	    cmd_chat_pick_model(g, &ctx, picked, e) < 0)
 		goto out;
 	if (!o.model && cmd_chat_model_id(picked[0] ? picked : ctx.cfg.primary_model, &model_id, e) < 0)
+		goto out;
+	if (cmd_chat_resolve_name(g, &ctx, &model_id, named, e) < 0)
 		goto out;
 	ctx.aws.opts.io_timeout_ms = (int)(o.timeout * 1000.0 + 0.5);
 	if (ctx.aws.opts.io_timeout_ms < 1)
@@ -514,7 +550,7 @@ int cmd_chat(const struct globals *g, int argc, char **argv, struct err *e)
 	ctx.aws.opts.connect_timeout_ms = ctx.aws.opts.io_timeout_ms < CONN_CONNECT_TIMEOUT_MS
 						  ? ctx.aws.opts.io_timeout_ms
 						  : CONN_CONNECT_TIMEOUT_MS;
-	if (chat_attachments(&o, files, att, e) < 0 || chat_prompt(g, &o, &prompt, e) < 0)
+	if (cmd_chat_attachments(o.files, o.nfiles, files, att, e) < 0 || chat_prompt(g, &o, &prompt, e) < 0)
 		goto out;
 	chat_request(&rq, &o, model_id, &prompt, att, &ctx.cfg);
 	if (conv_build_body(&rq, &body, e) < 0)

@@ -1,11 +1,17 @@
 /* cmd_chat_int: what the files of `brock chat` share (cmd_chat.c runs the
- * turn, cmd_chat_args.c parses the arguments). Private to them. */
+ * turn, cmd_chat_args.c parses the arguments), and what `brock count-tokens`
+ * takes from chat (attachments, the zero-config model). Private to them. */
 #ifndef BROCK_CMD_CHAT_INT_H
 #define BROCK_CMD_CHAT_INT_H
 
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/err.h"
+
+struct conv_attachment;
+struct ctx;
+struct globals;
 
 #define CHAT_STDIN_MAX (64u * 1024u * 1024u) /* prompt read from stdin */
 #define CHAT_FILE_MAX (20u * 1024u * 1024u)  /* one attachment */
@@ -50,5 +56,20 @@ int cmd_chat_args(struct chat_opts *o, int argc, char **argv, struct err *e);
 /* The model id of a ref ("amazon-bedrock/<id>", an ARN, a bare id); ERR_USAGE
  * for another provider's ref or an empty id. */
 int cmd_chat_model_id(const char *ref, const char **id, struct err *e);
+/* Reads files[0..nfiles) into data[] (CHAT_FILE_MAX each) and fills att[]:
+ * images typed by magic bytes, documents by extension and magic, document
+ * names made unique. ERR_USAGE for an empty or unreadable kind of file. */
+int cmd_chat_attachments(const struct chat_file *files, size_t nfiles, struct buf *data,
+			 struct conv_attachment *att, struct err *e);
+/* No model configured (SPEC 1): the discovered model known_preference ranks
+ * highest, into out (DISC_MAX_FIELD + 1 bytes; "" when none), named on
+ * stderr unless -q. */
+int cmd_chat_pick_model(const struct globals *g, struct ctx *ctx, char *out, struct err *e);
+/* A model id that names no Bedrock id (no '.', not an ARN) is an
+ * application inference profile's name (SPEC 5): replaced by the profile's
+ * ARN from the catalog (copied into out, DISC_MAX_FIELD + 1 bytes);
+ * ERR_USAGE when no model has that name. Other ids are left alone. */
+int cmd_chat_resolve_name(const struct globals *g, struct ctx *ctx, const char **model_id,
+			  char *out, struct err *e);
 
 #endif

@@ -1,7 +1,8 @@
-/* cmd_count_tokens: `brock count-tokens [-m REF] [-s TEXT] [PROMPT...]` (SPEC
- * 1, 3.5): the input tokens of a prompt through Bedrock CountTokens, POST
- * /model/<id>/count-tokens with {"input":{"converse":{messages, system}}}.
- * Prints one number. */
+/* cmd_count_tokens: `brock count-tokens [-m REF] [-s TEXT] [-i FILE]
+ * [-d FILE] [PROMPT...]` (SPEC 1, 3.5): the input tokens of a prompt and its
+ * attachments through Bedrock CountTokens, POST /model/<id>/count-tokens
+ * with {"input":{"converse":{messages, system}}}. Prints one number. With no
+ * model configured, the model `brock chat` would pick. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,7 +12,9 @@
 #include "base/file.h"
 #include "bedrock/catalog.h"
 #include "bedrock/converse.h"
+#include "bedrock/discovery.h"
 #include "cmd/cmd.h"
+#include "cmd/cmd_chat_int.h"
 #include "cmd/ctx.h"
 #include "wire/json.h"
 
@@ -19,21 +22,32 @@
 #define CT_ANSWER_MAX (64u * 1024u)
 
 static const char ct_usage[] =
-	"usage: brock count-tokens [-m REF] [-s TEXT] [PROMPT...]\n"
+	"usage: brock count-tokens [-m REF] [-s TEXT] [-i FILE] [-d FILE] [PROMPT...]\n"
 	"\n"
 	"The input tokens of a prompt (Bedrock CountTokens), one number on stdout.\n"
 	"PROMPT words are joined with spaces; '-' or no PROMPT reads stdin.\n"
 	"\n"
 	"  -m, --model REF        amazon-bedrock/<modelId>, a bare modelId, or an ARN\n"
-	"                         (default: agents.defaults.model.primary)\n"
+	"                         (default: agents.defaults.model.primary, else the\n"
+	"                         model brock chat picks from discovery)\n"
 	"  -s, --system TEXT      system prompt\n"
+	"  -i, --image FILE       an image (png, jpeg, gif, webp), repeatable\n"
+	"  -d, --document FILE    a document (pdf, csv, txt, md, html, doc, docx, xls,\n"
+	"                         xlsx), repeatable\n"
 	"  --help                 this text\n";
 
 struct ct_opts {
 	const char *model, *system;
+	struct chat_file files[CHAT_MAX_ATT];
+	size_t nfiles;
 	char **words;
 	int nwords, help;
 };
+
+static int ct_is(const char *a, const char *s, const char *l)
+{
+	return strcmp(a, s) == 0 || strcmp(a, l) == 0;
+}
 
 static int ct_args(struct ct_opts *o, int argc, char **argv, struct err *e)
 {
@@ -53,14 +67,22 @@ static int ct_args(struct ct_opts *o, int argc, char **argv, struct err *e)
 			o->help = 1;
 			return 0;
 		}
-		if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0 || strcmp(a, "-s") == 0 ||
-		    strcmp(a, "--system") == 0) {
+		if (ct_is(a, "-m", "--model") || ct_is(a, "-s", "--system") ||
+		    ct_is(a, "-i", "--image") || ct_is(a, "-d", "--document")) {
 			if (i + 1 >= argc)
 				return err_set(e, ERR_USAGE, "count-tokens: %s needs a value", a);
-			if (a[1] == 'm' || a[2] == 'm')
+			if (ct_is(a, "-m", "--model")) {
 				o->model = argv[++i];
-			else
+			} else if (ct_is(a, "-s", "--system")) {
 				o->system = argv[++i];
+			} else {
+				if (o->nfiles == CHAT_MAX_ATT)
+					return err_set(e, ERR_USAGE, "count-tokens: at most %d attachments",
+						       CHAT_MAX_ATT);
+				o->files[o->nfiles].kind = ct_is(a, "-i", "--image") ? CONV_IMAGE
+										: CONV_DOCUMENT;
+				o->files[o->nfiles++].path = argv[++i];
+			}
 			continue;
 		}
 		return err_set(e, ERR_USAGE,
@@ -83,7 +105,7 @@ static int ct_prompt(const struct ct_opts *o, struct buf *out, struct err *e)
 
 /* {"input":{"converse":<the Converse body>}} */
 static int ct_body(const char *model_id, const struct ct_opts *o, const struct buf *prompt,
-		   struct buf *out, struct err *e)
+		   const struct conv_attachment *att, struct buf *out, struct err *e)
 {
 	struct conv_request rq;
 
@@ -92,6 +114,8 @@ static int ct_body(const char *model_id, const struct ct_opts *o, const struct b
 	rq.system = o->system;
 	rq.text = prompt->p;
 	rq.text_len = prompt->len;
+	rq.att = att;
+	rq.natt = o->nfiles;
 	if (buf_append_str(out, "{\"input\":{\"converse\":") < 0)
 		return err_set(e, ERR_OTHER, "out of memory");
 	if (conv_build_body(&rq, out, e) < 0)
@@ -136,12 +160,33 @@ static int ct_call(struct ctx *c, const char *model_id, const struct buf *body, 
 	return rc;
 }
 
+/* The model: -m, the configured primary, else chat's zero-config pick. */
+static int ct_model(const struct globals *g, struct ctx *c, const struct ct_opts *o,
+		    char picked[DISC_MAX_FIELD + 1], const char **model_id, struct err *e)
+{
+	const char *ref = o->model ? o->model : c->cfg.primary_model;
+
+	if ((!ref || !ref[0]) && cmd_chat_pick_model(g, c, picked, e) < 0)
+		return -1;
+	if (!ref || !ref[0])
+		ref = picked;
+	*model_id = catalog_ref_id(ref);
+	if (!*model_id || !(*model_id)[0] ||
+	    (strchr(*model_id, '/') && strncmp(*model_id, "arn:", 4) != 0))
+		return err_set(e, ERR_USAGE,
+			       "count-tokens: no Bedrock model: pass -m amazon-bedrock/<modelId>");
+	return cmd_chat_resolve_name(g, c, model_id, picked, e);
+}
+
 int cmd_count_tokens(const struct globals *g, int argc, char **argv, struct err *e)
 {
 	struct ct_opts o;
 	struct ctx c;
-	struct buf prompt, body;
-	const char *ref, *model_id;
+	struct buf prompt, body, files[CHAT_MAX_ATT];
+	struct conv_attachment att[CHAT_MAX_ATT];
+	char picked[DISC_MAX_FIELD + 1] = "";
+	const char *model_id;
+	size_t i;
 	int rc = -1;
 
 	if (ct_args(&o, argc, argv, e) < 0)
@@ -154,14 +199,17 @@ int cmd_count_tokens(const struct globals *g, int argc, char **argv, struct err 
 		return -1;
 	buf_init(&prompt, CT_PROMPT_MAX);
 	buf_init(&body, CT_PROMPT_MAX * 2);
-	ref = o.model ? o.model : c.cfg.primary_model;
-	model_id = catalog_ref_id(ref);
-	if (!model_id || !model_id[0] || (strchr(model_id, '/') && strncmp(model_id, "arn:", 4) != 0))
-		err_set(e, ERR_USAGE, "count-tokens: no Bedrock model: pass -m amazon-bedrock/<modelId>");
-	else if (ct_prompt(&o, &prompt, e) == 0 && ct_body(model_id, &o, &prompt, &body, e) == 0)
+	memset(att, 0, sizeof att);
+	for (i = 0; i < CHAT_MAX_ATT; i++)
+		buf_init(&files[i], CHAT_FILE_MAX);
+	if (ct_model(g, &c, &o, picked, &model_id, e) == 0 &&
+	    cmd_chat_attachments(o.files, o.nfiles, files, att, e) == 0 &&
+	    ct_prompt(&o, &prompt, e) == 0 && ct_body(model_id, &o, &prompt, att, &body, e) == 0)
 		rc = ct_call(&c, model_id, &body, e);
 	buf_free(&prompt);
 	buf_free(&body);
+	for (i = 0; i < CHAT_MAX_ATT; i++)
+		buf_free(&files[i]);
 	ctx_close(&c);
 	return rc;
 }

@@ -309,7 +309,7 @@ static void serve_model_obj(struct jw *w, const struct cat_model *m)
 
 	buf_init(&id, 8192);
 	buf_append_str(&id, CATALOG_PROVIDER "/");
-	buf_append_str(&id, m->id);
+	buf_append_str(&id, catalog_key(m)); /* an application profile by name */
 	jw_obj_begin(w);
 	jw_kstrn(w, "id", id.p, id.len);
 	jw_kstr(w, "object", "model");
@@ -517,6 +517,34 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	aws_response_free(&r);
 }
 
+/* A model that names no Bedrock id (no '.', not an ARN) is an application
+ * inference profile's name (SPEC 5): its ARN is what is called. -1 when
+ * the client has been answered (404, or the catalog failed). */
+static int serve_profile_name(struct serve *sv, struct server_conn *c, struct oai_req *orq)
+{
+	const struct cat_model *m;
+	struct catalog cat;
+	struct err e;
+	int found;
+
+	if (strchr(orq->model_id, '.') || strncmp(orq->model_id, "arn:", 4) == 0)
+		return 0;
+	if (serve_catalog(sv, &cat, &e) < 0) {
+		serve_fail(c, &e, 0, NULL);
+		return -1;
+	}
+	m = catalog_find(&cat, orq->model_id);
+	found = m && strlen(m->id) < sizeof orq->model_id;
+	if (found)
+		memcpy(orq->model_id, m->id, strlen(m->id) + 1);
+	else
+		cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
+				"The model does not exist (no Bedrock model id or application "
+				"inference profile name)", NULL);
+	catalog_free(&cat);
+	return found ? 0 : -1;
+}
+
 static void serve_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve_call *sc;
@@ -527,10 +555,15 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	uint8_t rnd[12];
 	char id[OAI_ID_MAX];
 	int64_t created = (int64_t)time(NULL);
+	int rc;
 
 	buf_init(&cbody, SERVE_BODY_OUT_MAX);
 	memset(&orq, 0, sizeof orq);
-	if (oai_map_request(rq->body, rq->body_len, &orq, &cbody, &e) < 0) {
+	/* the config's bedrock.* defaults, under the request's own fields */
+	pthread_rwlock_rdlock(&sv->cfg_mu);
+	rc = oai_map_request_def(rq->body, rq->body_len, &sv->ctx.cfg.features, &orq, &cbody, &e);
+	pthread_rwlock_unlock(&sv->cfg_mu);
+	if (rc < 0) {
 		if (e.cls == ERR_USAGE)
 			cmd_serve_error(c, 400, "invalid_request_error", orq.param[0] ? orq.param : NULL,
 				    NULL, e.msg, NULL);
@@ -552,6 +585,10 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 		cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
 				json_utf8_valid(msg, strlen(msg), NULL) ? msg : "unknown model",
 				NULL);
+		buf_free(&cbody);
+		return;
+	}
+	if (serve_profile_name(sv, c, &orq) < 0) {
 		buf_free(&cbody);
 		return;
 	}
@@ -580,6 +617,9 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	if (sv->g->verbose)
 		ctx_log(&sv->ctx, "chat %s%s, request body %zu bytes", orq.model_id,
 			orq.stream ? " (stream)" : "", cbody.len);
+	if (sv->g->verbose && orq.cache_dropped)
+		ctx_log(&sv->ctx, "chat %s: %d cache_control mark(s) left out (the model takes no "
+			"cache point there, or over 4)", orq.model_id, orq.cache_dropped);
 	serve_chat_call(sc, &orq, id, created, &cbody);
 	if (orq.stream) {
 		conv_stream_free(&sc->cs);

@@ -84,10 +84,15 @@ def _check_thinking(model_id, req):
     if claude_version(model_id) is None:
         # another maker's model refuses Anthropic's fields; an opaque id (application profile) or an
         # Anthropic id of another shape is let through
-        for k in ("thinking", "output_config"):
+        for k in ("thinking", "output_config", "anthropic_beta"):
             if k in amrf and "." in part and not part.startswith("anthropic."):
                 raise Refusal("ValidationException", "extraneous key [%s] is not permitted" % k)
         return
+    betas = amrf.get("anthropic_beta")
+    if betas is not None:
+        from invoke_emu import BEDROCK_BETAS
+        if not isinstance(betas, list) or any(b not in BEDROCK_BETAS for b in betas):
+            raise Refusal("ValidationException", "invalid beta flag")
     if th is None:
         return
     t = th.get("type") if isinstance(th, dict) else None
@@ -121,6 +126,11 @@ def _check_thinking(model_id, req):
                       "any of the expected tags: 'enabled', 'adaptive', 'disabled'" % (t,))
 
 
+def caches_tools(model_id):
+    """The prompt-caching page's table: tools are a cacheable field for Claude, not for Nova."""
+    return caches(model_id) and claude_version(model_id) is not None
+
+
 def _cache_points(req):
     """(count, [ttl...]) of cachePoint blocks in tools, system and messages, in that order."""
     ttls = []
@@ -141,7 +151,23 @@ def _cache_points(req):
     for m in req.get("messages") or []:
         if isinstance(m, dict):
             scan(m.get("content"))
+    if "5m" in ttls and "1h" in ttls[ttls.index("5m"):]:
+        raise Refusal("ValidationException", "a ttl='1h' cache_control block must not come after a "
+                      "ttl='5m' cache_control block (tools, then system, then messages)")
     return ttls
+
+
+def _check_history(req):
+    """A reasoning block replayed without its signature is refused, as Bedrock does."""
+    for m in req.get("messages") or []:
+        for b in (m.get("content") or []) if isinstance(m, dict) else []:
+            rc = b.get("reasoningContent") if isinstance(b, dict) else None
+            if rc is None:
+                continue
+            rt = rc.get("reasoningText") if isinstance(rc, dict) else None
+            if "redactedContent" not in rc and (not isinstance(rt, dict) or not rt.get("signature")):
+                raise Refusal("ValidationException", "messages.content.reasoningContent: a thinking block "
+                              "must carry its signature to be replayed")
 
 
 def _prefix_key(model_id, req):
@@ -203,11 +229,15 @@ def check(model_id, req, cache):
     requests until the scenario is reset."""
     _check_thinking(model_id, req)
     _check_tier_and_more(req)
+    _check_history(req)
     ttls = _cache_points(req)
     out = {"usage": {}}
     if ttls:
         if not caches(model_id):
             raise Refusal("ValidationException", CACHE_UNSUPPORTED_MSG)
+        tools = (req.get("toolConfig") or {}).get("tools") or []
+        if not caches_tools(model_id) and any(isinstance(b, dict) and "cachePoint" in b for b in tools):
+            raise Refusal("ValidationException", "This model does not support cache points in toolConfig.tools.")
         if len(ttls) > 4:
             raise Refusal("ValidationException", "A maximum of 4 blocks with cache_control may be provided. "
                           "Found %d." % len(ttls))

@@ -22,8 +22,8 @@ MUST = [
     "global.anthropic.claude-opus-4-6-v1:0",
     "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
     "us.deepseek.r1-v1:0",
-    "appprof00x7k2m9q",                                 # application profile (claude 3 haiku)
-    "appprof01x7k2m9q",                                 # application profile (nova pro)
+    "team-haiku",                                       # application profile (claude 3 haiku), by name
+    "batch-nova",                                       # application profile (nova pro), by name
 ]
 MUST_NOT = {
     "anthropic.claude-opus-4-6-v1:0": "profile-only (no ON_DEMAND)",
@@ -38,7 +38,7 @@ MUST_NOT = {
     "amazon.rerank-v1:0": "no streaming",
     "cohere.rerank-v3-5:0": "no streaming",
     "apac.anthropic.claude-3-5-sonnet-20240620-v1:0": "INACTIVE profile",
-    "appprof02x7k2m9q": "application profile of an embedding model",
+    "search-embeddings": "application profile of an embedding model",
 }
 
 
@@ -137,6 +137,8 @@ KNOWN = {"amazon.nova-pro-v1:0": (300000, 5000, False), "amazon.nova-lite-v1:0":
 
 
 def known_id(i):
+    if ":application-inference-profile/" in i:
+        return True  # the fixture's application profiles are of known models (Claude 3 Haiku, Nova Pro)
     return any(i.startswith(p) for p in ("anthropic.", "amazon.nova", "meta.llama", "mistral.", "deepseek.",
                                          "openai.", "qwen.", "us.", "eu.", "global."))
 
@@ -148,21 +150,25 @@ def test_models_json_shape(h):
     keys = {"key", "id", "name", "input", "contextWindow", "maxTokens", "reasoning", "tags"}
     for m in doc["models"]:
         assert set(m) == keys, m
-        assert m["key"] == REF + m["id"]
+        app = ":application-inference-profile/" in m["id"]  # listed by name, the ARN is the id
+        assert m["key"] == REF + (m["name"] if app else m["id"]), m
         assert m["input"] in (["text"], ["text", "image"]), m
         k = KNOWN.get(m["id"].split(".", 1)[1] if m["id"].split(".")[0] in ("us", "eu", "global")
                       else m["id"])
-        if k:  # the known-model table (SPEC 5)
+        if app:  # an application profile: its foundation model's limits
+            assert (m["contextWindow"], m["maxTokens"]) == {"team-haiku": (200000, 4096),
+                                                            "batch-nova": (300000, 5000)}[m["name"]], m
+        elif k:  # the known-model table (SPEC 5)
             assert (m["contextWindow"], m["maxTokens"], m["reasoning"]) == k, m
         elif not known_id(m["id"]):  # the discovery defaults
             assert m["contextWindow"] == 32000 and m["maxTokens"] == 4096 and m["reasoning"] is False, m
         assert "discovered" in m["tags"], m
-        assert ("profile" in m["tags"]) == (m["id"].split(".")[0] in ("us", "eu", "global") or
-                                             m["id"].startswith("appprof")), m
+        assert ("profile" in m["tags"]) == (m["id"].split(".")[0] in ("us", "eu", "global") or app), m
     byid = {m["id"]: m for m in doc["models"]}
     assert byid["amazon.nova-pro-v1:0"]["name"] == "Nova Pro"
-    assert byid["appprof01x7k2m9q"]["name"] == "batch-nova"
-    assert byid["appprof01x7k2m9q"]["input"] == ["text", "image"]
+    app = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/appprof01x7k2m9q"
+    assert byid[app]["name"] == "batch-nova" and byid[app]["key"] == REF + "batch-nova", byid[app]
+    assert byid[app]["input"] == ["text", "image"]
 
 
 def test_models_configured_win_and_defaults(h):
@@ -204,11 +210,11 @@ def test_models_provider_flag(h):
                            ("AI21", ("ai21.",))):
         ids, r = plain(h, "--provider", prov)
         assert ids, r
-        assert all(i.startswith(prefixes) or i == "appprof00x7k2m9q" for i in ids), (prov, ids)
+        assert all(i.startswith(prefixes) or i == "team-haiku" for i in ids), (prov, ids)
     ids, _ = plain(h, "--provider", "anthropic")
-    assert "appprof00x7k2m9q" in ids and "appprof01x7k2m9q" not in ids, ids
+    assert "team-haiku" in ids and "batch-nova" not in ids, ids
     ids, _ = plain(h, "--provider=amazon")
-    assert "appprof01x7k2m9q" in ids and "us.amazon.nova-premier-v1:0" in ids, ids
+    assert "batch-nova" in ids and "us.amazon.nova-premier-v1:0" in ids, ids
     ids, _ = plain(h, "--provider", "nobody")
     assert ids == []
     # all of these came from one fetch and then the cache
@@ -233,13 +239,13 @@ def test_models_cache_fresh_no_calls(h):
     assert cache_files(h) == ["models-us-east-1.tsv"]
     with open(os.path.join(h.cache, "models-us-east-1.tsv")) as f:
         head = f.readline().rstrip("\n").split("\t")
-    assert head[0] == "brock-models-cache v1" and head[2] == "42" and head[3] == "us-east-1", head
+    assert head[0] == "brock-models-cache v2" and head[2] == "42" and head[3] == "us-east-1", head
     assert abs(int(head[1]) - time.time()) < 60
     st = os.stat(os.path.join(h.cache, "models-us-east-1.tsv"))
     assert st.st_mode & 0o777 == 0o600
     ids2, _ = plain(h)
     doc, _ = as_json(h)
-    assert ids1 == ids2 == [m["id"] for m in doc["models"]]
+    assert ids1 == ids2 == [m["key"][len(REF):] for m in doc["models"]]
     assert len(control_calls(h)) == n, "a fresh cache must not call the control plane"
     # --refresh ignores it
     plain(h, "--refresh")
@@ -272,8 +278,9 @@ def test_models_refresh_interval_expiry(h):
 
 def test_models_corrupt_cache_rewritten(h):
     path = os.path.join(h.cache, "models-us-east-1.tsv")
-    for junk in (b"garbage\n", b"", b"brock-models-cache v1\t99999999999\t1\tus-east-1\t\nx\n",
-                 b"brock-models-cache v1\t%d\t40\tus-west-2\t\n" % int(time.time())):
+    for junk in (b"garbage\n", b"", b"brock-models-cache v2\t99999999999\t1\tus-east-1\t\nx\n",
+                 b"brock-models-cache v2\t%d\t40\tus-west-2\t\n" % int(time.time()),
+                 b"brock-models-cache v1\t%d\t0\tus-east-1\t\n" % int(time.time())):  # the old format
         with open(path, "wb") as f:
             f.write(junk)
         before = len(control_calls(h))
@@ -281,7 +288,7 @@ def test_models_corrupt_cache_rewritten(h):
         assert len(ids) == 42 and "warning" not in r.stderr, r
         assert len(control_calls(h)) == before + 5, junk
         with open(path, "rb") as f:
-            assert f.readline().startswith(b"brock-models-cache v1\t"), junk
+            assert f.readline().startswith(b"brock-models-cache v2\t"), junk
     assert cache_files(h) == ["models-us-east-1.tsv"]
 
 

@@ -285,3 +285,203 @@ def test_count_tokens(h):
     assert r.rc == 2, r
     r = h.brock(["count-tokens", "-m", "openai/gpt-4o", "x"])
     assert r.rc == 2, r
+
+
+# ---- the gateway: config defaults, tools' cache_control, betas, replayed reasoning ---------
+
+def test_gateway_config_defaults_and_request_fields_win(h):
+    h.brock_config("""{ bedrock: { serviceTier: "priority", latency: "optimized",
+        guardrail: { identifier: "gr-pass", version: "1", trace: true },
+        requestMetadata: { app: "brock-test" } } }""")
+    s = serve(h)
+    st, _, data = s.chat({"model": "amazon-bedrock/" + SONNET, "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 200, data
+    b = body_of(h)
+    assert b["serviceTier"] == {"type": "priority"} and b["performanceConfig"] == {"latency": "optimized"}, b
+    assert b["guardrailConfig"] == {"guardrailIdentifier": "gr-pass", "guardrailVersion": "1",
+                                    "trace": "enabled"}, b
+    assert b["requestMetadata"] == {"app": "brock-test"}, b
+    st, _, data = s.chat({"model": "amazon-bedrock/" + SONNET, "messages": [{"role": "user", "content": "hi"}],
+                          "service_tier": "flex", "user": "alice"})
+    assert st == 200, data
+    b = body_of(h)
+    assert b["serviceTier"] == {"type": "flex"}, b
+    assert b["requestMetadata"] == {"app": "brock-test", "user": "alice"}, b
+    st, _, data = s.chat({"model": "amazon-bedrock/" + SONNET, "messages": [{"role": "user", "content": "hi"}],
+                          "service_tier": "auto"})  # auto: the box's default
+    assert st == 200 and body_of(h)["serviceTier"] == {"type": "priority"}, data
+
+
+def test_gateway_guardrail_default_is_content_filter(h):
+    h.brock_config('{ bedrock: { guardrail: { identifier: "gr-block" } } }')
+    s = serve(h)
+    st, _, data = s.chat({"model": "amazon-bedrock/" + SONNET, "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 200, data
+    assert json.loads(data)["choices"][0]["finish_reason"] == "content_filter", data
+    assert body_of(h)["guardrailConfig"] == {"guardrailIdentifier": "gr-block", "guardrailVersion": "DRAFT"}
+
+
+def tool(name, cc=None):
+    t = {"type": "function", "function": {"name": name, "description": "d " * 40,
+                                          "parameters": {"type": "object", "properties": {}}}}
+    if cc:
+        t["cache_control"] = cc
+    return t
+
+
+def test_gateway_cache_control_on_tools(h):
+    s = serve(h)
+    req = {"model": "amazon-bedrock/" + SONNET, "messages": [{"role": "user", "content": "hi"}],
+           "tools": [tool("a"), tool("b", {"type": "ephemeral", "ttl": "1h"})]}
+    st, _, data = s.chat(req)
+    assert st == 200, data
+    tools = body_of(h)["toolConfig"]["tools"]
+    assert [list(t) for t in tools] == [["toolSpec"], ["toolSpec"], ["cachePoint"]], tools
+    assert tools[2] == {"cachePoint": {"type": "default", "ttl": "1h"}}, tools
+    st, _, data = s.chat(req)  # the tools again: read from the cache
+    assert st == 200, data
+    assert json.loads(data)["usage"]["prompt_tokens_details"]["cached_tokens"] > 0, data
+    # a 5m point on a tool, then a 1h one in system: sent as 5m (TTLs never increase)
+    req["tools"] = [tool("a", {"type": "ephemeral"})]
+    req["messages"] = [{"role": "system", "content": [{"type": "text", "text": "rules",
+                                                       "cache_control": {"type": "ephemeral", "ttl": "1h"}}]},
+                       {"role": "user", "content": "hi"}]
+    st, _, data = s.chat(req)
+    assert st == 200, data
+    b = body_of(h)
+    assert b["toolConfig"]["tools"][-1] == {"cachePoint": {"type": "default"}}, b
+    assert b["system"][-1] == {"cachePoint": {"type": "default"}}, b
+    # five marks: four points, the last kept
+    req["tools"] = [tool("t%d" % i, {"type": "ephemeral"}) for i in range(4)]
+    req["messages"][0]["content"][0]["cache_control"] = {"type": "ephemeral"}
+    st, _, data = s.chat(req)
+    assert st == 200, data
+    b = body_of(h)
+    n = sum("cachePoint" in t for t in b["toolConfig"]["tools"]) + sum("cachePoint" in x for x in b["system"])
+    assert n == 4 and "cachePoint" in b["system"][-1], b
+    # Nova caches system and messages but not tools: the tools' points are left out
+    req["model"] = "amazon-bedrock/us.amazon.nova-pro-v1:0"
+    st, _, data = s.chat(req)
+    assert st == 200, data
+    b = body_of(h)
+    assert "cachePoint" not in json.dumps(b["toolConfig"]) and "cachePoint" in b["system"][-1], b
+    # a model without caching: left out (the emulator refuses them there)
+    req["model"] = "amazon-bedrock/" + LLAMA
+    st, _, data = s.chat(req)
+    assert st == 200, data
+    assert "cachePoint" not in json.dumps(body_of(h)), body_of(h)
+
+
+def test_gateway_anthropic_beta_and_model_fields(h):
+    s = serve(h)
+    req = {"model": "amazon-bedrock/" + SONNET, "messages": [{"role": "user", "content": "hi"}],
+           "anthropic_beta": ["context-1m-2025-08-07", "no-such-beta-2099-01-01"],
+           "additionalModelRequestFields": {"top_k": 5}}
+    st, _, data = s.chat(req)
+    assert st == 200, data
+    assert body_of(h)["additionalModelRequestFields"] == {"top_k": 5,
+                                                          "anthropic_beta": ["context-1m-2025-08-07"]}, body_of(h)
+    req["anthropic_beta"] = "context-1m-2025-08-07,interleaved-thinking-2025-05-14"
+    req["reasoning_effort"] = "low"
+    st, _, data = s.chat(req)
+    assert st == 200, data
+    amrf = body_of(h)["additionalModelRequestFields"]
+    assert amrf["anthropic_beta"] == ["context-1m-2025-08-07", "interleaved-thinking-2025-05-14"], amrf
+    assert amrf["thinking"] == {"type": "enabled", "budget_tokens": 2048}, amrf
+    req = {"model": "amazon-bedrock/amazon.nova-pro-v1:0", "messages": [{"role": "user", "content": "hi"}],
+           "anthropic_beta": ["context-1m-2025-08-07"]}
+    st, _, data = s.chat(req)  # not an Anthropic model: no betas sent (the emulator refuses them)
+    assert st == 200, data
+    assert "additionalModelRequestFields" not in body_of(h), body_of(h)
+    for bad in ({"anthropic_beta": 5}, {"additionalModelRequestFields": [1]}):
+        r2 = dict(req, **bad)
+        st, _, data = s.chat(r2)
+        assert st == 400, (bad, data)
+
+
+def test_gateway_drops_reasoning_without_signature(h):
+    s = serve(h)
+    hist = [{"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello",
+             "thinking_blocks": [{"type": "thinking", "thinking": "let me think"}]},
+            {"role": "user", "content": "again"}]
+    st, _, data = s.chat({"model": "amazon-bedrock/" + SONNET, "messages": hist})
+    assert st == 200, data
+    assert "reasoningContent" not in json.dumps(body_of(h)), body_of(h)
+    hist[1]["thinking_blocks"] = [{"type": "thinking", "thinking": "let me think", "signature": "c2ln"},
+                                  {"type": "redacted_thinking", "data": "cmVk"}]
+    st, _, data = s.chat({"model": "amazon-bedrock/" + SONNET, "messages": hist})
+    assert st == 200, data
+    content = body_of(h)["messages"][1]["content"]
+    assert content[0] == {"reasoningContent": {"reasoningText": {"text": "let me think", "signature": "c2ln"}}}
+    assert content[1] == {"reasoningContent": {"redactedContent": "cmVk"}}, content
+
+
+def test_emulator_refuses_unsigned_reasoning_and_bad_ttl_order(h):
+    req = {"messages": [{"role": "user", "content": [{"text": "hi"}]},
+                        {"role": "assistant", "content": [{"reasoningContent": {"reasoningText": {"text": "x"}}},
+                                                          {"text": "y"}]},
+                        {"role": "user", "content": [{"text": "z"}]}]}
+    r = h.emu.request("POST", "/model/%s/converse" % SONNET, json.dumps(req).encode(), sign=True,
+                      headers={"content-type": "application/json"})
+    assert r.status == 400 and "signature" in r.json()["message"], r
+    req = {"system": [{"text": "s"}, {"cachePoint": {"type": "default"}}],
+           "messages": [{"role": "user", "content": [{"text": "hi"}, {"cachePoint": {"type": "default", "ttl": "1h"}}]}]}
+    r = h.emu.request("POST", "/model/%s/converse" % SONNET, json.dumps(req).encode(), sign=True,
+                      headers={"content-type": "application/json"})
+    assert r.status == 400 and "ttl" in r.json()["message"], r
+    req = {"messages": [{"role": "user", "content": [{"text": "hi"}]}],
+           "additionalModelRequestFields": {"anthropic_beta": ["no-such-beta"]}}
+    r = h.emu.request("POST", "/model/%s/converse" % SONNET, json.dumps(req).encode(), sign=True,
+                      headers={"content-type": "application/json"})
+    assert r.status == 400 and "beta" in r.json()["message"], r
+
+
+def test_count_tokens_attachments_and_zero_config(h):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+    img, doc = h.write("pic.png", png), h.write("notes.txt", b"some notes")
+    r = h.brock(["count-tokens", "-m", "amazon-bedrock/" + SONNET, "-i", img, "--document", doc, "what is this"])
+    assert r.rc == 0 and int(r.stdout) > 0, r
+    content = json.loads(h.emu.log()[-1]["body"])["input"]["converse"]["messages"][0]["content"]
+    assert content[0]["image"]["format"] == "png", content
+    assert content[1]["document"]["format"] == "txt" and content[1]["document"]["name"] == "notes", content
+    assert content[2] == {"text": "what is this"}, content
+    r = h.brock(["count-tokens", "-m", "amazon-bedrock/" + SONNET, "-i", doc, "x"])
+    assert r.rc == 2 and "notes.txt" in r.stderr, r
+    r = h.brock(["count-tokens", "hello"])  # no model configured: the preference order, named on stderr
+    assert r.rc == 0 and int(r.stdout) > 0, r
+    e = h.emu.log()[-1]
+    assert e["route"] == "count-tokens" and "claude-sonnet-4-5" in e["model_id"], e
+    assert "using amazon-bedrock/" + e["model_id"] in r.stderr, r.stderr
+
+
+# ---- application inference profiles: listed by name, the ARN sent -------------------
+
+APP_ARN = "arn:aws:bedrock:us-east-1:%s:application-inference-profile/appprof01x7k2m9q"
+
+
+def test_application_profiles_by_name(h):
+    arn = APP_ARN % "123456789012"  # the emulator's account (fixtures.ACCOUNT)
+    r = h.brock(["models", "list", "--plain"])
+    assert r.rc == 0 and "amazon-bedrock/batch-nova" in r.stdout.splitlines(), r
+    assert "appprof" not in r.stdout, r.stdout
+    r = h.brock(["models", "list", "--json"])
+    m = [m for m in json.loads(r.stdout)["models"] if m["name"] == "batch-nova"]
+    assert len(m) == 1 and m[0]["key"] == "amazon-bedrock/batch-nova" and m[0]["id"] == arn, m
+    assert "profile" in m[0]["tags"] and m[0]["input"] == ["text", "image"], m  # its model's inputs
+    assert m[0]["contextWindow"] == 300000 and m[0]["maxTokens"] == 5000, m  # and its limits (Nova Pro)
+    r = h.brock(["models", "list"])
+    assert any(l.startswith("amazon-bedrock/batch-nova ") for l in r.stdout.splitlines()), r.stdout
+    # the name as a model ref: the ARN is what is sent
+    r = h.brock(["chat", "-m", "amazon-bedrock/batch-nova", "hi"])
+    assert r.rc == 0, r
+    assert h.emu.log("runtime")[-1]["model_id"] == arn, h.emu.log("runtime")[-1]
+    r = h.brock(["chat", "-m", "amazon-bedrock/no-such-profile", "hi"])
+    assert r.rc == 2 and "no-such-profile" in r.stderr, r
+    s = serve(h)
+    st, _, data = s.request("GET", "/v1/models")
+    assert st == 200 and "amazon-bedrock/batch-nova" in [x["id"] for x in json.loads(data)["data"]], data
+    st, _, data = s.chat({"model": "batch-nova", "messages": [{"role": "user", "content": "hi"}]})
+    assert st == 200, data
+    assert h.emu.log("runtime")[-1]["model_id"] == arn
+    assert json.loads(data)["model"] == "batch-nova", data
