@@ -529,8 +529,8 @@ static int serve_profile_name(struct serve *sv, struct server_conn *c, struct oa
 
 	if (strchr(orq->model_id, '.') || strncmp(orq->model_id, "arn:", 4) == 0)
 		return 0;
-	if (serve_catalog(sv, &cat, &e) < 0) {
-		serve_fail(c, &e, 0, NULL);
+	if (cmd_serve_catalog(sv, &cat, &e) < 0) {
+		cmd_serve_fail(c, &e, 0, NULL);
 		return -1;
 	}
 	m = catalog_find(&cat, orq->model_id);
