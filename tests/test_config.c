@@ -72,6 +72,7 @@ static void test_spec_example(void)
 	}
 	CHECK_STR(c.primary_model, "amazon-bedrock/us.anthropic.claude-opus-4-6-v1:0");
 	CHECK(c.serve_listen == NULL && c.n_serve_api_keys == 0);
+	CHECK(c.serve_anthropic_betas == NULL);
 	config_free(&c);
 }
 
@@ -94,7 +95,8 @@ static void test_defaults_and_layouts(void)
 		    "refreshInterval: 60}}, plugins: {entries: {'amazon-bedrock': {enabled: true, "
 		    "config: {discovery: {enabled: false, refreshInterval: 0, "
 		    "providerFilter: ['meta'], unknown: [1, {x: 2}]}}}}}, "
-		    "serve: {listen: '0.0.0.0:8080', apiKeys: ['sk-1', 'sk-2']}, other: null}",
+		    "serve: {listen: '0.0.0.0:8080', apiKeys: ['sk-1', 'sk-2'], "
+		    "anthropicBetas: ['context-1m-2025-08-07']}, other: null}",
 		    &c, &e) == 0);
 	CHECK(c.discovery.enabled == 0);
 	CHECK_STR(c.discovery.region, "us-west-2");
@@ -104,6 +106,9 @@ static void test_defaults_and_layouts(void)
 	CHECK_STR(c.serve_listen, "0.0.0.0:8080");
 	CHECK(c.n_serve_api_keys == 2);
 	CHECK_STR(c.serve_api_keys[1], "sk-2");
+	/* a NULL-terminated list (anth_map_invoke's "allowed") */
+	CHECK(c.n_serve_anthropic_betas == 1 && c.serve_anthropic_betas[1] == NULL);
+	CHECK_STR(c.serve_anthropic_betas[0], "context-1m-2025-08-07");
 	config_free(&c);
 
 	/* plain JSON (an OpenClaw openclaw.json), the short model form, hex */

@@ -123,6 +123,19 @@ static void handler(void *user, struct server_conn *c, const struct server_reque
 		pthread_mutex_unlock(&done_mu);
 		return;
 	}
+	if (slice_eq_str(rq->path, "/abort")) { /* a cut stream: no last chunk, then the close */
+		int k;
+
+		CHECK(server_stream_idle_send(c, "x", 1) == 0); /* no stream yet: skipped */
+		CHECK(server_stream_start(c, 200, "text/plain", NULL) == 0);
+		CHECK(server_stream_send(c, "one", 3) == 0);
+		k = server_stream_idle_send(c, "two", 3); /* 1 when "one" had gone out, else 0 */
+		CHECK(k == 0 || k == 1);
+		CHECK(server_stream_abort(c) == 0);
+		CHECK(server_stream_end(c) < 0); /* the stream is over */
+		CHECK(server_stream_idle_send(c, "x", 1) == 0);
+		return;
+	}
 	if (slice_eq_str(rq->path, "/silent"))
 		return; /* the server answers 500 */
 	if (slice_eq_str(rq->path, "/slow"))
@@ -664,6 +677,23 @@ static size_t read_some(int fd, char *out, size_t n, int ms)
 	return got;
 }
 
+/* server_stream_abort: what was sent arrives, no last chunk, the connection closes. */
+static void test_stream_abort(void)
+{
+	char buf[2048];
+	const char *body;
+	int fd = dial();
+
+	send_str(fd, "GET /abort HTTP/1.1\r\nHost: h\r\n\r\n");
+	read_some(fd, buf, sizeof buf, 2000); /* stops at the close (or after 2 s: a failure below) */
+	body = strstr(buf, "\r\n\r\n");
+	CHECK(strncmp(buf, "HTTP/1.1 200", 12) == 0 && body);
+	CHECK(body && strncmp(body + 4, "3\r\none\r\n", 8) == 0);
+	CHECK(body && (strcmp(body + 12, "") == 0 || strcmp(body + 12, "3\r\ntwo\r\n") == 0));
+	CHECK(closed_within(fd, 2000));
+	close(fd);
+}
+
 static void test_refused_at_head(void)
 {
 	char got[512];
@@ -782,6 +812,7 @@ static void test_live(void)
 	T_RUN(test_expect_continue);
 	T_RUN(test_limits);
 	T_RUN(test_streams);
+	T_RUN(test_stream_abort);
 	T_RUN(test_cap);
 	T_RUN(test_refused_at_head);
 	T_RUN(test_body_budget);

@@ -28,7 +28,6 @@
 #include "bedrock/discovery.h"
 #include "wire/json.h"
 #include "bedrock/openai.h"
-#include "bedrock/anthropic.h"
 #include "net/server.h"
 #include "cmd/serve.h"
 #include "wire/sigv4.h"
@@ -203,37 +202,6 @@ static void serve_json(struct server_conn *c, int status, const struct buf *b, c
 	server_reply(c, status, "application/json", extra, b->p, b->len);
 }
 
-struct serve_req *cmd_serve_req(struct server_conn *c)
-{
-	return *server_udata(c);
-}
-
-void cmd_serve_error(struct server_conn *c, int status, const char *type, const char *param,
-			const char *code, const char *msg, const char *extra)
-{
-	const struct serve_req *q = cmd_serve_req(c);
-	struct buf b;
-
-	if (q && q->dialect == DIALECT_BEDROCK) {
-		cmd_serve_pt_error(c, status, NULL, msg);
-		return;
-	}
-	buf_init(&b, 16384);
-	if (q && q->dialect == DIALECT_ANTHROPIC) {
-		if (anth_error_body(&b, anth_error_type(status), msg) < 0) {
-			buf_reset(&b);
-			buf_append_str(&b, "{\"type\":\"error\",\"error\":{\"type\":\"api_error\","
-					   "\"message\":\"internal error\"}}");
-		}
-	} else if (oai_error_body(&b, msg, type, param, code) < 0) {
-		buf_reset(&b);
-		buf_append_str(&b, "{\"error\":{\"message\":\"internal error\",\"type\":"
-				   "\"server_error\",\"param\":null,\"code\":null}}");
-	}
-	serve_json(c, status, &b, extra);
-	buf_free(&b);
-}
-
 /* server_error_fn: the server's own refusals as OpenAI error objects. */
 static void serve_on_server_error(void *user, struct server_conn *c, int status, const char *msg)
 {
@@ -242,33 +210,10 @@ static void serve_on_server_error(void *user, struct server_conn *c, int status,
 		    msg, NULL);
 }
 
-void cmd_serve_fail(struct server_conn *c, const struct err *e, int up_status,
-		    const char *up_type)
+static void serve_fail(struct server_conn *c, const struct err *e, int up_status,
+		       const char *up_type)
 {
-	const struct serve_req *q = cmd_serve_req(c);
-	struct oai_error oe;
-
-	if (q && q->dialect == DIALECT_ANTHROPIC) {
-		struct anth_error ae;
-		struct buf b;
-
-		anth_error_classify(e, up_status, up_type, &ae);
-		buf_init(&b, 16384);
-		if (anth_error_body(&b, ae.type, e->msg[0] ? e->msg : "error") == 0)
-			server_reply(c, ae.status, "application/json",
-				     ae.status == 429 ? "Retry-After: 1\r\n" : NULL, b.p, b.len);
-		else
-			cmd_serve_error(c, 500, "server_error", NULL, NULL, "internal error", NULL);
-		buf_free(&b);
-		return;
-	}
-	oai_error_classify(e, up_status, up_type, &oe);
-	if (q && q->dialect == DIALECT_BEDROCK) {
-		cmd_serve_pt_error(c, oe.status, NULL, e->msg[0] ? e->msg : "error");
-		return;
-	}
-	cmd_serve_error(c, oe.status, oe.type, NULL, oe.code, e->msg[0] ? e->msg : "error",
-		    oe.status == 429 ? "Retry-After: 1\r\n" : NULL);
+	cmd_serve_fail(c, e, up_status, up_type);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -328,7 +273,7 @@ static void serve_models(struct serve *sv, struct server_conn *c, const struct s
 	size_t i;
 
 	if (cmd_serve_catalog(sv, &cat, &e) < 0) {
-		cmd_serve_fail(c, &e, 0, NULL);
+		serve_fail(c, &e, 0, NULL);
 		return;
 	}
 	buf_init(&out, SERVE_REPLY_MAX);
@@ -430,7 +375,7 @@ static int serve_stream_finish(struct serve_call *sc, int rc, const struct aws_r
 			server_stream_end(sc->c);
 		return 1;
 	}
-	cmd_serve_fail(sc->c, e, r->status >= 300 ? r->status : 0,
+	serve_fail(sc->c, e, r->status >= 300 ? r->status : 0,
 		   r->error_type[0] ? r->error_type : NULL);
 	return 0;
 }
@@ -455,7 +400,7 @@ static int serve_completion(struct serve_call *sc, const struct oai_req *orq, co
 		conv_parse_response(&h, 0, r->body.p, r->body.len, &e2);
 		serve_json(sc->c, 200, &out, NULL);
 	} else {
-		cmd_serve_fail(sc->c, e, 0, NULL);
+		serve_fail(sc->c, e, 0, NULL);
 	}
 	buf_free(&out);
 	return rc;
@@ -476,7 +421,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	memset(&usage, 0, sizeof usage);
 	memset(&creds, 0, sizeof creds);
 	if (creds_get(&sv->ctx.creds, &creds, &e) < 0) {
-		cmd_serve_fail(sc->c, &e, 0, NULL);
+		serve_fail(sc->c, &e, 0, NULL);
 		return;
 	}
 	memset(&cc, 0, sizeof cc);
@@ -500,7 +445,7 @@ static void serve_chat_call(struct serve_call *sc, const struct oai_req *orq, co
 	} else if (rc == 0) {
 		rc = serve_completion(sc, orq, id, created, &r, &usage, &e);
 	} else {
-		cmd_serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
+		serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
 			   r.error_type[0] ? r.error_type : NULL);
 	}
 	if (sv->g->verbose && rc < 0)
@@ -568,7 +513,7 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 			cmd_serve_error(c, 400, "invalid_request_error", orq.param[0] ? orq.param : NULL,
 				    NULL, e.msg, NULL);
 		else
-			cmd_serve_fail(c, &e, 0, NULL);
+			serve_fail(c, &e, 0, NULL);
 		buf_free(&cbody);
 		return;
 	}
@@ -661,11 +606,7 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 		return SERVER_ANSWERED;
 	}
 	q->route = route;
-	q->dialect = route == ROUTE_MESSAGES || route == ROUTE_COUNT_TOKENS ||
-				     (route == ROUTE_MODELS && http_header(rq->p, "anthropic-version", NULL))
-			     ? DIALECT_ANTHROPIC
-		     : route >= ROUTE_PT_CONVERSE && route <= ROUTE_PT_COUNT_TOKENS ? DIALECT_BEDROCK
-										    : DIALECT_OPENAI;
+	q->dialect = cmd_serve_dialect(route, rq);
 	q->t0 = clock_ms();
 	q->ttft_ms = -1;
 	*server_udata(c) = q;

@@ -23,6 +23,7 @@
 #include "aws/aws.h"
 #include "aws/creds.h"
 #include "base/clock.h"
+#include "bedrock/anthropic.h"
 #include "bedrock/converse.h"
 #include "bedrock/passthrough.h"
 #include "cmd/serve.h"
@@ -86,15 +87,16 @@ static const char *pt_type_of(int status)
 	}
 }
 
-void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg)
+void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg,
+			const char *extra_in)
 {
-	char extra[200];
+	char extra[400];
 	struct buf b;
 	struct jw w;
 	struct err e;
 
-	snprintf(extra, sizeof extra, "x-amzn-ErrorType: %s\r\n%s", type ? type : pt_type_of(status),
-		 status == 429 ? "Retry-After: 1\r\n" : "");
+	snprintf(extra, sizeof extra, "x-amzn-ErrorType: %s\r\n%.300s", type ? type : pt_type_of(status),
+		 extra_in ? extra_in : status == 429 ? "Retry-After: 1\r\n" : "");
 	buf_init(&b, 8192);
 	jw_init(&w, &b);
 	jw_obj_begin(&w);
@@ -117,7 +119,7 @@ int cmd_serve_pt_head(struct serve *sv, struct server_conn *c, const struct serv
 
 	(void)sv;
 	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &rt, &e) < 0) {
-		cmd_serve_pt_error(c, 404, "UnknownOperationException", e.msg);
+		cmd_serve_pt_error(c, 404, "UnknownOperationException", e.msg, NULL);
 		return -1;
 	}
 	if (cmd_serve_bedrock_id(rt.model_id, &id) < 0) {
@@ -125,7 +127,7 @@ int cmd_serve_pt_head(struct serve *sv, struct server_conn *c, const struct serv
 
 		snprintf(msg, sizeof msg, "The model '%.200s' is not an amazon-bedrock model",
 			 rt.model_id);
-		cmd_serve_pt_error(c, 404, "ResourceNotFoundException", msg);
+		cmd_serve_pt_error(c, 404, "ResourceNotFoundException", msg, NULL);
 		return -1;
 	}
 	return cmd_serve_gate_type(c, rq, 1);
@@ -140,7 +142,13 @@ struct pt_call {
 	struct pt_relay rl;
 	struct aws_response *r;
 	struct buf out;
-	int aborted;
+	/* the usage of a relayed stream, read from a second decoding of the
+	 * frames relayed: ConverseStream's metadata event, or the Anthropic
+	 * events of InvokeModelWithResponseStream (Claude) */
+	struct conv_stream meter_cs;
+	struct anth_relay meter_ar;
+	int meter_failed;
+	struct conv_usage usage;
 };
 
 /* Bedrock's answer headers worth relaying, from "name: value\n" lines:
@@ -186,11 +194,74 @@ static int pt_up_headers(void *user, const struct http_parser *p, struct err *e)
 	struct pt_call *pc = user;
 	char extra[4096], ctype[128];
 
+	struct serve_req *q = cmd_serve_req(pc->c);
+
+	if (q && q->ttft_ms < 0) {
+		q->ttft_ms = clock_ms() - q->t0;
+		cmd_serve_count_ttft(pc->sv, (double)q->ttft_ms / 1e3);
+	}
 	pt_answer_headers(buf_slice(&pc->r->headers), extra, sizeof extra);
 	pt_ctype(pc->r, pc->rt.response_type, ctype, sizeof ctype);
 	if (server_stream_start(pc->c, p->status, ctype, extra) < 0)
 		return err_set(e, ERR_NET, "the client went away");
 	return 0;
+}
+
+static int pt_meter_usage(void *user, const struct conv_usage *u, struct err *e)
+{
+	(void)e;
+	*(struct conv_usage *)user = *u;
+	return 0;
+}
+
+static int pt_meter_discard(void *user, const uint8_t *p, size_t n, struct err *e)
+{
+	(void)user;
+	(void)p;
+	(void)n;
+	(void)e;
+	return 0;
+}
+
+static void pt_meter_init(struct pt_call *pc)
+{
+	struct conv_handler h;
+
+	memset(&h, 0, sizeof h);
+	h.user = &pc->usage;
+	h.metadata = pt_meter_usage;
+	conv_stream_init(&pc->meter_cs, &h, 0);
+	anth_relay_init(&pc->meter_ar, pt_meter_discard, NULL);
+}
+
+static void pt_meter_free(struct pt_call *pc)
+{
+	if (pc->rt.op == PT_INVOKE_STREAM && !pc->meter_failed) {
+		pc->usage.input_tokens = pc->meter_ar.usage.input_tokens;
+		pc->usage.output_tokens = pc->meter_ar.usage.output_tokens;
+		pc->usage.cache_read = pc->meter_ar.usage.cache_read;
+		pc->usage.cache_write = pc->meter_ar.usage.cache_write;
+		pc->usage.has_usage = pc->meter_ar.events > 0;
+	}
+	conv_stream_free(&pc->meter_cs);
+	anth_relay_free(&pc->meter_ar);
+}
+
+/* Frames just relayed, read again for their usage; a stream the reader does
+ * not understand (an exception, a model that is not Claude) is not metered. */
+static void pt_meter(struct pt_call *pc, const uint8_t *p, size_t n)
+{
+	struct err e;
+	int rc = 0;
+
+	if (pc->meter_failed || n == 0)
+		return;
+	if (pc->rt.op == PT_CONVERSE_STREAM)
+		rc = conv_stream_feed(&pc->meter_cs, p, n, &e);
+	else if (pc->rt.op == PT_INVOKE_STREAM)
+		rc = anth_relay_feed(&pc->meter_ar, p, n, &e);
+	if (rc < 0)
+		pc->meter_failed = 1;
 }
 
 /* aws on_body of a stream: whole verified frames go on, a bad one ends it. */
@@ -203,6 +274,7 @@ static int pt_up_body(void *user, const uint8_t *p, size_t n, struct err *e)
 	rc = pt_relay_feed(&pc->rl, p, n, &pc->out, e);
 	if (pc->out.len && server_stream_send(pc->c, pc->out.p, pc->out.len) < 0)
 		return err_set(e, ERR_NET, "the client went away");
+	pt_meter(pc, pc->out.p, pc->out.len);
 	return rc;
 }
 
@@ -246,8 +318,7 @@ static int pt_usage_cb(void *user, const struct conv_usage *u, struct err *e)
 	return 0;
 }
 
-/* Tokens of a non-stream answer: Converse's usage, InvokeModel's headers.
- * (Streams are relayed unread: their usage is not counted yet.) */
+/* Tokens of a non-stream answer: Converse's usage, InvokeModel's headers. */
 static void pt_usage(const struct pt_call *pc, struct conv_usage *u)
 {
 	struct slice v;
@@ -305,20 +376,19 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	char store[8192];
 	struct aws_request up;
 	struct aws_response r;
-	struct conv_usage usage;
 	const char *id;
 	struct err e;
 	int64_t t0;
 	int rc, late;
 
 	if (!pc) {
-		cmd_serve_pt_error(c, 500, NULL, "out of memory");
+		cmd_serve_pt_error(c, 500, NULL, "out of memory", NULL);
 		return;
 	}
 	/* the head hook checked the path and the provider */
 	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &pc->rt, &e) < 0 ||
 	    cmd_serve_bedrock_id(pc->rt.model_id, &id) < 0) {
-		cmd_serve_pt_error(c, 404, NULL, "unknown route");
+		cmd_serve_pt_error(c, 404, NULL, "unknown route", NULL);
 		free(pc);
 		return;
 	}
@@ -334,6 +404,7 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	up.max_body = PT_ANSWER_MAX;
 	if (pc->rt.stream) {
 		pt_relay_init(&pc->rl);
+		pt_meter_init(pc);
 		buf_init(&pc->out, PT_OUT_MAX);
 		up.on_headers = pt_up_headers;
 		up.on_body = pt_up_body;
@@ -342,27 +413,25 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	}
 	t0 = clock_ms();
 	rc = cmd_serve_runtime(sv, id, pc->rt.action, &up, &r, &e);
-	if (q && server_status(c) && q->ttft_ms < 0)
-		q->ttft_ms = clock_ms() - q->t0;
 	late = pt_answer(pc, rc, &e);
-	memset(&usage, 0, sizeof usage);
-	if (rc == 0 && !pc->rt.stream)
-		pt_usage(pc, &usage);
-	/* CHARGE: usage (non-stream only, see pt_usage) for the key's ledger */
+	if (pc->rt.stream) {
+		cmd_serve_streams_add(sv, -1);
+		pt_meter_free(pc);
+		pt_relay_free(&pc->rl);
+		buf_free(&pc->out);
+	} else if (rc == 0) {
+		pt_usage(pc, &pc->usage);
+	}
+	/* CHARGE (policy): pc->usage against key q->key and model id */
 	if (q) {
 		q->upstream = 1;
 		q->gone_counted = server_client_gone(c);
 		snprintf(q->request_id, sizeof q->request_id, "%s", r.request_id);
-		q->tokens_in = usage.input_tokens;
-		q->tokens_out = usage.output_tokens;
+		q->tokens_in = pc->usage.has_usage ? pc->usage.input_tokens : 0;
+		q->tokens_out = pc->usage.has_usage ? pc->usage.output_tokens : 0;
 	}
-	cmd_serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &usage, late,
+	cmd_serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &pc->usage, late,
 				 server_client_gone(c));
-	if (pc->rt.stream) {
-		cmd_serve_streams_add(sv, -1);
-		pt_relay_free(&pc->rl);
-		buf_free(&pc->out);
-	}
 	if (sv->g->verbose && rc < 0)
 		ctx_log(&sv->ctx, "%s %s: %s", pc->rt.action, id, e.msg);
 	aws_response_free(&r);

@@ -139,7 +139,7 @@ void cmd_serve_limits(const struct config *cfg, struct server_opts *o);
 int cmd_serve_load_keys(const struct serve *sv, const struct config *cfg, struct serve_keys *k,
 			struct err *e);
 
-/* cmd_serve.c: the error body every refusal uses; type/param/code are
+/* cmd_serve_err.c: the error body every refusal uses; type/param/code are
  * OpenAI's, an Anthropic or Bedrock route (serve_req.dialect) gets its own
  * shape for the same status. */
 void cmd_serve_error(struct server_conn *c, int status, const char *type, const char *param,
@@ -151,6 +151,9 @@ void cmd_serve_fail(struct server_conn *c, const struct err *e, int up_status,
 /* The catalog (discovery + config), for a helper thread. */
 struct catalog;
 int cmd_serve_catalog(struct serve *sv, struct catalog *cat, struct err *e);
+/* The dialect of a route's answers (GET /v1/models: Anthropic's with an
+ * anthropic-version header). */
+enum serve_dialect cmd_serve_dialect(enum serve_route route, const struct server_request *rq);
 /* The request's record (NULL when the head hook could not allocate it). */
 struct serve_req *cmd_serve_req(struct server_conn *c);
 
@@ -178,8 +181,10 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
  * initialised here (aws_response_free it after). Errors of aws_call. */
 int cmd_serve_runtime(struct serve *sv, const char *model_id, const char *action,
 		      struct aws_request *rq, struct aws_response *r, struct err *e);
-/* The error body of a Bedrock-dialect answer: {"message"} + x-amzn-ErrorType. */
-void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg);
+/* A Bedrock-dialect error answer: {"message"} + x-amzn-ErrorType (type
+ * NULL: from the status); extra: more header lines, or NULL. */
+void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, const char *msg,
+			const char *extra);
 
 /* cmd_serve_emb.c: POST /v1/embeddings (SPEC 7.1) */
 void cmd_serve_embeddings(struct serve *sv, struct server_conn *c,

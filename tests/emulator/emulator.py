@@ -263,6 +263,7 @@ class State:
 
 ROUTE_GROUPS = {
     "runtime": ("converse", "converse-stream"),
+    "invoke-all": ("invoke", "invoke-with-response-stream"),
     "control": ("foundation-models", "inference-profiles", "foundation-model"),
     "credentials": ("sts", "sso", "oidc", "imds", "container"),
 }

@@ -4,6 +4,7 @@ Claude models go through InvokeModel(WithResponseStream) with the Anthropic body
 checks it as Bedrock does); other models through Converse(Stream)."""
 
 import json
+import threading
 
 from test_serve import serve
 
@@ -181,6 +182,9 @@ def test_anth_errors_400_404(h):
     assert st == 400, data
     e = anth_error(data)
     assert e["type"] == "invalid_request_error" and "bad field xyz" in e["message"], e
+    h.emu.config(fail_next=1, fail_route="invoke", fail_status=503, fail_message="busy")
+    st, _, data = messages(s, body())
+    assert st == 503 and anth_error(data)["type"] == "overloaded_error", data
     # wrong method and content type, in Anthropic's shape
     st, _, data = s.request("GET", "/v1/messages", headers=AV)
     assert st == 405 and anth_error(data)["type"] == "invalid_request_error", data
@@ -189,13 +193,13 @@ def test_anth_errors_400_404(h):
 
 
 def test_anth_upstream_429_before_and_after_the_head(h):
-    h.emu.config(fail_next=2, fail_route="invoke-with-response-stream", fail_status=429,
-                 fail_message="Too many tokens")
+    h.emu.config(fail_next=2, fail_route="invoke-all", fail_status=429, fail_message="Too many tokens")
     s = serve(h)
-    st, hdrs, data = messages(s, body(stream=True))
-    assert st == 429 and hdrs.get("retry-after"), (st, hdrs, data)
-    e = anth_error(data)
-    assert e["type"] == "rate_limit_error" and "Too many tokens" in e["message"], e
+    for stream in (True, False):
+        st, hdrs, data = messages(s, body(stream=stream))
+        assert st == 429 and hdrs.get("retry-after"), (st, hdrs, data)
+        e = anth_error(data)
+        assert e["type"] == "rate_limit_error" and "Too many tokens" in e["message"], e
     st, _, data = messages(s, body(model=NOVA))  # converse path unaffected
     assert st == 200, data
     h.emu.config(failures=[], reply_chunks=["a", "b", "c", "d"], exception_after=3,
@@ -207,7 +211,7 @@ def test_anth_upstream_429_before_and_after_the_head(h):
     assert evs[-1][1]["error"]["type"] == "rate_limit_error" and "slow down" in evs[-1][1]["error"]["message"]
     assert "message_stop" not in [e for e, _ in evs]
     m = s.metrics()
-    assert 'brock_requests_total{route="/v1/messages",code="429"} 1' in m, m
+    assert 'brock_requests_total{route="/v1/messages",code="429"} 2' in m, m
 
 
 def test_anth_converse_mid_stream_exception(h):
@@ -245,8 +249,10 @@ def test_anth_count_tokens(h):
     sent = h.emu.log("count-tokens")
     assert len(sent) == 1 and sent[0]["model_id"] == CLAUDE, sent
     assert "invokeModel" in json.loads(sent[0]["body"])["input"], sent[0]["body"]
-    st, _, data = messages(s, {"model": "openai/gpt-4o", "messages": []}, path="/v1/messages/count_tokens")
-    assert st in (400, 404) and anth_error(data), data
+    st, _, data = messages(s, {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "x"}]},
+                           path="/v1/messages/count_tokens")
+    assert st == 404 and anth_error(data)["type"] == "not_found_error", data
+    assert len(h.emu.log("count-tokens")) == 1
 
 
 def test_anth_models_list_shape(h):
@@ -267,16 +273,30 @@ def test_anth_models_list_shape(h):
 
 
 def test_anth_ping_while_upstream_is_silent(h):
-    # the upstream pauses 12 s after message_start: a ping must come in between
+    # the upstream pauses 12 s after message_start: a ping must come in between, on each of
+    # three streams at once (and none on a fourth that does not pause)
     h.emu.config(reply_chunks=["a", "b"], stall_after=1, stall_seconds=12)
     s = serve(h)
+    results = [None] * 3
+
+    def one(i):
+        results[i] = messages(s, body(text="n%d" % i, stream=True))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for st, _, data in results:
+        assert st == 200, data
+        evs = sse(data)
+        names = [e for e, _ in evs]
+        assert "ping" in names and names.index("ping") > names.index("message_start"), names
+        assert evs[names.index("ping")][1] == {"type": "ping"}
+        assert names[-1] == "message_stop" and text_of(evs) == "ab", names
+    h.emu.config(stall_after=None)
     st, _, data = messages(s, body(stream=True))
-    assert st == 200, data
-    evs = sse(data)
-    names = [e for e, _ in evs]
-    assert "ping" in names and names.index("ping") > names.index("message_start"), names
-    assert evs[names.index("ping")][1] == {"type": "ping"}
-    assert names[-1] == "message_stop" and text_of(evs) == "ab", names
+    assert st == 200 and "ping" not in [e for e, _ in sse(data)], data
 
 
 def test_anth_betas_from_config(h):

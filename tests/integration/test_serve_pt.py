@@ -88,7 +88,8 @@ def test_pt_converse_and_invoke(h):
 
 
 def test_pt_streams_relayed_frame_by_frame(h):
-    h.emu.config(reply_chunks=["a", "b", "c"], reasoning={"text": "hm", "signature": "c2ln"})
+    h.emu.config(reply_chunks=["a", "b", "c"], reasoning={"text": "hm", "signature": "c2ln"},
+                 usage={"inputTokens": 21, "outputTokens": 4})
     s = serve(h)
     st, hdrs, data = post(s, "converse-stream", CONVERSE)
     assert st == 200 and hdrs["content-type"] == "application/vnd.amazon.eventstream", (st, hdrs)
@@ -101,6 +102,10 @@ def test_pt_streams_relayed_frame_by_frame(h):
     evs = [json.loads(base64.b64decode(json.loads(m["payload"])["bytes"])) for m in frames(data)]
     assert evs[0]["type"] == "message_start" and evs[-1]["type"] == "message_stop", evs
     assert {"type": "signature_delta", "signature": "c2ln"} in [e.get("delta") for e in evs], evs
+    # both streams metered (read again after they were relayed)
+    m = s.metrics()
+    assert 'brock_model_tokens_total{model="%s",type="input"} 42' % CLAUDE in m, m
+    assert 'brock_model_tokens_total{model="%s",type="output"} 8' % CLAUDE in m, m
 
 
 def test_pt_bad_crc_closes_the_connection(h):
@@ -145,8 +150,8 @@ def test_pt_content_types_and_routes(h):
     assert st == 404 and hdrs["x-amzn-errortype"] == "ResourceNotFoundException", data
     st, _, data = post(s, "converse-sideways", CONVERSE)
     assert st == 404, data
-    st, _, data = s.request("GET", "/model/%s/converse" % ENC)
-    assert st == 405, data
+    st, hdrs, data = s.request("GET", "/model/%s/converse" % ENC)
+    assert st == 405 and hdrs["allow"] == "POST" and hdrs["x-amzn-errortype"], (hdrs, data)
     assert len(h.emu.log("invoke")) == 1 and not h.emu.log("converse")
 
 
