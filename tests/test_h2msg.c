@@ -128,6 +128,7 @@ static void test_request_malformed(void)
 		  {"content-length", "2"}},
 		 5},
 		{{{":method", "CONNECT"}, {":authority", "a:443"}}, 2},
+		{{{":method", ""}, {":scheme", ""}, {":path", ""}}, 3}, /* nothing stored at all */
 	};
 	size_t i;
 

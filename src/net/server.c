@@ -637,8 +637,10 @@ int server_close(struct server *s)
 	s->fd = -1;
 	if (loop_pool_stop(&s->pool, 1000) < 0)
 		return 1; /* handlers still run: they use the loops, the lock, the table */
-	for (i = 0; i < s->nloops; i++)
+	for (i = 0; i < s->nloops; i++) {
 		loop_free(&s->loops[i].l);
+		free(s->loops[i].h2scratch);
+	}
 	free(s->loops);
 	s->loops = NULL;
 	s->nloops = 0;

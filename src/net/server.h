@@ -1,4 +1,5 @@
-/* server: the HTTP/1.1 listener of serve mode, on event loops (loop.h).
+/* server: the HTTP/1.1 and cleartext HTTP/2 listener of serve mode, on
+ * event loops (loop.h).
  *
  * One epoll loop per core shares one non-blocking listener (each loop
  * watches it with EPOLLEXCLUSIVE). Every client connection is a state
@@ -21,6 +22,12 @@
  * out_max makes the handler's server_stream_send wait (backpressure: it
  * stops reading its upstream); one that reads nothing for write_ms while
  * output waits is dropped, and the handler sees server_client_gone.
+ *
+ * HTTP/2 with prior knowledge (server_h2.c): a connection that opens with
+ * the client preface is served as HTTP/2; each stream is handed to the
+ * hooks and answered through this API as a struct server_conn of its own
+ * (its request an http_parser filled from the header block, version 20),
+ * with the same limits per stream and per connection.
  *
  * Stopping: when *stop becomes non-zero every request that starts from
  * then on (on open or new connections) gets 503 with Connection: close,

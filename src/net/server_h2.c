@@ -423,7 +423,9 @@ static void h2s_admit(struct server_conn *c, struct server_h2s *st, int go)
 		pthread_mutex_unlock(&c->mu);
 		buf_free(&b);
 	}
-	if (st->remote_end)
+	if (st->remote_end && p->framing == HTTP_BODY_LENGTH && p->content_length != 0)
+		h2s_reset(c, st, H2_PROTOCOL_ERROR, 1); /* content-length without DATA (8.1.1) */
+	else if (st->remote_end)
 		h2s_dispatch(c, st);
 }
 
@@ -728,7 +730,9 @@ static void h2_after(struct server_conn *c)
 	if (c->st != SC_H2)
 		return;
 	pending = server_conn_flush(c);
-	if (pending >= 0 && h2_reap(c))
+	/* a finished stream stops counting as busy; while draining only once
+	 * its last bytes are written (the process exits when nothing is busy) */
+	if (pending >= 0 && (pending == 0 || !atomic_load(&c->s->draining)) && h2_reap(c))
 		pending = server_conn_flush(c);
 	if (pending < 0)
 		return; /* closed */

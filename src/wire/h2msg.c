@@ -170,7 +170,7 @@ static int walk(struct hpack_decoder *d, const uint8_t *block, size_t n, struct 
 
 static struct slice at(const struct http_parser *p, size_t off, size_t n)
 {
-	return (struct slice){p->head.p + off, n};
+	return (struct slice){p->head.p ? p->head.p + off : NULL, n}; /* an empty area has no base */
 }
 
 /* The block is in: views, Host from :authority, framing. */

@@ -63,14 +63,14 @@ class H2:
         if d:
             self.sock.sendall(d)
 
-    def request(self, method, path, headers=(), body=None, key=None):
+    def request(self, method, path, headers=(), body=None, key=None, end=True):
         sid = self.c.get_next_available_stream_id()
         hd = [(":method", method), (":scheme", "http"), (":authority", "127.0.0.1"), (":path", path)]
         hd += list(headers)
         if key:
             hd.append(("authorization", "Bearer " + key))
         self.st[sid] = {"status": None, "headers": {}, "data": b"", "ended": False, "reset": None}
-        self.c.send_headers(sid, hd, end_stream=body is None)
+        self.c.send_headers(sid, hd, end_stream=body is None and end)
         self.flush()
         if body is not None:
             self.send_body(sid, body)
@@ -239,6 +239,7 @@ def test_h2c_concurrent_streams_one_connection(h):
     assert c.st[sids[-1]]["status"] == 200
     c.close()
     assert len([e for e in h.emu.log("runtime") if e["route"] == "converse-stream"]) == 8
+    assert "Sanitizer" not in s.stderr(), s.stderr()[-3000:]  # the sanitizer builds
 
 
 def test_h2c_body_larger_than_window(h):
@@ -253,6 +254,32 @@ def test_h2c_body_larger_than_window(h):
     e = h.emu.log("runtime")[-1]
     assert json.loads(e["body"])["messages"][0]["content"][0]["text"] == big
     c.close()
+
+
+def test_h2c_body_too_large_413(h):
+    s = serve(h)
+    c = H2(s.port)
+    # declared too large: refused at once, the body never read
+    sid = c.request("POST", "/v1/chat/completions", JSON + [("content-length", str(8 * 2**20 + 1))], end=False)
+    r = c.wait(sid)
+    assert r["status"] == 413 and json.loads(r["data"])["error"]["type"] == "invalid_request_error", r
+    # no content-length: refused once the DATA passes max_body
+    sid = c.request("POST", "/v1/chat/completions", JSON, end=False)
+    chunk, sent = b"x" * 16384, 0
+    while c.st[sid]["status"] is None and c.st[sid]["reset"] is None and sent <= 8 * 2**20 + 16384:
+        n = min(c.c.local_flow_control_window(sid), c.c.max_outbound_frame_size, len(chunk))
+        if n <= 0:
+            c.pump()
+            continue
+        c.c.send_data(sid, chunk[:n])
+        sent += n
+        c.flush()
+    r = c.wait(sid)
+    assert r["status"] == 413, (sent, r)
+    assert c.get("/healthz")["status"] == 200  # the connection goes on
+    c.close()
+    m = s.metrics()
+    assert 'brock_requests_total{route="/v1/chat/completions",code="413"} 2' in m, m
 
 
 def test_h2c_client_reset_mid_stream(h):
@@ -274,6 +301,7 @@ def test_h2c_client_reset_mid_stream(h):
     m = s.metrics()
     assert metric(m, "brock_client_disconnects_total") == 1, m
     assert metric(m, "brock_active_streams") == 0, m
+    assert "Sanitizer" not in s.stderr(), s.stderr()[-3000:]  # the sanitizer builds
 
 
 def test_h2c_slow_stream_does_not_block_another(h):
@@ -294,6 +322,7 @@ def test_h2c_slow_stream_does_not_block_another(h):
     ra = c.wait(a)
     assert ra["ended"] and sse_events(ra["data"])[-1] == "[DONE]", ra
     c.close()
+    assert "Sanitizer" not in s.stderr(), s.stderr()[-3000:]  # the sanitizer builds
 
 
 def test_h2c_api_key_refusal(h):
