@@ -470,15 +470,13 @@ static int sc_budget_take(struct server_conn *c, size_t n)
 }
 
 /* Behind a trusted proxy: the client is the last X-Forwarded-For address
- * that is not a trusted proxy itself; it is counted for the per-address cap. */
-static int sc_forwarded(struct server_conn *c)
+ * that is not a trusted proxy itself. 1 with txt and ip filled, else 0. */
+int server_forwarded_for(struct server *s, const struct http_parser *p,
+			 char txt[SERVER_CLIENT_MAX], uint8_t ip[16])
 {
-	struct server *s = c->s;
 	struct slice v;
-	uint8_t ip[16];
-	char txt[SERVER_CLIENT_MAX];
 
-	if (!c->peer_proxy || !http_header(c->p, "X-Forwarded-For", &v))
+	if (!http_header(p, "X-Forwarded-For", &v))
 		return 0;
 	while (v.n > 0) {
 		const uint8_t *comma = NULL;
@@ -494,28 +492,39 @@ static int sc_forwarded(struct server_conn *c)
 			start = (size_t)(comma - v.p) + 1;
 		a = slice_trim((struct slice){v.p + start, v.n - start});
 		v.n = comma ? (size_t)(comma - v.p) : 0;
-		if (a.n == 0 || a.n >= sizeof txt)
+		if (a.n == 0 || a.n >= SERVER_CLIENT_MAX)
 			continue;
 		memcpy(txt, a.p, a.n);
 		txt[a.n] = '\0';
 		if (server_ip_parse(txt, ip) < 0)
 			return 0; /* not an address: keep the proxy's */
-		if (server_is_proxy(s, ip))
-			continue;
-		snprintf(c->client, sizeof c->client, "%s", txt);
-		if (!c->ip_counted || memcmp(ip, c->ip, 16) != 0) {
-			if (c->ip_counted)
-				server_ipt_del(s, c->ip);
-			c->ip_counted = 0;
-			if (server_ipt_add(s, ip, server_opt(s, &s->o.max_conns_per_ip)) < 0) {
-				atomic_fetch_add(&s->rejected, 1);
-				server_conn_refuse(c, 503, "too many connections from this address");
-				return -1;
-			}
-			memcpy(c->ip, ip, 16);
-			c->ip_counted = 1;
-		}
+		if (!server_is_proxy(s, ip))
+			return 1;
+	}
+	return 0;
+}
+
+/* The forwarded client is counted for the per-address cap. */
+static int sc_forwarded(struct server_conn *c)
+{
+	struct server *s = c->s;
+	uint8_t ip[16];
+	char txt[SERVER_CLIENT_MAX];
+
+	if (!c->peer_proxy || !server_forwarded_for(s, c->p, txt, ip))
 		return 0;
+	snprintf(c->client, sizeof c->client, "%s", txt);
+	if (!c->ip_counted || memcmp(ip, c->ip, 16) != 0) {
+		if (c->ip_counted)
+			server_ipt_del(s, c->ip);
+		c->ip_counted = 0;
+		if (server_ipt_add(s, ip, server_opt(s, &s->o.max_conns_per_ip)) < 0) {
+			atomic_fetch_add(&s->rejected, 1);
+			server_conn_refuse(c, 503, "too many connections from this address");
+			return -1;
+		}
+		memcpy(c->ip, ip, 16);
+		c->ip_counted = 1;
 	}
 	return 0;
 }

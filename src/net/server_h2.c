@@ -28,10 +28,8 @@
  * connection error (with its code), on drain (last stream handled, NO_ERROR;
  * requests still arriving are refused with REFUSED_STREAM and running ones
  * finish), after idle_ms without streams. */
-#include "net/server_impl.h"
-#include "base/clock.h"
+#include "net/server_h2_int.h"
 #include "wire/h2msg.h"
-#include "wire/hpack.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,87 +37,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
-
-#define H2S_MAX_STREAMS 100          /* SETTINGS_MAX_CONCURRENT_STREAMS we advertise */
-#define H2S_CONN_WINDOW (1u << 20)   /* added to the connection receive window at start */
-#define H2S_CTRL_MAX (1u << 20)      /* unread output beyond which a PING or SETTINGS is a flood */
-#define H2S_PEND_HARD (160u << 20)   /* one stream's unframed answer (a whole JSON body) */
-#define H2S_SCRATCH HTTP_HEAD_MAX    /* per loop: Huffman-coded strings of a header block */
-
-enum h2s_phase { H2S_BODY = 0, H2S_RUN, H2S_OUT };
-
-struct server_h2s {
-	struct server_conn c; /* first: what the hooks and the answering API take */
-	struct server_h2s *next;
-	uint32_t id;
-	int phase;      /* enum h2s_phase (loop thread) */
-	int job;        /* the handler runs on a helper thread */
-	int busy;       /* counted in s->busy */
-	int remote_end; /* END_STREAM received */
-	int32_t rwin;   /* what the client may still send */
-	/* under the connection's mu */
-	int32_t win;    /* what we may still send */
-	struct buf hb;  /* HEADERS frames not yet queued */
-	struct buf pend; /* answer bytes not yet framed */
-	size_t pend_off;
-	int end_in_head, end_queued, sent_end;
-	int final_held; /* the last piece waits for the loop: the done hook goes first */
-	int reset;      /* RST_STREAM sent or received: output dropped */
-	int64_t last_move;
-};
-
-struct server_h2 {
-	struct h2_parser p;
-	struct hpack_decoder dec;
-	struct hpack_encoder enc;   /* under mu (no dynamic table: size 0) */
-	struct h2_settings peer;    /* under mu */
-	int32_t win;                /* under mu: the connection's send window */
-	int32_t rwin;               /* the connection's receive window */
-	uint32_t last_id, last_run; /* highest stream opened, highest handled */
-	struct server_h2s *streams; /* changed by the loop under mu; walked by the pump */
-	int nstreams, jobs;
-	int goaway;  /* no new streams; close once none is left */
-	int closing; /* a connection error: close once the GOAWAY is written */
-	int64_t active;
-};
 
 static void h2s_on_msg(struct loop *l, struct loop_msg *m, unsigned bits);
 static void h2s_job(struct loop_job *j);
 static void h2_after(struct server_conn *c);
 
-static struct server_h2s *h2s_of(struct server_conn *c)
-{
-	return (struct server_h2s *)(void *)c;
-}
-
-static int64_t min64(int64_t a, int64_t b)
-{
-	return a < b ? a : b;
-}
-
-/* Under mu: output is about to be queued; a write deadline counts from now
- * when nothing was waiting. */
-static void h2_mark(struct server_conn *c)
-{
-	if (c->out.len == c->out_off)
-		c->last_write = clock_ms();
-}
-
-static struct server_h2s *h2_find(const struct server_h2 *h, uint32_t id)
-{
-	struct server_h2s *st;
-
-	for (st = h->streams; st; st = st->next)
-		if (st->id == id)
-			return st;
-	return NULL;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Frames we send from the loop */
 
-static void h2_rst(struct server_conn *c, uint32_t id, uint32_t code)
+void server_h2_rst(struct server_conn *c, uint32_t id, uint32_t code)
 {
 	pthread_mutex_lock(&c->mu);
 	h2_mark(c);
@@ -127,7 +53,7 @@ static void h2_rst(struct server_conn *c, uint32_t id, uint32_t code)
 	pthread_mutex_unlock(&c->mu);
 }
 
-static void h2_window(struct server_conn *c, uint32_t id, uint32_t inc)
+void server_h2_window(struct server_conn *c, uint32_t id, uint32_t inc)
 {
 	pthread_mutex_lock(&c->mu);
 	h2_mark(c);
@@ -136,7 +62,7 @@ static void h2_window(struct server_conn *c, uint32_t id, uint32_t inc)
 }
 
 /* A connection error: GOAWAY with its code, every stream gone. -1. */
-static int h2_fail(struct server_conn *c, uint32_t code)
+int server_h2_fail(struct server_conn *c, uint32_t code)
 {
 	struct server_h2 *h = c->h2;
 	struct server_h2s *st;
@@ -155,7 +81,7 @@ static int h2_fail(struct server_conn *c, uint32_t code)
 /* ------------------------------------------------------------------------ */
 /* Streams */
 
-static struct server_h2s *h2s_new(struct server_conn *c, uint32_t id, struct http_parser *p)
+struct server_h2s *server_h2s_new(struct server_conn *c, uint32_t id, struct http_parser *p)
 {
 	struct server_h2 *h = c->h2;
 	struct server_h2s *st = calloc(1, sizeof *st), **tail;
@@ -236,19 +162,10 @@ static void h2s_busy(struct server_h2s *st)
 	}
 }
 
-/* Under mu: the stream is over for its client (reset either way). */
-static void h2s_gone_locked(struct server_h2s *st)
-{
-	st->c.gone = st->reset = 1;
-	buf_reset(&st->hb);
-	buf_reset(&st->pend);
-	st->pend_off = 0;
-	pthread_cond_broadcast(&st->c.up->cv);
-}
 
 /* A stream error: RST_STREAM(code) unless the client reset it itself. A
  * stream whose request was still arriving goes at once. */
-static void h2s_reset(struct server_conn *c, struct server_h2s *st, uint32_t code, int send)
+void server_h2s_reset(struct server_conn *c, struct server_h2s *st, uint32_t code, int send)
 {
 	pthread_mutex_lock(&c->mu);
 	if (send) {
@@ -265,7 +182,7 @@ static void h2s_reset(struct server_conn *c, struct server_h2s *st, uint32_t cod
 /* The handler returned, or the stream was answered by the head hook or
  * refused (loop thread): complete the answer, run the done hook, then let
  * the last piece go. */
-static void h2s_complete(struct server_h2s *st)
+void server_h2s_complete(struct server_h2s *st)
 {
 	struct server_conn *sc = &st->c, *c = sc->up;
 	struct server *s = sc->s;
@@ -293,7 +210,7 @@ static void h2s_complete(struct server_h2s *st)
 }
 
 /* The server's own refusal (408, 413, 431, 503) as the stream's answer. */
-static void h2s_refuse(struct server_h2s *st, int status, const char *msg)
+void server_h2s_refuse(struct server_h2s *st, int status, const char *msg)
 {
 	struct server *s = st->c.s;
 
@@ -304,7 +221,7 @@ static void h2s_refuse(struct server_h2s *st, int status, const char *msg)
 		else
 			server_reply(&st->c, status, "text/plain", NULL, msg, strlen(msg));
 	}
-	h2s_complete(st);
+	server_h2s_complete(st);
 }
 
 static void h2s_job(struct loop_job *j)
@@ -317,7 +234,7 @@ static void h2s_job(struct loop_job *j)
 }
 
 /* The request is complete: run the handler. */
-static void h2s_dispatch(struct server_conn *c, struct server_h2s *st)
+void server_h2s_dispatch(struct server_conn *c, struct server_h2s *st)
 {
 	struct server *s = c->s;
 
@@ -329,7 +246,7 @@ static void h2s_dispatch(struct server_conn *c, struct server_h2s *st)
 	h2s_busy(st);
 	if (st->c.inline_run) {
 		s->handler(s->user, &st->c, &st->c.rq);
-		h2s_complete(st);
+		server_h2s_complete(st);
 		return;
 	}
 	st->job = 1;
@@ -337,7 +254,7 @@ static void h2s_dispatch(struct server_conn *c, struct server_h2s *st)
 	if (loop_pool_submit(&s->pool, &st->c.job) < 0) {
 		st->job = 0;
 		c->h2->jobs--;
-		h2s_refuse(st, 503, "the server is busy: try again shortly");
+		server_h2s_refuse(st, 503, "the server is busy: try again shortly");
 	}
 }
 
@@ -351,7 +268,7 @@ static void h2s_on_msg(struct loop *l, struct loop_msg *m, unsigned bits)
 	(void)bits;
 	st->job = 0;
 	c->h2->jobs--;
-	h2s_complete(st);
+	server_h2s_complete(st);
 	if (c->st == SC_H2) {
 		h2_after(c);
 		return;
@@ -382,311 +299,11 @@ static int h2_reap(struct server_conn *c)
 		if (!done)
 			continue;
 		if (!st->reset && !st->remote_end) /* answered before the request was all in */
-			h2_rst(c, st->id, H2_NO_ERROR);
+			server_h2_rst(c, st->id, H2_NO_ERROR);
 		h2s_free(st);
 		any = 1;
 	}
 	return any;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Frames from the client */
-
-/* After the head hook let the request through: limits, then the body. */
-static void h2s_admit(struct server_conn *c, struct server_h2s *st, int go)
-{
-	struct server *s = c->s;
-	const struct http_parser *p = st->c.p;
-
-	st->c.inline_run = go == SERVER_GO_INLINE;
-	if (p->framing == HTTP_BODY_LENGTH && p->content_length > s->o.max_body) {
-		char msg[96];
-
-		snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", s->o.max_body);
-		h2s_refuse(st, 413, msg);
-		return;
-	}
-	if (p->framing == HTTP_BODY_LENGTH && p->content_length > 0) {
-		if (server_budget_take(s, (size_t)p->content_length) < 0) {
-			h2s_refuse(st, 503, "the server is busy (request bodies): try again shortly");
-			return;
-		}
-		st->c.body_reserved = (size_t)p->content_length;
-	}
-	if (!st->remote_end && http_header_has_token(p, "expect", "100-continue")) {
-		struct buf b;
-
-		buf_init(&b, 64);
-		pthread_mutex_lock(&c->mu);
-		if (h2msg_response(&c->h2->enc, &b, 100, NULL, NULL, -1) == 0)
-			h2_write_headers(&st->hb, st->id, 0, b.p, b.len, c->h2->peer.max_frame_size);
-		pthread_mutex_unlock(&c->mu);
-		buf_free(&b);
-	}
-	if (st->remote_end && p->framing == HTTP_BODY_LENGTH && p->content_length != 0)
-		h2s_reset(c, st, H2_PROTOCOL_ERROR, 1); /* content-length without DATA (8.1.1) */
-	else if (st->remote_end)
-		h2s_dispatch(c, st);
-}
-
-/* A new stream's header section is in: the head hook decides. */
-static void h2s_head(struct server_conn *c, struct server_h2s *st)
-{
-	struct server *s = c->s;
-	int go = SERVER_GO;
-
-	server_conn_split(&st->c);
-	st->c.head_only = slice_eq_str(st->c.p->method, "HEAD");
-	if (atomic_load_explicit(&s->draining, memory_order_relaxed)) {
-		h2s_refuse(st, 503, "the server is shutting down");
-		return;
-	}
-	st->c.inline_run = 1; /* the hook answers on this thread */
-	if (s->head)
-		go = s->head(s->user, &st->c, &st->c.rq);
-	if (go == SERVER_ANSWERED) {
-		if (!st->c.status)
-			server_reply(&st->c, 500, "text/plain", NULL, "no answer", 9);
-		h2s_complete(st);
-		return;
-	}
-	h2s_admit(c, st, go);
-}
-
-/* Trailers, or a header block on a stream that is gone: decoded (the
- * HPACK table must stay in step), checked, dropped. */
-static int h2_trailers(struct server_conn *c, struct server_h2s *st, const struct h2_frame *f)
-{
-	struct server_h2 *h = c->h2;
-	int r = h2msg_trailers(&h->dec, f->payload.p, f->payload.n);
-
-	if (r == H2MSG_E_COMPRESSION)
-		return h2_fail(c, H2_COMPRESSION_ERROR);
-	if (!st)
-		return 0;
-	if (st->remote_end || !(f->flags & H2_FLAG_END_STREAM) || r < 0) {
-		h2s_reset(c, st, st->remote_end ? H2_STREAM_CLOSED : H2_PROTOCOL_ERROR, 1);
-		return 0;
-	}
-	st->remote_end = 1;
-	if (st->phase == H2S_BODY) {
-		const struct http_parser *p = st->c.p;
-
-		if (p->framing == HTTP_BODY_LENGTH && p->content_length != st->c.body.len)
-			h2s_reset(c, st, H2_PROTOCOL_ERROR, 1);
-		else
-			h2s_dispatch(c, st);
-	}
-	return 0;
-}
-
-static int h2_headers(struct server_conn *c, const struct h2_frame *f)
-{
-	struct server_h2 *h = c->h2;
-	struct server_h2s *st = h2_find(h, f->stream);
-	struct http_parser *p;
-	int r;
-
-	if ((f->stream & 1) == 0) /* a client opens odd streams only */
-		return h2_fail(c, H2_PROTOCOL_ERROR);
-	if (st || f->stream <= h->last_id)
-		return h2_trailers(c, st, f);
-	h->last_id = f->stream;
-	p = malloc(sizeof *p);
-	if (!p)
-		return h2_fail(c, H2_INTERNAL_ERROR);
-	http_parser_init(p, HTTP_REQUEST);
-	r = h2msg_request(&h->dec, f->payload.p, f->payload.n, p);
-	if (r == H2MSG_E_COMPRESSION || r == H2MSG_E_MALFORMED || h->goaway ||
-	    h->nstreams >= H2S_MAX_STREAMS || !(st = h2s_new(c, f->stream, p))) {
-		http_parser_free(p);
-		free(p);
-		if (r == H2MSG_E_COMPRESSION)
-			return h2_fail(c, H2_COMPRESSION_ERROR);
-		h2_rst(c, f->stream, r == H2MSG_E_MALFORMED ? H2_PROTOCOL_ERROR : H2_REFUSED_STREAM);
-		return 0;
-	}
-	st->remote_end = (f->flags & H2_FLAG_END_STREAM) != 0;
-	if (r == H2MSG_E_TOO_BIG) {
-		http_parser_free(p);
-		free(p);
-		st->c.p = NULL;
-		h2s_refuse(st, 431, "the request headers are too large");
-		return 0;
-	}
-	h2s_head(c, st);
-	return 0;
-}
-
-static int h2_data(struct server_conn *c, const struct h2_frame *f)
-{
-	struct server_h2 *h = c->h2;
-	struct server_h2s *st;
-	const struct http_parser *p;
-
-	if (h2_window_consume(&h->rwin, f->length) < 0)
-		return h2_fail(c, H2_FLOW_CONTROL_ERROR);
-	if (h->rwin < (int32_t)(H2S_CONN_WINDOW / 2)) { /* the connection's share, at once */
-		h2_window(c, 0, (uint32_t)(H2_DEFAULT_WINDOW + H2S_CONN_WINDOW - h->rwin));
-		h->rwin = (int32_t)(H2_DEFAULT_WINDOW + H2S_CONN_WINDOW);
-	}
-	st = h2_find(h, f->stream);
-	if (!st) /* on an idle stream an error; on one we closed, dropped */
-		return f->stream > h->last_id ? h2_fail(c, H2_PROTOCOL_ERROR) : 0;
-	if (st->remote_end) {
-		h2s_reset(c, st, H2_STREAM_CLOSED, 1);
-		return 0;
-	}
-	if (h2_window_consume(&st->rwin, f->length) < 0) {
-		h2s_reset(c, st, H2_FLOW_CONTROL_ERROR, 1);
-		return 0;
-	}
-	st->remote_end = (f->flags & H2_FLAG_END_STREAM) != 0;
-	if (st->phase != H2S_BODY)
-		return 0; /* answered already: the rest is dropped */
-	p = st->c.p;
-	if (p->framing != HTTP_BODY_LENGTH && f->payload.n) {
-		if (server_budget_take(c->s, f->payload.n) < 0) {
-			h2s_refuse(st, 503, "the server is busy (request bodies): try again shortly");
-			return 0;
-		}
-		st->c.body_reserved += f->payload.n;
-	}
-	if (f->payload.n && buf_append(&st->c.body, f->payload.p, f->payload.n) < 0) {
-		char msg[96];
-
-		snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", c->s->o.max_body);
-		h2s_refuse(st, 413, msg);
-		return 0;
-	}
-	if (p->framing == HTTP_BODY_LENGTH &&
-	    (st->c.body.len > p->content_length ||
-	     (st->remote_end && st->c.body.len != p->content_length))) {
-		h2s_reset(c, st, H2_PROTOCOL_ERROR, 1); /* content-length is not the body's (8.1.1) */
-		return 0;
-	}
-	if (st->remote_end) {
-		h2s_dispatch(c, st);
-		return 0;
-	}
-	if (st->rwin < H2_DEFAULT_WINDOW / 2) { /* the body is taken: the client may go on */
-		h2_window(c, st->id, (uint32_t)(H2_DEFAULT_WINDOW - st->rwin));
-		st->rwin = H2_DEFAULT_WINDOW;
-	}
-	return 0;
-}
-
-static int h2_settings(struct server_conn *c, const struct h2_frame *f)
-{
-	struct server_h2 *h = c->h2;
-	struct server_h2s *st;
-	uint32_t old;
-	int bad = 0, flood;
-
-	if (f->flags & H2_FLAG_ACK)
-		return 0;
-	pthread_mutex_lock(&c->mu);
-	old = h->peer.initial_window_size;
-	h2_settings_apply(&h->peer, f);
-	for (st = h->streams; st; st = st->next)
-		if (h2_window_adjust(&st->win, old, h->peer.initial_window_size) < 0)
-			bad = 1;
-	h2_mark(c);
-	h2_write_settings_ack(&c->out);
-	flood = c->out.len - c->out_off > H2S_CTRL_MAX;
-	pthread_mutex_unlock(&c->mu);
-	if (bad)
-		return h2_fail(c, H2_FLOW_CONTROL_ERROR);
-	return flood ? h2_fail(c, H2_ENHANCE_YOUR_CALM) : 0;
-}
-
-static int h2_window_update(struct server_conn *c, const struct h2_frame *f)
-{
-	struct server_h2 *h = c->h2;
-	struct server_h2s *st = NULL;
-	int r;
-
-	pthread_mutex_lock(&c->mu);
-	if (f->stream == 0) {
-		r = h2_window_increase(&h->win, f->increment);
-	} else {
-		st = h2_find(h, f->stream);
-		r = st ? h2_window_increase(&st->win, f->increment) : 0;
-	}
-	pthread_mutex_unlock(&c->mu);
-	if (r < 0 && !st)
-		return h2_fail(c, H2_FLOW_CONTROL_ERROR);
-	if (r < 0)
-		h2s_reset(c, st, H2_FLOW_CONTROL_ERROR, 1);
-	return 0;
-}
-
-/* One frame; -1 when the connection failed. */
-static int h2_frame(struct server_conn *c, const struct h2_frame *f)
-{
-	struct server_h2 *h = c->h2;
-	struct server_h2s *st;
-	int flood;
-
-	switch (f->type) {
-	case H2_HEADERS: return h2_headers(c, f);
-	case H2_DATA: return h2_data(c, f);
-	case H2_SETTINGS: return h2_settings(c, f);
-	case H2_WINDOW_UPDATE: return h2_window_update(c, f);
-	case H2_PING:
-		if (f->flags & H2_FLAG_ACK)
-			return 0;
-		pthread_mutex_lock(&c->mu);
-		h2_mark(c);
-		h2_write_ping(&c->out, 1, f->payload.p);
-		flood = c->out.len - c->out_off > H2S_CTRL_MAX;
-		pthread_mutex_unlock(&c->mu);
-		return flood ? h2_fail(c, H2_ENHANCE_YOUR_CALM) : 0;
-	case H2_RST_STREAM:
-		st = h2_find(h, f->stream);
-		if (st)
-			h2s_reset(c, st, 0, 0); /* that stream's client is gone */
-		else if (f->stream > h->last_id)
-			return h2_fail(c, H2_PROTOCOL_ERROR); /* an idle stream */
-		return 0;
-	case H2_GOAWAY:
-		h->goaway = 1; /* no new streams come: close when the last is answered */
-		return 0;
-	default: return 0; /* PRIORITY */
-	}
-}
-
-/* Feeds bytes to the frame parser; -1 once the connection failed. */
-static int h2_input(struct server_conn *c, const uint8_t *in, size_t n)
-{
-	struct server_h2 *h = c->h2;
-
-	for (;;) {
-		struct h2_frame f;
-		size_t used = 0;
-		int r;
-
-		if (h->closing || c->st != SC_H2)
-			return -1;
-		r = h2_feed(&h->p, in, n, &used, &f);
-		in += used;
-		n -= used;
-		if (r == 0)
-			return 0;
-		if (r == 1) {
-			if (h2_frame(c, &f) < 0)
-				return -1;
-		} else if (h2_is_stream_error(r)) {
-			struct server_h2s *st = h2_find(h, f.stream);
-
-			if (st)
-				h2s_reset(c, st, h2_error_code(r), 1);
-			else
-				h2_rst(c, f.stream, h2_error_code(r));
-		} else {
-			return h2_fail(c, h2_error_code(r));
-		}
-	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -774,8 +391,8 @@ void server_h2_start(struct server_conn *c, const uint8_t *pre, size_t npre, con
 	h2_write_settings(&c->out, set, sizeof set / sizeof set[0]);
 	h2_write_window_update(&c->out, 0, H2S_CONN_WINDOW);
 	pthread_mutex_unlock(&c->mu);
-	if (h2_input(c, pre, npre) == 0)
-		h2_input(c, p, n);
+	if (server_h2_input(c, pre, npre) == 0)
+		server_h2_input(c, p, n);
 	if (c->st == SC_H2 && atomic_load_explicit(&c->s->draining, memory_order_relaxed))
 		server_h2_drain(c); /* opened after the drain pass */
 	h2_after(c);
@@ -783,7 +400,7 @@ void server_h2_start(struct server_conn *c, const uint8_t *pre, size_t npre, con
 
 static void h2_feed_bytes(struct server_conn *c, const uint8_t *p, size_t n)
 {
-	h2_input(c, p, n);
+	server_h2_input(c, p, n);
 	h2_after(c);
 }
 
@@ -838,7 +455,7 @@ void server_h2_on_timer(struct server_conn *c)
 				break;
 		if (!st)
 			break;
-		h2s_refuse(st, 408, "the request did not arrive in time");
+		server_h2s_refuse(st, 408, "the request did not arrive in time");
 	}
 	for (;;) {
 		pthread_mutex_lock(&c->mu);
@@ -850,7 +467,7 @@ void server_h2_on_timer(struct server_conn *c)
 		if (!st)
 			break;
 		atomic_fetch_add(&s->dropped, 1);
-		h2s_reset(c, st, H2_CANCEL, 1); /* this stream's client reads nothing */
+		server_h2s_reset(c, st, H2_CANCEL, 1); /* this stream's client reads nothing */
 	}
 	if (!h->streams && now >= h->active + server_opt(s, &s->o.idle_ms)) {
 		pthread_mutex_lock(&c->mu);
@@ -880,7 +497,7 @@ void server_h2_drain(struct server_conn *c)
 	for (st = h->streams; st; st = next) {
 		next = st->next;
 		if (st->phase == H2S_BODY)
-			h2s_reset(c, st, H2_REFUSED_STREAM, 1);
+			server_h2s_reset(c, st, H2_REFUSED_STREAM, 1);
 	}
 	h2_after(c);
 }
@@ -913,265 +530,4 @@ void server_h2_free(struct server_conn *c)
 	h2_parser_free(&h->p);
 	free(h);
 	c->h2 = NULL;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Answers on a stream (any thread; see server.h) */
-
-/* Under mu: frames stream output into the connection's output while the
- * windows and out_max allow, one frame per stream in turn. */
-void server_h2_pump_locked(struct server_conn *c)
-{
-	struct server_h2 *h = c->h2;
-	uint32_t mf = h->peer.max_frame_size;
-	int progress, moved = 0;
-
-	do {
-		struct server_h2s *st;
-
-		progress = 0;
-		for (st = h->streams; st && !c->gone; st = st->next) {
-			size_t avail, k;
-			int end;
-
-			if (st->final_held || st->sent_end || st->reset)
-				continue;
-			if (c->out.len - c->out_off >= c->s->o.out_max)
-				goto out;
-			h2_mark(c);
-			if (st->hb.len) {
-				if (buf_append(&c->out, st->hb.p, st->hb.len) < 0)
-					c->gone = 1;
-				buf_reset(&st->hb);
-				progress = moved = 1;
-				st->sent_end = st->end_in_head;
-				if (st->sent_end)
-					continue;
-			}
-			avail = st->pend.len - st->pend_off;
-			if (avail == 0 && !st->end_queued)
-				continue;
-			k = avail < mf ? avail : mf;
-			if ((int64_t)k > st->win)
-				k = st->win > 0 ? (size_t)st->win : 0;
-			if ((int64_t)k > h->win)
-				k = h->win > 0 ? (size_t)h->win : 0;
-			if (avail && k == 0)
-				continue; /* its window is shut: others go on */
-			end = st->end_queued && k == avail;
-			if (h2_write_data(&c->out, st->id, end, k ? st->pend.p + st->pend_off : NULL, k,
-					  mf) < 0) {
-				c->gone = 1;
-				break;
-			}
-			st->pend_off += k;
-			st->win -= (int32_t)k;
-			h->win -= (int32_t)k;
-			if (st->pend_off == st->pend.len) {
-				buf_reset(&st->pend);
-				st->pend_off = 0;
-			}
-			st->sent_end = end;
-			st->last_move = clock_ms();
-			progress = moved = 1;
-		}
-	} while (progress && !c->gone);
-out:
-	if (moved)
-		pthread_cond_broadcast(&c->cv);
-}
-
-static int h2s_gone(const struct server_h2s *st)
-{
-	return st->c.gone || st->c.up->gone;
-}
-
-/* Under mu: the answer's head as HEADERS frames in hb. */
-static int h2s_head_locked(struct server_h2s *st, int status, const char *ctype,
-			   const char *extra, int64_t len, int end)
-{
-	struct server_h2 *h = st->c.up->h2;
-	struct buf blk;
-	int rc;
-
-	buf_init(&blk, HTTP_HEAD_MAX);
-	rc = h2msg_response(&h->enc, &blk, status, ctype, extra, len);
-	if (rc == 0 &&
-	    h2_write_headers(&st->hb, st->id, end, blk.p, blk.len, h->peer.max_frame_size) < 0)
-		rc = -1;
-	buf_free(&blk);
-	st->end_in_head = end;
-	st->end_queued |= end;
-	return rc;
-}
-
-/* Under mu, after an answer failed to fit its bounds: reset the stream. */
-static void h2s_fail_locked(struct server_h2s *st)
-{
-	struct server_conn *c = st->c.up;
-
-	h2_mark(c);
-	h2_write_rst_stream(&c->out, st->id, H2_INTERNAL_ERROR);
-	h2s_gone_locked(st);
-}
-
-/* Under mu: frames what the windows allow and, from a helper thread, tries
- * the socket; 1 when the loop must look (output left, or the client gone). */
-static int h2s_push_locked(struct server_h2s *st)
-{
-	struct server_conn *c = st->c.up;
-
-	server_h2_pump_locked(c);
-	if (st->c.inline_run)
-		return 0; /* on the loop: it writes after the handler */
-	return server_send_locked(c) || c->gone;
-}
-
-int server_h2_reply(struct server_conn *c, int status, const char *ctype, const char *extra,
-		    const void *body, size_t n)
-{
-	struct server_h2s *st = h2s_of(c);
-	size_t k = c->head_only ? 0 : n;
-	int rc = -1;
-
-	if (c->status)
-		return -1; /* one answer per request */
-	c->status = status;
-	pthread_mutex_lock(&c->up->mu);
-	if (!h2s_gone(st)) {
-		rc = h2s_head_locked(st, status, ctype, extra, (int64_t)n, k == 0);
-		if (rc == 0 && k && buf_append(&st->pend, body, k) < 0)
-			rc = -1;
-		st->end_queued = 1;
-		st->final_held = 1; /* framed by the loop once the done hook ran */
-		if (rc < 0)
-			h2s_fail_locked(st);
-	}
-	pthread_mutex_unlock(&c->up->mu);
-	return rc;
-}
-
-int server_h2_stream_start(struct server_conn *c, int status, const char *ctype,
-			   const char *extra)
-{
-	struct server_h2s *st = h2s_of(c);
-	int rc = -1, post = 0;
-
-	if (c->status)
-		return -1;
-	c->status = status;
-	c->streaming = 1;
-	atomic_fetch_add(&c->s->streams, 1);
-	pthread_mutex_lock(&c->up->mu);
-	if (!h2s_gone(st)) {
-		rc = h2s_head_locked(st, status, ctype, extra, -1, 0);
-		if (rc < 0)
-			h2s_fail_locked(st);
-		post = h2s_push_locked(st);
-	}
-	pthread_mutex_unlock(&c->up->mu);
-	if (post)
-		loop_post(&c->up->sl->l, &c->up->msg, SC_MSG_OUT);
-	return rc;
-}
-
-int server_h2_stream_send(struct server_conn *c, const void *p, size_t n)
-{
-	struct server_h2s *st = h2s_of(c);
-	struct server_conn *up = c->up;
-	int rc = 0;
-
-	if (c->streaming <= 0)
-		return -1;
-	if (n == 0 || c->head_only)
-		return 0;
-	pthread_mutex_lock(&up->mu);
-	if (h2s_gone(st)) {
-		pthread_mutex_unlock(&up->mu);
-		return -1;
-	}
-	if (st->pend.len == st->pend_off)
-		st->last_move = clock_ms();
-	if (buf_append(&st->pend, p, n) < 0)
-		h2s_fail_locked(st);
-	if (h2s_push_locked(st))
-		loop_post(&up->sl->l, &up->msg, SC_MSG_OUT);
-	while (!c->inline_run && !h2s_gone(st) && st->pend.len - st->pend_off > c->s->o.out_max) {
-		struct timespec dl;
-
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += 1; /* the loop's write_ms deadline decides; this only re-checks */
-		pthread_cond_timedwait(&up->cv, &up->mu, &dl);
-	}
-	if (h2s_gone(st))
-		rc = -1;
-	pthread_mutex_unlock(&up->mu);
-	return rc;
-}
-
-/* server_stream_idle_send on a stream: the ping is queued only when none
- * of the stream's output waits, so it never waits for a window. */
-int server_h2_stream_idle_send(struct server_conn *c, const void *p, size_t n)
-{
-	struct server_h2s *st = h2s_of(c);
-	struct server_conn *up = c->up;
-	int rc = 1, post = 0;
-
-	if (c->streaming <= 0 || c->head_only || c->inline_run)
-		return 0;
-	pthread_mutex_lock(&up->mu);
-	if (h2s_gone(st)) {
-		rc = -1;
-	} else if (st->pend.len != st->pend_off) {
-		rc = 0;
-	} else if (buf_append(&st->pend, p, n) < 0) {
-		st->pend.len = st->pend_off;
-		rc = 0;
-	} else {
-		st->last_move = clock_ms();
-		post = h2s_push_locked(st);
-	}
-	pthread_mutex_unlock(&up->mu);
-	if (post)
-		loop_post(&up->sl->l, &up->msg, SC_MSG_OUT);
-	return rc;
-}
-
-/* server_stream_abort on a stream: RST_STREAM, so the client sees the
- * answer cut (the connection and its other streams go on). */
-int server_h2_stream_abort(struct server_conn *c)
-{
-	struct server_h2s *st = h2s_of(c);
-	int post = 0;
-
-	if (c->streaming <= 0)
-		return -1;
-	pthread_mutex_lock(&c->up->mu);
-	if (!h2s_gone(st)) {
-		h2s_fail_locked(st);
-		post = h2s_push_locked(st);
-	}
-	pthread_mutex_unlock(&c->up->mu);
-	if (post)
-		loop_post(&c->up->sl->l, &c->up->msg, SC_MSG_OUT);
-	c->streaming = 0;
-	atomic_fetch_sub(&c->s->streams, 1);
-	return 0;
-}
-
-int server_h2_stream_end(struct server_conn *c)
-{
-	struct server_h2s *st = h2s_of(c);
-	int gone;
-
-	if (c->streaming <= 0)
-		return -1;
-	pthread_mutex_lock(&c->up->mu);
-	st->end_queued = 1;
-	st->final_held = 1; /* framed by the loop once the done hook ran */
-	gone = h2s_gone(st);
-	pthread_mutex_unlock(&c->up->mu);
-	c->streaming = 0;
-	atomic_fetch_sub(&c->s->streams, 1);
-	return gone ? -1 : 0;
 }

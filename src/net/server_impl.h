@@ -105,6 +105,8 @@ void server_conn_refuse(struct server_conn *c, int status, const char *msg);
 void server_conn_linger(struct server_conn *c);
 void server_conn_split(struct server_conn *c);
 int server_budget_take(struct server *s, size_t n);
+int server_forwarded_for(struct server *s, const struct http_parser *p,
+			 char txt[SERVER_CLIENT_MAX], uint8_t ip[16]);
 
 /* server_out.c */
 int server_send_locked(struct server_conn *c);
@@ -112,7 +114,7 @@ int server_conn_flush(struct server_conn *c);
 const char *server_reason(int status);
 void server_write_busy(int fd);
 
-/* server_h2.c: HTTP/2 connections; their streams answer through server_out.c */
+/* server_h2*.c: HTTP/2 connections; their streams answer through server_out.c */
 void server_h2_start(struct server_conn *c, const uint8_t *pre, size_t npre, const uint8_t *p,
 		     size_t n);
 void server_h2_on_io(struct server_conn *c, uint32_t events);

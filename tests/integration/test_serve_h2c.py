@@ -443,3 +443,64 @@ def test_h2c_node_http2_client(h):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["status"] == 200 and out["n"] > 10, out
+
+
+def test_h2c_trusted_proxy_forwarded_for(h):
+    h.brock_config('{serve: {trustedProxies: ["127.0.0.1"], log: "json"}}')
+    s = serve(h)
+    c = H2(s.port)
+    for client in ("10.1.1.1", "10.2.2.2"):  # two clients multiplexed by one balancer connection
+        assert c.get("/healthz", headers=[("x-forwarded-for", "203.0.113.9, " + client)])["status"] == 200
+    c.close()
+    for _ in range(100):
+        lines = [json.loads(x) for x in s.stderr().splitlines() if x.startswith("{")]
+        if len(lines) >= 2:
+            break
+        time.sleep(0.05)
+    assert sorted(x["client"] for x in lines) == ["10.1.1.1", "10.2.2.2"], lines
+
+
+def test_h2c_streams_and_resets_across_connections(h):
+    """Three connections, 20 streams each, every other one reset after its first bytes: the
+    others complete, the server stays up and counts nothing left open (run it under the TSan
+    build too)."""
+    h.emu.config(reply_chunks=["p%d " % i for i in range(10)], event_delay=0.05)
+    s = serve(h)
+    errors = []
+
+    def one(k):
+        try:
+            c = H2(s.port)
+            sids = [c.request("POST", "/v1/chat/completions", JSON, chat_body("c%d s%d" % (k, i)))
+                    for i in range(20)]
+            cut = set(sids[::2])
+            while True:
+                for sid in list(cut):
+                    if c.st[sid]["data"]:
+                        c.c.reset_stream(sid, 8)
+                        c.flush()
+                        cut.discard(sid)
+                left = [sid for sid in sids if sid not in sids[::2] and not c.st[sid]["ended"]]
+                if not left and not cut:
+                    break
+                c.pump()
+            for sid in sids[1::2]:
+                assert sse_events(c.st[sid]["data"])[-1] == "[DONE]", c.st[sid]
+            c.close()
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=one, args=(k,)) for k in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    assert not errors, errors
+    for _ in range(100):
+        m = s.metrics()
+        if metric(m, "brock_active_streams") == 0:
+            break
+        time.sleep(0.1)
+    assert metric(m, "brock_active_streams") == 0, m
+    assert s.p.poll() is None, s.stderr()
+    assert "Sanitizer" not in s.stderr(), s.stderr()[-3000:]
