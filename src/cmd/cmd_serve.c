@@ -475,7 +475,7 @@ static int serve_profile_name(struct serve *sv, struct server_conn *c, struct oa
 	if (strchr(orq->model_id, '.') || strncmp(orq->model_id, "arn:", 4) == 0)
 		return 0;
 	if (cmd_serve_catalog(sv, &cat, &e) < 0) {
-		cmd_serve_fail(c, &e, 0, NULL);
+		serve_fail(c, &e, 0, NULL);
 		return -1;
 	}
 	m = catalog_find(&cat, orq->model_id);

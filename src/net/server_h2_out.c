@@ -193,56 +193,6 @@ int server_h2_stream_send(struct server_conn *c, const void *p, size_t n)
 	return rc;
 }
 
-/* server_stream_idle_send on a stream: the ping is queued only when none
- * of the stream's output waits, so it never waits for a window. */
-int server_h2_stream_idle_send(struct server_conn *c, const void *p, size_t n)
-{
-	struct server_h2s *st = h2s_of(c);
-	struct server_conn *up = c->up;
-	int rc = 1, post = 0;
-
-	if (c->streaming <= 0 || c->head_only || c->inline_run)
-		return 0;
-	pthread_mutex_lock(&up->mu);
-	if (h2s_gone(st)) {
-		rc = -1;
-	} else if (st->pend.len != st->pend_off) {
-		rc = 0;
-	} else if (buf_append(&st->pend, p, n) < 0) {
-		st->pend.len = st->pend_off;
-		rc = 0;
-	} else {
-		st->last_move = clock_ms();
-		post = h2s_push_locked(st);
-	}
-	pthread_mutex_unlock(&up->mu);
-	if (post)
-		loop_post(&up->sl->l, &up->msg, SC_MSG_OUT);
-	return rc;
-}
-
-/* server_stream_abort on a stream: RST_STREAM, so the client sees the
- * answer cut (the connection and its other streams go on). */
-int server_h2_stream_abort(struct server_conn *c)
-{
-	struct server_h2s *st = h2s_of(c);
-	int post = 0;
-
-	if (c->streaming <= 0)
-		return -1;
-	pthread_mutex_lock(&c->up->mu);
-	if (!h2s_gone(st)) {
-		h2s_fail_locked(st);
-		post = h2s_push_locked(st);
-	}
-	pthread_mutex_unlock(&c->up->mu);
-	if (post)
-		loop_post(&c->up->sl->l, &c->up->msg, SC_MSG_OUT);
-	c->streaming = 0;
-	atomic_fetch_sub(&c->s->streams, 1);
-	return 0;
-}
-
 int server_h2_stream_end(struct server_conn *c)
 {
 	struct server_h2s *st = h2s_of(c);
@@ -258,4 +208,55 @@ int server_h2_stream_end(struct server_conn *c)
 	c->streaming = 0;
 	atomic_fetch_sub(&c->s->streams, 1);
 	return gone ? -1 : 0;
+}
+
+/* A cut answer: what the windows let out now is framed, then the stream is
+ * reset (INTERNAL_ERROR) instead of ended, so the client sees a broken
+ * body, never a complete one. */
+int server_h2_stream_abort(struct server_conn *c)
+{
+	struct server_h2s *st = h2s_of(c);
+	struct server_conn *up = c->up;
+	int post = 0;
+
+	if (c->streaming <= 0)
+		return -1;
+	pthread_mutex_lock(&up->mu);
+	if (!h2s_gone(st)) {
+		server_h2_pump_locked(up);
+		h2s_fail_locked(st);
+		post = 1;
+	}
+	pthread_mutex_unlock(&up->mu);
+	c->streaming = 0;
+	atomic_fetch_sub(&c->s->streams, 1);
+	if (post)
+		loop_post(&up->sl->l, &up->msg, SC_MSG_OUT);
+	return 0;
+}
+
+/* A keep-alive piece while the handler keeps the stream open: queued only
+ * when nothing of the stream waits, never waiting itself. 1 queued, 0
+ * skipped, -1 gone. */
+int server_h2_stream_idle_send(struct server_conn *c, const void *p, size_t n)
+{
+	struct server_h2s *st = h2s_of(c);
+	struct server_conn *up = c->up;
+	int rc = 0, post = 0;
+
+	if (c->streaming <= 0 || c->head_only || c->inline_run)
+		return 0;
+	pthread_mutex_lock(&up->mu);
+	if (h2s_gone(st)) {
+		rc = -1;
+	} else if (st->hb.len == 0 && st->pend.len == st->pend_off &&
+		   buf_append(&st->pend, p, n) == 0) {
+		st->last_move = clock_ms();
+		server_h2_pump_locked(up);
+		post = rc = 1;
+	}
+	pthread_mutex_unlock(&up->mu);
+	if (post)
+		loop_post(&up->sl->l, &up->msg, SC_MSG_OUT);
+	return rc;
 }

@@ -130,7 +130,7 @@ int server_h2_stream_start(struct server_conn *c, int status, const char *ctype,
 			   const char *extra);
 int server_h2_stream_send(struct server_conn *c, const void *p, size_t n);
 int server_h2_stream_end(struct server_conn *c);
-int server_h2_stream_idle_send(struct server_conn *c, const void *p, size_t n);
 int server_h2_stream_abort(struct server_conn *c);
+int server_h2_stream_idle_send(struct server_conn *c, const void *p, size_t n);
 
 #endif

@@ -504,3 +504,20 @@ def test_h2c_streams_and_resets_across_connections(h):
     assert metric(m, "brock_active_streams") == 0, m
     assert s.p.poll() is None, s.stderr()
     assert "Sanitizer" not in s.stderr(), s.stderr()[-3000:]
+
+
+def test_h2c_passthrough_bad_crc_resets_the_stream(h):
+    """The AWS SDK's path: a pass-through event stream over HTTP/2 whose third frame fails its CRC
+    ends in RST_STREAM after the two good frames, never in END_STREAM."""
+    from test_serve_pt import CONVERSE, ENC, frames
+    h.emu.config(reply_chunks=["one", "two", "three"], corrupt_message_crc_at=2)
+    s = serve(h)
+    c = H2(s.port)
+    r = c.wait(c.request("POST", "/model/%s/converse-stream" % ENC, JSON, json.dumps(CONVERSE).encode()))
+    assert r["status"] == 200, r
+    assert r["reset"] is not None and not r["ended"], r
+    msgs = frames(r["data"])
+    assert [m["headers"][":event-type"] for m in msgs] == ["messageStart", "contentBlockDelta"], msgs
+    # the connection stays usable for other streams
+    assert c.get("/healthz")["status"] == 200
+    c.close()
