@@ -25,6 +25,8 @@ _MODELS = [
     ("anthropic.claude-opus-4-1-20250805-v1:0", "Claude Opus 4.1", "Anthropic", [T, I], [T], True, [IP], "ACTIVE", []),
     ("anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5", "Anthropic", [T, I], [T], True, [IP], "ACTIVE", []),
     ("anthropic.claude-opus-4-6-v1:0", "Claude Opus 4.6", "Anthropic", [T, I], [T], True, [IP], "ACTIVE", []),
+    # Claude Code 2.1's default model (claude-opus-5-5; in Bedrock mode us.anthropic.claude-opus-5-5)
+    ("anthropic.claude-opus-5-5", "Claude Opus 5.5", "Anthropic", [T, I], [T], True, [IP], "ACTIVE", []),
     # amazon
     ("amazon.titan-text-express-v1", "Titan Text G1 - Express", "Amazon", [T], [T], True, [OD], "ACTIVE", ["FINE_TUNING"]),
     ("amazon.titan-text-lite-v1", "Titan Text G1 - Lite", "Amazon", [T], [T], True, [OD], "LEGACY", []),
@@ -120,20 +122,21 @@ GL = ["us-east-1", "eu-west-1", "ap-northeast-1"]
 
 
 def inference_profiles(region):
-    """25 profiles: 22 system-defined (us., eu., global., apac.) + 3 application profiles."""
+    """27 profiles: 24 system-defined (us., eu., global., apac.) + 3 application profiles."""
     p = []
     for mid in ("anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-5-sonnet-20240620-v1:0",
                 "anthropic.claude-3-5-haiku-20241022-v1:0", "anthropic.claude-3-7-sonnet-20250219-v1:0",
                 "anthropic.claude-sonnet-4-20250514-v1:0", "anthropic.claude-opus-4-1-20250805-v1:0",
                 "anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-opus-4-6-v1:0",
-                "amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0",
+                "anthropic.claude-opus-5-5", "amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0",
                 "amazon.nova-premier-v1:0", "meta.llama3-2-11b-instruct-v1:0",
                 "meta.llama3-3-70b-instruct-v1:0", "deepseek.r1-v1:0", "mistral.pixtral-large-2502-v1:0"):
         p.append(_profile(region, "us", mid, find_model(mid)[1], US))
     for mid in ("anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0",
                 "amazon.nova-pro-v1:0"):
         p.append(_profile(region, "eu", mid, find_model(mid)[1], EU))
-    for mid in ("anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-opus-4-6-v1:0"):
+    for mid in ("anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-opus-4-6-v1:0",
+                "anthropic.claude-opus-5-5"):
         p.append(_profile(region, "global", mid, find_model(mid)[1], GL))
     # an inactive system profile: must not be listed by discovery
     p.append(_profile(region, "apac", "anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet",

@@ -30,8 +30,10 @@ BEDROCK_BETAS = (
     "tool-examples-2025-10-29",
 )
 
-# Top-level keys InvokeModel refuses for Claude ("extraneous key").
-EXTRANEOUS = ("model", "stream", "service_tier", "container", "inference_geo", "metadata")
+# Top-level keys InvokeModel refuses for Claude ("extraneous key"). `metadata` is accepted with
+# `user_id` only (Claude Code sends it in Bedrock mode; any other key under it is refused, as
+# LiteLLM #30629 saw).
+EXTRANEOUS = ("model", "stream", "service_tier", "container", "inference_geo")
 
 
 def is_claude(model_id):
@@ -72,6 +74,13 @@ def check_claude_body(req, reply_cls):
         if k in req:
             raise reply_cls(400, "ValidationException",
                             "Malformed input request: #: extraneous key [%s] is not permitted" % k)
+    md = req.get("metadata")
+    if md is not None:
+        if not isinstance(md, dict):
+            raise reply_cls(400, "ValidationException", "metadata: Input should be a valid dictionary")
+        for k in md:
+            if k != "user_id":
+                raise reply_cls(400, "ValidationException", "metadata.%s: Extra inputs are not permitted" % k)
     betas = req.get("anthropic_beta")
     if betas is not None:
         if not isinstance(betas, list):

@@ -71,7 +71,7 @@ def test_models_every_filter(h):
         assert m in ids, (m, r)
     for m, why in MUST_NOT.items():
         assert m not in ids, (m, why, r)
-    assert len(ids) == len(set(ids)) == 40, (len(ids), r)
+    assert len(ids) == len(set(ids)) == 42, (len(ids), r)
 
 
 def test_models_calls_and_pagination(h):
@@ -120,7 +120,7 @@ def test_models_table(h):
     assert row and row[0].split()[1:] == ["text", "8000", "2048", "discovered"], row  # known table
     row = [l for l in lines if l.startswith(REF + "ai21.jamba-1-5-large-v1:0 ")]
     assert row and row[0].split()[1:] == ["text", "32k", "4096", "discovered"], row  # unknown: defaults
-    assert len(lines) == 41, r
+    assert len(lines) == 43, r
 
 
 # a few lines of the known-model table: id -> (contextWindow, maxTokens, reasoning)
@@ -146,7 +146,7 @@ def known_id(i):
 def test_models_json_shape(h):
     doc, r = as_json(h)
     assert set(doc) == {"count", "models"}, doc.keys()
-    assert doc["count"] == len(doc["models"]) == 40
+    assert doc["count"] == len(doc["models"]) == 42
     keys = {"key", "id", "name", "input", "contextWindow", "maxTokens", "reasoning", "tags"}
     for m in doc["models"]:
         assert set(m) == keys, m
@@ -199,7 +199,7 @@ def test_models_configured_win_and_defaults(h):
                      "tags": ["default", "configured", "discovered", "reasoning"]}, ms[0]
     assert ms[1]["tags"] == ["configured"] and ms[1]["contextWindow"] == 64000 and ms[1]["maxTokens"] == 2048
     assert [m["id"] for m in ms].count("amazon.nova-pro-v1:0") == 1
-    assert doc["count"] == 41
+    assert doc["count"] == 43
     others = [m for m in ms if "configured" not in m["tags"] and not known_id(m["id"])]
     assert others and all(m["contextWindow"] == 64000 and m["maxTokens"] == 2048 for m in others), others
 
@@ -239,7 +239,7 @@ def test_models_cache_fresh_no_calls(h):
     assert cache_files(h) == ["models-us-east-1.tsv"]
     with open(os.path.join(h.cache, "models-us-east-1.tsv")) as f:
         head = f.readline().rstrip("\n").split("\t")
-    assert head[0] == "brock-models-cache v2" and head[2] == "40" and head[3] == "us-east-1", head
+    assert head[0] == "brock-models-cache v2" and head[2] == "42" and head[3] == "us-east-1", head
     assert abs(int(head[1]) - time.time()) < 60
     st = os.stat(os.path.join(h.cache, "models-us-east-1.tsv"))
     assert st.st_mode & 0o777 == 0o600
@@ -285,7 +285,7 @@ def test_models_corrupt_cache_rewritten(h):
             f.write(junk)
         before = len(control_calls(h))
         ids, r = plain(h)
-        assert len(ids) == 40 and "warning" not in r.stderr, r
+        assert len(ids) == 42 and "warning" not in r.stderr, r
         assert len(control_calls(h)) == before + 5, junk
         with open(path, "rb") as f:
             assert f.readline().startswith(b"brock-models-cache v2\t"), junk
@@ -349,7 +349,7 @@ def test_models_error_classes(h):
 def test_models_retry_then_success(h):
     h.emu.config(failures=[{"route": "inference-profiles", "status": 503, "count": 1}])
     ids, r = plain(h)
-    assert len(ids) == 40, r
+    assert len(ids) == 42, r
 
 
 def test_models_no_credentials(h):
@@ -381,7 +381,7 @@ def test_models_imds_credentials(h):
     env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_EC2_METADATA_DISABLED": None,
            "AWS_EC2_METADATA_SERVICE_ENDPOINT": h.emu.http}
     ids, r = plain(h, env=env)
-    assert len(ids) == 40, r
+    assert len(ids) == 42, r
     log = h.emu.log()
     assert any(e["route"] == "imds" for e in log), log
     akids = {e["auth"].get("akid") for e in control_calls(h)}
@@ -392,7 +392,7 @@ def test_models_bearer_token(h):
     env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None,
            "AWS_BEARER_TOKEN_BEDROCK": h.secret(h.emu.bearer_token)}
     ids, r = plain(h, env=env)
-    assert len(ids) == 40, r
+    assert len(ids) == 42, r
     assert {e["auth"]["verdict"] for e in control_calls(h)} == {"bearer"}
 
 
@@ -405,7 +405,7 @@ def test_models_cache_dir_precedence(h):
     assert cache_files(h) == []
     # an unwritable cache directory is not an error
     r = h.brock(["models", "list", "--plain"], env={"BROCK_CACHE_DIR": "/proc/brock-cannot-exist"})
-    assert r.rc == 0 and len(r.stdout.splitlines()) == 40, r
+    assert r.rc == 0 and len(r.stdout.splitlines()) == 42, r
 
 
 def test_models_concurrent_refreshers(h):
@@ -419,7 +419,7 @@ def test_models_concurrent_refreshers(h):
     assert cache_files(h) == ["models-us-east-1.tsv"], cache_files(h)  # no temp files left
     before = len(control_calls(h))
     ids, _ = plain(h)
-    assert len(ids) == 40 and len(control_calls(h)) == before
+    assert len(ids) == 42 and len(control_calls(h)) == before
 
 
 def test_models_listed_are_invokable(h):

@@ -1,8 +1,9 @@
 """The gateway's SPEC 3.5 / 7.1 fields through the official openai npm client (tests/clients/openai,
-pinned by its package-lock.json): reasoning_effort, service_tier, user, cache_control on a content
-part and on a tool, anthropic_beta, and prompt_tokens_details.cached_tokens in the usage, streamed
-and not. Needs node and `npm ci` in tests/clients/openai (`make deps` runs it); a machine without
-them skips the test and says why."""
+pinned by tests/clients/package-lock.json with the other clients of test_clients.py):
+reasoning_effort, service_tier, user, cache_control on a content part and on a tool,
+anthropic_beta, and prompt_tokens_details.cached_tokens in the usage, streamed and not. Needs node
+and `npm ci` in tests/clients (`make deps` runs it); a machine without them skips the test and
+says why."""
 
 import json
 import os
@@ -27,8 +28,8 @@ def client(s, params):
 
 
 def test_openai_client_features(h):
-    if not shutil.which("node") or not os.path.isdir(os.path.join(CLIENT, "node_modules", "openai")):
-        h.skip("node and the openai client are needed: (cd tests/clients/openai && npm ci)")
+    from test_clients import need
+    need(h, "openai")
     s = serve(h)
     sysp = {"role": "system", "content": [{"type": "text", "text": "Rules. " * 200,
                                            "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}

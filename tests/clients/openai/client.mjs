@@ -1,4 +1,5 @@
 // The official openai client against brock serve: node client.mjs BASE_URL PARAMS_JSON
+// (openai from tests/clients/node_modules, pinned by tests/clients/package-lock.json)
 // Prints the chat.completion (or, with "stream": true, every chunk) as JSON lines.
 import OpenAI from "openai";
 
