@@ -243,26 +243,61 @@ static size_t decode_once(const uint8_t *p, size_t n, size_t lo, size_t hi, size
 	return msgs;
 }
 
+/* Best of three rounds of bench_seconds / 3 each, in thread CPU time (the
+ * machine is shared: wall time would count other processes' turns). */
 static void bench_decode(const char *label, const struct buf *s, size_t expect, size_t lo,
 			 size_t hi)
 {
-	double t0 = now(), t;
-	uint64_t bytes = 0, msgs = 0;
+	double best = 0, rate_b = 0;
 	size_t text = 0;
 
-	do {
-		size_t m = decode_once(s->p, s->len, lo, hi, &text);
-		if (m != expect) {
-			printf("evstream: %zu messages, want %zu\n", m, expect);
-			exit(1);
+	for (int round = 0; round < 3; round++) {
+		double t0 = cpu_now(), t;
+		uint64_t bytes = 0, msgs = 0;
+
+		do {
+			size_t m = decode_once(s->p, s->len, lo, hi, &text);
+			if (m != expect) {
+				printf("evstream: %zu messages, want %zu\n", m, expect);
+				exit(1);
+			}
+			msgs += m;
+			bytes += s->len;
+			t = cpu_now() - t0;
+		} while (t < bench_seconds / 3);
+		if ((double)msgs / t > best) {
+			best = (double)msgs / t;
+			rate_b = (double)bytes / t;
 		}
-		msgs += m;
-		bytes += s->len;
-		t = now() - t0;
-	} while (t < bench_seconds);
+	}
 	sink ^= (uint32_t)text;
-	printf("  %-34s %8.0f MB/s %10.0f msg/s\n", label, (double)bytes / t / 1e6,
-	       (double)msgs / t);
+	printf("  %-34s %8.0f MB/s %10.0f msg/s\n", label, rate_b / 1e6, best);
+}
+
+/* 200 messages with a 64 KiB payload: handed over whole (views into the
+ * input, no copy) and in reads of 16 KiB (each message gathered). */
+static void bench_big(void)
+{
+	struct buf big;
+	uint8_t *payload = malloc(65536);
+	size_t nbig = 0;
+
+	if (!payload)
+		exit(1);
+	for (size_t i = 0; i < 65536; i++)
+		payload[i] = (uint8_t)rnd();
+	buf_init(&big, 64u << 20);
+	while (nbig < 200) {
+		struct evs_header h[2] = {evs_hdr_string(":message-type", "event"),
+					  evs_hdr_string(":event-type", "chunk")};
+		if (evs_encode(&big, h, 2, payload, 65536) != 0)
+			exit(1);
+		nbig++;
+	}
+	bench_decode("64 KiB frames, whole buffer", &big, nbig, big.len, big.len);
+	bench_decode("64 KiB frames, reads of 16 KiB", &big, nbig, 16384, 16384);
+	buf_free(&big);
+	free(payload);
 }
 
 static void bench_evstream(void)
@@ -273,10 +308,11 @@ static void bench_evstream(void)
 
 	buf_init(&cap, 64u << 20);
 	ncap = make_capture(&cap);
-	printf("evstream decode (gcc -O2, CRC-checked, :event-type looked up per message)\n");
+	printf("evstream decode (CRC-checked, :event-type looked up per message; thread CPU time, best of 3)\n");
 	snprintf(label, sizeof label, "ConverseStream %.2f MB, %zu msgs", cap.len / 1e6, ncap);
 	bench_decode(label, &cap, ncap, 1024, 4096);
 	printf("    (%zu bytes, average message %zu B, reads of 1-4 KiB)\n", cap.len, cap.len / ncap);
+	bench_decode("ConverseStream, reads of 16 KiB", &cap, ncap, 16384, 16384);
 
 	/* ~100-byte frames: one header, a short payload */
 	buf_init(&small, 64u << 20);
@@ -291,6 +327,7 @@ static void bench_evstream(void)
 	bench_decode(label, &small, nsmall, 4096, 4096);
 	snprintf(label, sizeof label, "small frames, whole buffer");
 	bench_decode(label, &small, nsmall, small.len, small.len);
+	bench_big();
 	buf_free(&cap);
 	buf_free(&small);
 }
@@ -412,13 +449,18 @@ int main(int argc, char **argv)
 {
 	const char *s = getenv("BENCH_SECONDS");
 
-	(void)argc;
-	(void)argv;
+	/* bench [crc32|evstream|converse|sigv4]: one part only */
+	const char *only = argc > 1 ? argv[1] : "";
+
 	if (s && strtod(s, NULL) > 0)
 		bench_seconds = strtod(s, NULL);
-	bench_crc32();
-	bench_evstream();
-	bench_converse();
-	bench_sigv4();
+	if (!*only || !strcmp(only, "crc32"))
+		bench_crc32();
+	if (!*only || !strcmp(only, "evstream"))
+		bench_evstream();
+	if (!*only || !strcmp(only, "converse"))
+		bench_converse();
+	if (!*only || !strcmp(only, "sigv4"))
+		bench_sigv4();
 	return 0;
 }

@@ -2,11 +2,14 @@
 """Soak: brock serve against the emulator for a while, and whether it stays flat.
 
     python3 bench/soak.py --brock build/brock --seconds 1800 [--clients 16] [--hup 300] [--csv out.csv]
+                          [--creds container|process]
 
-Mixed clients (streamed and non-streamed chat completions, /v1/models, /healthz, clients that
-hang up mid-stream), credentials that expire every minute (a credential_process minting
-60-second keys from the emulator, so the gateway refreshes them all the time) and a SIGHUP every
---hup seconds. Once a second it samples the gateway's RSS and open descriptors. At the end it
+Mixed clients (streamed and non-streamed OpenAI chat completions; Anthropic /v1/messages and the
+Bedrock pass-through /model/{id}/converse(-stream) when this build serves them (probed at the
+start); /v1/models, /healthz; clients that hang up mid-stream), credentials that expire every
+minute (--creds container: the emulator's container credentials endpoint hands out 60-second
+keys; --creds process: a credential_process mints them; either way the gateway refreshes them
+all the time) and a SIGHUP every --hup seconds. Once a second it samples the gateway's RSS and open descriptors. At the end it
 prints the curve (one line per tenth of the run) and a summary, and exits 1 when a request the
 client did not abandon failed, or when the descriptor count did not come back to where it
 started. RSS is reported, not judged (allocator caches). Loopback only; Python stdlib only.
@@ -26,6 +29,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EMU = os.path.join(HERE, "..", "tests", "emulator")
@@ -60,19 +65,32 @@ def start_emulator(tmp):
     raise SystemExit("soak: the emulator did not start")
 
 
+def emu_config(info, **kw):
+    req = urllib.request.Request(info["http"] + "/_emu/config", method="POST",
+                                 data=json.dumps(kw).encode())
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)
+
+
 def start_brock(args, tmp, info, ca):
     home = os.path.join(tmp, "home")
     os.makedirs(os.path.join(home, ".aws"))
-    mint = os.path.join(tmp, "mint.py")
-    with open(mint, "w") as f:
-        f.write(MINT)
-    with open(os.path.join(home, ".aws", "config"), "w") as f:
-        f.write("[profile soak]\ncredential_process = %s %s %s\n" % (sys.executable, mint, info["http"]))
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home,
-           "AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": ca, "AWS_PROFILE": "soak",
+           "AWS_EC2_METADATA_DISABLED": "true", "AWS_CA_BUNDLE": ca,
            "AWS_REGION": "us-east-1", "BROCK_CACHE_DIR": os.path.join(tmp, "cache"),
            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": info["https"], "AWS_ENDPOINT_URL_BEDROCK": info["https"],
            "AWS_ENDPOINT_URL_STS": info["https"]}
+    if args.creds == "container":
+        cfg = emu_config(info, container_cred_ttl=60)
+        env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = info["http"] + (cfg.get("container_path") or "/creds/")
+        env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = cfg["container_token"]
+    else:
+        mint = os.path.join(tmp, "mint.py")
+        with open(mint, "w") as f:
+            f.write(MINT)
+        with open(os.path.join(home, ".aws", "config"), "w") as f:
+            f.write("[profile soak]\ncredential_process = %s %s %s\n" % (sys.executable, mint, info["http"]))
+        env["AWS_PROFILE"] = "soak"
     err = open(os.path.join(tmp, "brock.err"), "wb")
     p = subprocess.Popen([args.brock, "serve", "--listen", "127.0.0.1:0"], env=env, cwd=tmp,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
@@ -96,32 +114,89 @@ class Stats:
         self.ok = 0
         self.abandoned = 0
         self.failed = []
+        self.by_kind = {}
 
     def add(self, what, err=None):
         with self.lock:
             if err is None:
                 self.ok += 1
+                self.by_kind[what] = self.by_kind.get(what, 0) + 1
             elif err == "abandoned":
                 self.abandoned += 1
             else:
                 self.failed.append("%s: %s" % (what, err))
 
 
-def one_request(port, rng, stats):
-    kind = rng.choice(["stream", "stream", "stream", "plain", "models", "health", "abandon"])
-    body = {"model": MODEL, "messages": [{"role": "user", "content": "soak %d" % rng.randrange(10**6)}],
-            "stream": kind in ("stream", "abandon"), "max_tokens": 64}
+BEDROCK_ID = MODEL.split("/", 1)[1]
+# kind -> (method, path, streamed, the bytes a complete answer ends with or holds)
+KINDS = {
+    "stream": ("POST", "/v1/chat/completions", True, b"data: [DONE]"),
+    "plain": ("POST", "/v1/chat/completions", False, b'"choices"'),
+    "abandon": ("POST", "/v1/chat/completions", True, None),
+    "anth-stream": ("POST", "/v1/messages", True, b"event: message_stop"),
+    "anth-plain": ("POST", "/v1/messages", False, b'"content"'),
+    "anth-abandon": ("POST", "/v1/messages", True, None),
+    "pt-stream": ("POST", "/model/%s/converse-stream" % urllib.parse.quote(BEDROCK_ID, safe=""), True,
+                  b"messageStop"),
+    "pt-plain": ("POST", "/model/%s/converse" % urllib.parse.quote(BEDROCK_ID, safe=""), False,
+                 b'"output"'),
+    "models": ("GET", "/v1/models", False, b'"data"'),
+    "health": ("GET", "/healthz", False, None),
+}
+# relative weights of the mix; kinds whose route this build lacks are dropped at the start
+MIX = {"stream": 3, "plain": 1, "abandon": 1, "anth-stream": 2, "anth-plain": 1, "anth-abandon": 1,
+       "pt-stream": 1, "pt-plain": 1, "models": 1, "health": 1}
+
+
+def request_body(kind, rng):
+    text = "soak %d" % rng.randrange(10**6)
+    method, path, streamed, _ = KINDS[kind]
+    if method == "GET":
+        return None
+    if kind.startswith("anth"):
+        return {"model": BEDROCK_ID, "max_tokens": 64, "stream": streamed,
+                "messages": [{"role": "user", "content": text}]}
+    if kind.startswith("pt"):
+        return {"messages": [{"role": "user", "content": [{"text": text}]}],
+                "inferenceConfig": {"maxTokens": 64}}
+    return {"model": MODEL, "messages": [{"role": "user", "content": text}],
+            "stream": streamed, "max_tokens": 64}
+
+
+def probe_kinds(port):
+    """The kinds of MIX this build serves: a route that answers 404 is left out."""
+    have, rng = [], random.Random(0)
+    for kind in MIX:
+        method, path, _, _ = KINDS[kind]
+        if kind.endswith("abandon"):
+            continue
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            body = request_body(kind, rng)
+            c.request(method, path, body=json.dumps(body) if body else None,
+                      headers={"Content-Type": "application/json", "anthropic-version": "2023-06-01"})
+            r = c.getresponse()
+            r.read()
+            if r.status != 404:
+                have.append(kind)
+        finally:
+            c.close()
+    for streamed, abandon in (("stream", "abandon"), ("anth-stream", "anth-abandon")):
+        if streamed in have:
+            have.append(abandon)
+    return [k for k in have for _ in range(MIX[k])]
+
+
+def one_request(port, rng, stats, kinds):
+    kind = rng.choice(kinds)
+    method, path, streamed, want = KINDS[kind]
+    body = request_body(kind, rng)
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        if kind == "models":
-            c.request("GET", "/v1/models")
-        elif kind == "health":
-            c.request("GET", "/healthz")
-        else:
-            c.request("POST", "/v1/chat/completions", body=json.dumps(body),
-                      headers={"Content-Type": "application/json"})
+        c.request(method, path, body=json.dumps(body) if body else None,
+                  headers={"Content-Type": "application/json", "anthropic-version": "2023-06-01"})
         r = c.getresponse()
-        if kind == "abandon":
+        if kind.endswith("abandon"):
             r.read(rng.randrange(1, 200))
             c.sock.close()
             stats.add(kind, "abandoned")
@@ -129,8 +204,8 @@ def one_request(port, rng, stats):
         data = r.read()
         if r.status != 200:
             stats.add(kind, "HTTP %d %s" % (r.status, data[:200]))
-        elif kind == "stream" and b"data: [DONE]" not in data:
-            stats.add(kind, "stream without [DONE]: %s" % data[-200:])
+        elif want and want not in data:
+            stats.add(kind, "incomplete answer: %s" % data[-200:])
         else:
             stats.add(kind)
     except (OSError, http.client.HTTPException) as ex:
@@ -155,6 +230,8 @@ def main():
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--hup", type=float, default=300)
     ap.add_argument("--csv")
+    ap.add_argument("--creds", choices=("container", "process"), default="container",
+                    help="where the 60-second credentials come from")
     args = ap.parse_args()
     args.brock = os.path.abspath(args.brock)
     tmp = tempfile.mkdtemp(prefix="brock-soak-")
@@ -163,11 +240,14 @@ def main():
         emu, info, ca = start_emulator(tmp)
         brock, port = start_brock(args, tmp, info, ca)
         stats, stop = Stats(), threading.Event()
+        kinds = probe_kinds(port)
+        print("soak: request mix %s; credentials: %s, 60 s"
+              % (", ".join("%s x%d" % (k, kinds.count(k)) for k in MIX if k in kinds), args.creds))
 
         def client(i):
             rng = random.Random(i)
             while not stop.is_set():
-                one_request(port, rng, stats)
+                one_request(port, rng, stats, kinds)
 
         threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(args.clients)]
         for t in threads:
@@ -205,6 +285,11 @@ def main():
               "(max %d); fds %d -> %d (idle after the clients stopped: %d)"
               % (stats.ok, stats.abandoned, len(stats.failed), rss0, curve[-1][1],
                  max(r[1] for r in curve), fds0, curve[-1][2], fds_end))
+        print("soak: ok by kind: " + ", ".join("%s %d" % kv for kv in sorted(stats.by_kind.items())))
+        if args.creds == "container":  # (the emulator does not log its control routes)
+            with urllib.request.urlopen(info["http"] + "/_emu/log", timeout=30) as r:
+                n = sum(1 for e in json.load(r) if e.get("route") == "container")
+            print("soak: container credentials fetched %d times" % n)
         for f in stats.failed[:20]:
             print("  failed: " + f)
         bad = bool(stats.failed) or fds_end > fds0 + 2 or stats.ok == 0

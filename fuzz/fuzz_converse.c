@@ -10,11 +10,15 @@
  * text handed to callbacks is valid UTF-8; errors carry a class; and the
  * stream decoded with the text-delta fast path gives exactly the callbacks,
  * lines and error of the same stream through the full JSON reader
- * (conv_stream.no_fast). */
+ * (conv_stream.no_fast). The same stream also drives the Anthropic renderer
+ * (anth_conv, as `brock serve` does for /v1/messages on ConverseStream):
+ * every SSE event it writes is "event: <type>\ndata: <one JSON object>\n\n",
+ * and it ends with message_stop or an error event. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bedrock/anthropic.h"
 #include "bedrock/converse.h"
 #include "wire/evstream.h"
 #include "wire/json.h"
@@ -154,6 +158,86 @@ static int run(const struct conv_handler *h, int json, int no_fast, const struct
 	return rc;
 }
 
+static int sse_collect(void *user, const uint8_t *p, size_t n, struct err *e)
+{
+	(void)e;
+	return buf_append(user, p, n) < 0 ? -1 : 0;
+}
+
+/* out holds whole SSE events; each one's data line is one JSON object.
+ * Returns the type of the last event (a view into out). */
+static struct slice check_sse(const struct buf *out)
+{
+	static struct json_tok tok[1u << 16];
+	struct slice last = {NULL, 0};
+	size_t i = 0;
+
+	while (i < out->len) {
+		const uint8_t *ev = out->p + i, *nl, *end;
+		size_t left = out->len - i;
+		struct json_doc d;
+		struct err e;
+
+		end = NULL;
+		for (size_t k = 0; k + 1 < left; k++)
+			if (ev[k] == '\n' && ev[k + 1] == '\n') {
+				end = ev + k;
+				break;
+			}
+		if (!end || left < 7 || memcmp(ev, "event: ", 7) != 0)
+			abort();
+		nl = memchr(ev, '\n', (size_t)(end - ev));
+		if (!nl || end - nl < 7 || memcmp(nl, "\ndata: ", 7) != 0)
+			abort();
+		last.p = ev + 7;
+		last.n = (size_t)(nl - ev) - 7;
+		if (json_parse(&d, (const char *)nl + 7, (size_t)(end - nl) - 7, tok,
+			       (int)(sizeof tok / sizeof tok[0]), &e) < 0 ||
+		    json_type(&d, 0) != JSON_OBJECT)
+			abort();
+		i += (size_t)(end - ev) + 2;
+	}
+	return last;
+}
+
+/* The stream through the Anthropic renderer, in pieces as run() does. */
+static void run_anthropic(const struct buf *stream, size_t piece)
+{
+	struct anth_conv ac;
+	struct conv_handler h;
+	struct conv_stream cs;
+	struct buf out;
+	struct err e, e2;
+	struct slice last;
+	int rc = 0;
+
+	buf_init(&out, 1u << 26);
+	anth_conv_init(&ac, "msg_fuzz", "anthropic.claude-sonnet-4-5", sse_collect, &out);
+	anth_conv_handler(&ac, &h);
+	conv_stream_init(&cs, &h, 0);
+	memset(&e, 0, sizeof e);
+	for (size_t i = 0; rc == 0 && i < stream->len; i += piece ? piece : stream->len)
+		rc = conv_stream_feed(&cs, stream->p + i,
+				      piece && stream->len - i > piece ? piece : stream->len - i, &e);
+	if (rc == 0)
+		rc = conv_stream_finish(&cs, &e);
+	memset(&e2, 0, sizeof e2);
+	if (rc == 0)
+		rc = anth_conv_end(&ac, &e2);
+	else
+		rc = anth_conv_fail(&ac, &e, &e2);
+	conv_stream_free(&cs);
+	if (rc == 0) {
+		last = check_sse(&out);
+		if (!slice_eq_str(last, "message_stop") && !slice_eq_str(last, "error"))
+			abort();
+	} else if (!e2.cls) {
+		abort();
+	}
+	anth_conv_free(&ac);
+	buf_free(&out);
+}
+
 static void encode(struct buf *out, size_t kind, const uint8_t *p, size_t n)
 {
 	struct evs_header h[3];
@@ -223,6 +307,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (tr_fast.len && memcmp(tr_fast.p, tr_full.p, tr_fast.len) != 0) ||
 	    (rc < 0 && (e.cls != e_full.cls || strcmp(e.msg, e_full.msg) != 0)))
 		abort();
+	run_anthropic(&stream, piece);
 	buf_free(&tr_fast);
 	buf_free(&tr_full);
 	buf_free(&stream);

@@ -6,9 +6,16 @@
 # to fuzz/RESULTS.md: date, commit, seconds, executions, coverage, corpus
 # size before/after, crashes. A crash stops the run (exit 1) and leaves the
 # reproducer in fuzz/crashes/ (not committed).
+# With FUZZ_RUNS=N in the environment (make fuzz-long FUZZ_RUNS=10000000) each
+# target runs until N executions (-runs=N), SECONDS still capping the time, so
+# a slow target cannot hold the others back; the seconds column then shows the
+# time the target actually took. Run it niced on a shared machine:
+#   nice -n 19 make fuzz-long FUZZ_RUNS=10000000 FUZZ_SECONDS=3600
 # usage: long.sh BINDIR SECONDS NAME...
 set -eu
 bin=$1 secs=$2; shift 2
+runs=${FUZZ_RUNS:-}
+case $runs in ''|*[!0-9]*) [ -z "$runs" ] || { echo "FUZZ_RUNS: not a number: $runs" >&2; exit 2; } ;; esac
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 day=$(date -u +%Y-%m-%d)
 mkdir -p fuzz/crashes
@@ -30,20 +37,22 @@ for n in "$@"; do
 	work=$(mktemp -d)
 	cp -r "$c"/. "$work"/ 2>/dev/null || true
 	before=$(find "$c" -type f | wc -l)
-	echo "fuzz-long: $n for ${secs}s"
-	if ! "$bin/$n" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	echo "fuzz-long: $n for ${secs}s${runs:+ or $runs runs}"
+	t0=$(date +%s)
+	if ! "$bin/$n" ${runs:+-runs=$runs} -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-print_final_stats=1 -artifact_prefix=fuzz/crashes/"$n"- "$work" 2>"$work.log"; then
 		tail -n 60 "$work.log"
 		echo "| $day | $commit | $n | $secs | - | - | $before | CRASH (fuzz/crashes/) |" >>fuzz/RESULTS.md
 		exit 1
 	fi
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work.log" | tail -n 1)
+	took=$(($(date +%s) - t0))
 	cov=$(grep -oE 'cov: [0-9]+' "$work.log" | tail -n 1 | cut -d' ' -f2)
 	# merge: keep the committed inputs, add those of the run that bring new coverage
 	"$bin/$n" -merge=1 -timeout=10 -rss_limit_mb=2048 -max_len=65536 "$c" "$work" >/dev/null 2>"$work.merge" ||
 		{ tail -n 20 "$work.merge"; exit 1; }
 	after=$(find "$c" -type f | wc -l)
 	echo "  execs $execs, cov $cov, corpus $before -> $after"
-	echo "| $day | $commit | $n | $secs | $execs | $cov | $before -> $after | 0 |" >>fuzz/RESULTS.md
+	echo "| $day | $commit | $n | $took | $execs | $cov | $before -> $after | 0 |" >>fuzz/RESULTS.md
 	rm -rf "$work" "$work.log" "$work.merge"
 done

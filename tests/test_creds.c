@@ -464,6 +464,43 @@ static void test_cache_and_refresh(void)
 	fx_end();
 }
 
+/* Credentials that live less than twice the 5-minute window (a container
+ * endpoint or credential_process handing out 60-second keys) are refreshed at
+ * half their remaining life when they were fetched, not on every use. */
+static void test_cache_short_lived(void)
+{
+	const time_t exp = 1893456000; /* 2030-01-01T00:00:00Z */
+	struct fx_chain x;
+	struct aws_creds cr;
+	struct err e;
+
+	fx_begin();
+	fx_script("p.sh", "n=$(wc -l < \"$HOME/count\")\n"
+			  "echo \"{\\\"Version\\\":1,\\\"AccessKeyId\\\":\\\"AKIA$n\\\","
+			  "\\\"SecretAccessKey\\\":\\\"s\\\",\\\"Expiration\\\":"
+			  "\\\"2030-01-01T00:00:00Z\\\"}\"\n");
+	fx_write(".aws/config", "[default]\ncredential_process = %s/p.sh\n", t_home);
+	t_clock = exp - 60; /* a 60-second lifetime: kept for 30 seconds */
+	chain_open(&x, NULL);
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIA1");
+	t_clock = exp - 31;
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIA1");
+	CHECK(fx_count() == 1);
+	t_clock = exp - 30;
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIA2");
+	CHECK(fx_count() == 2);
+	t_clock = exp - 16; /* fetched with 30 seconds left: kept for 15 */
+	CHECK(creds_get(&x.c, &cr, &e) == 0);
+	CHECK_STR(cr.akid, "AKIA2");
+	CHECK(fx_count() == 2);
+	chain_close(&x);
+	t_clock = 0;
+	fx_end();
+}
+
 static void test_cache_long_term(void)
 {
 	struct fx_chain x;
@@ -927,6 +964,7 @@ int main(int argc, char **argv)
 	T_RUN(test_process_hygiene);
 	T_RUN(test_process_lingers);
 	T_RUN(test_cache_and_refresh);
+	T_RUN(test_cache_short_lived);
 	T_RUN(test_cache_long_term);
 	T_RUN(test_profile_errors);
 	T_RUN(test_sso_expired);

@@ -236,9 +236,16 @@ static int resolve(struct creds_chain *c, struct aws_creds *out, struct err *e)
 	return r;
 }
 
+/* Fresh until CREDS_REFRESH_BEFORE_S before they expire; credentials that had
+ * less than twice that to live when fetched (60-second container or process
+ * keys) until half their life, or every use would fetch new ones. */
 static int fresh(const struct creds_chain *c, const struct aws_creds *cr)
 {
-	return cr->expires == 0 || creds_now(c) + CREDS_REFRESH_BEFORE_S < cr->expires;
+	time_t before = CREDS_REFRESH_BEFORE_S, life = cr->expires - c->cached_at;
+
+	if (life > 0 && life / 2 < before)
+		before = life / 2;
+	return cr->expires == 0 || creds_now(c) + before < cr->expires;
 }
 
 int creds_peek(struct creds_chain *c, struct aws_creds *out)
@@ -276,6 +283,7 @@ int creds_get(struct creds_chain *c, struct aws_creds *out, struct err *e)
 		 * keys are read again every time, so rotated files count. */
 		if (got.expires != 0 || strncmp(got.source, "process:", 8) == 0) {
 			c->cached = got;
+			c->cached_at = creds_now(c);
 			c->have = 1;
 		}
 		*out = got;

@@ -28,6 +28,7 @@ struct creds_chain {
 	pthread_mutex_t mu;
 	int have;
 	struct aws_creds cached;
+	time_t cached_at; /* when cached was fetched */
 	char tried[1024]; /* what was tried, for the "no credentials" message */
 	/* IMDS: token cache and "unreachable" memo (asked once per process). */
 	char imds_token[128];

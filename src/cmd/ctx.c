@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* prlimit */
 #include "cmd/ctx.h"
 
 #include <stdarg.h>
@@ -58,7 +59,9 @@ int ctx_no_core_dumps(struct err *e)
 {
 	const struct rlimit none = {0, 0};
 
-	if (setrlimit(RLIMIT_CORE, &none) != 0)
+	/* prlimit, not setrlimit: musl's setrlimit links a fallback for pre-2.6.36
+	 * kernels that stops every thread in turn (__synccall, 1.5 KB) */
+	if (prlimit(0, RLIMIT_CORE, &none, NULL) != 0)
 		return err_set(e, ERR_OTHER, "cannot turn core dumps off (RLIMIT_CORE)");
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return err_set(e, ERR_OTHER, "cannot turn core dumps off (PR_SET_DUMPABLE)");

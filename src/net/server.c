@@ -363,7 +363,7 @@ static void server_raise_nofile(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
 		r.rlim_cur = r.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &r);
+		prlimit(0, RLIMIT_NOFILE, &r, NULL); /* not setrlimit: see ctx_no_core_dumps */
 	}
 }
 

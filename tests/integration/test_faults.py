@@ -1,6 +1,6 @@
 """Files survive anything: brock is SIGKILLed at random moments while it rewrites the config
-(`config set`) and the discovery cache (`models list --refresh`); after every kill each file parses
-and holds either the old or the new content. ENOSPC and a read-only directory (a small tmpfs in a
+(`config set`), the discovery cache (`models list --refresh`) and the SSO token cache (a refresh
+through SSO-OIDC); after every kill each file parses and holds either the old or the new content. ENOSPC and a read-only directory (a small tmpfs in a
 private mount namespace; needs root, as CI runs): a clear error, exit 1, the original untouched,
 no temporary file left."""
 
@@ -99,6 +99,81 @@ def test_faults_cache_refresh_sigkill(h):
     assert killed >= RUNS // 4, "too few runs were killed mid-way (%d)" % killed
     r = h.brock(["models", "list", "--plain"])
     assert r.rc == 0 and r.stdout, r
+
+
+SSO_CONFIG = """[profile dev]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Developer
+
+[sso-session corp]
+sso_start_url = https://emulator.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+"""
+
+
+def test_faults_sso_cache_sigkill(h):
+    """The SSO token cache rewrite (refresh of an expired token) under SIGKILL: the file is the
+    expired token as `aws sso login` left it or a whole refreshed one, never a mix."""
+    h.emu.config(sso_account_id="111122223333", sso_role_name="Developer")
+    h.aws_config(SSO_CONFIG)
+    env = h.env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None)
+    args = ["--profile", "dev", "auth", "--json"]
+    path = h.sso_token_cache("corp", expires_in=-600)
+    ts = []
+    for _ in range(5):  # the lifetime of a run that refreshes
+        h.sso_token_cache("corp", expires_in=-600)
+        t0 = time.monotonic()
+        subprocess.run([h.brock_path] + args, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=30)
+        ts.append(time.monotonic() - t0)
+    window = sorted(ts)[2] * 1.3
+    rng = random.Random(7)
+    killed = rewritten = 0
+    for i in range(RUNS):
+        h.sso_token_cache("corp", expires_in=-600)  # expired again: every run refreshes
+        with open(path) as f:
+            old = json.load(f)
+        rc = _kill_at(h, args, env, rng.uniform(0, window))
+        killed += rc == -9
+        with open(path) as f:
+            text = f.read()
+        try:
+            now = json.loads(text)
+        except ValueError as ex:
+            raise AssertionError("run %d: SSO cache does not parse after SIGKILL: %s" % (i, ex))
+        if now == old:
+            continue
+        rewritten += 1
+        h.secret(now.get("accessToken"))
+        h.secret(now.get("refreshToken"))
+        assert now["accessToken"] != old["accessToken"] and now["expiresAt"] > old["expiresAt"], i
+        for k in ("startUrl", "region", "clientId", "clientSecret", "registrationExpiresAt"):
+            assert now.get(k) == old.get(k), (i, k)
+    assert killed >= RUNS // 4, "too few runs were killed mid-way (%d)" % killed
+    assert rewritten, "no run got as far as the rewrite: the window is off"
+    # a run that is not killed refreshes and leaves nothing beside the token file (a killed
+    # one may leave its temp file: clear those first)
+    d = os.path.dirname(path)
+    for f in os.listdir(d):
+        if f.startswith(".") and ".tmp" in f:
+            os.unlink(os.path.join(d, f))
+    h.sso_token_cache("corp", expires_in=-600)
+    r = h.brock(args[2:], env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None,
+                               "AWS_PROFILE": "dev"})
+    assert r.rc == 0, r
+    assert os.listdir(d) == [os.path.basename(path)], os.listdir(d)
+
+
+def test_faults_config_set_leaves_no_sidecar(h):
+    """`config set` locks the directory, not a sidecar: nothing but the config is left."""
+    path = h.brock_config("{ a: 1 }\n")
+    for v in ("2", "3"):
+        r = h.brock(["config", "set", "a", v])
+        assert r.rc == 0, r
+    assert sorted(os.listdir(os.path.dirname(path))) == [os.path.basename(path)], \
+        os.listdir(os.path.dirname(path))
 
 
 def _in_tmpfs(h, script):

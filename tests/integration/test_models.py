@@ -480,6 +480,25 @@ def test_models_unsafe_cache_dir_is_refused(h):
     assert r.rc == 0, r
 
 
+def test_models_cache_dir_of_another_user_is_refused(h):
+    # a private (0700) directory that belongs to someone else is not ours either (root only:
+    # chown; CI runs as root)
+    if os.geteuid() != 0:
+        h.skip("needs root to chown the cache directory")
+    r = h.brock(["models", "list", "--refresh", "--plain"])
+    assert r.rc == 0, r
+    os.chown(h.cache, 65534, 65534)
+    try:
+        r = h.brock(["models", "list", "--plain"])
+        assert r.rc == 2, r
+        assert "owned by another user (uid 65534)" in r.stderr and "BROCK_CACHE_DIR" in r.stderr, r
+        assert r.stdout == "", r
+    finally:
+        os.chown(h.cache, 0, 0)
+    r = h.brock(["models", "list", "--plain"])
+    assert r.rc == 0, r
+
+
 def test_models_cache_file_symlink_not_followed(h):
     r = h.brock(["models", "list", "--refresh", "--plain"])
     assert r.rc == 0, r
