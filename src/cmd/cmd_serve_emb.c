@@ -149,7 +149,7 @@ void cmd_serve_embeddings(struct serve *sv, struct server_conn *c,
 		server_reply(c, 200, "application/json", NULL, out.p, out.len);
 	memset(&u, 0, sizeof u); /* the input tokens of the calls that answered */
 	u.input_tokens = acc.tokens;
-	u.has_usage = 1;
+	u.has_usage = rc == 0 || acc.tokens > 0;
 	if (q) {
 		q->upstream = 1;
 		q->tokens_in = acc.tokens;

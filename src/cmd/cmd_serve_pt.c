@@ -381,7 +381,7 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	const char *id;
 	struct err e;
 	int64_t t0;
-	int rc, late;
+	int rc, late, alias = 0;
 
 	if (!pc) {
 		cmd_serve_pt_error(c, 500, NULL, "out of memory", NULL);
@@ -390,13 +390,14 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	/* the head hook checked the path and the provider; an alias's target
 	 * is the model called (SPEC 7.4) */
 	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &pc->rt, &e) < 0 ||
-	    (!cmd_serve_resolve(sv, pc->rt.model_id, mid) &&
+	    (!(alias = cmd_serve_resolve(sv, pc->rt.model_id, mid)) &&
 	     cmd_serve_bedrock_id(pc->rt.model_id, &id) < 0)) {
 		cmd_serve_pt_error(c, 404, NULL, "unknown route", NULL);
 		free(pc);
 		return;
 	}
-	id = mid;
+	if (alias)
+		id = mid;
 	pc->sv = sv;
 	pc->c = c;
 	pc->r = &r;

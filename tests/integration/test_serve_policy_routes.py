@@ -86,7 +86,7 @@ def test_serve_policy_messages_charged_budget(h):
 
 def test_serve_policy_messages_alias_and_fallback(h):
     a = "sk-pmf-aaaa"
-    keys_config(h, [{"name": "team", "key": a, "models": ["*anthropic*", "*nova*"]}],
+    keys_config(h, [{"name": "team", "key": a, "models": ["*anthropic*", "*nova*"], "admin": True}],
                 ', modelAliases: {"smart": "%s", "openai/gpt-4o": "%s"}, fallbacks: {"%s": ["%s"]}'
                 % (NOVA_REF, MODEL, MODEL, NOVA_REF))
     s = start(h)
@@ -117,6 +117,10 @@ def test_serve_policy_messages_alias_and_fallback(h):
     st, _, data = messages(s, body(), key=a)
     assert st in (500, 503, 529), data
     assert anth_error(data)["type"] in ("api_error", "overloaded_error"), data
+    st, _, data = s.request("GET", "/status.json", key=a)
+    assert st == 200, data
+    errs = {u["type"]: u["count"] for u in json.loads(data)["upstream_errors"]}
+    assert errs.get("ThrottlingException") == 3 and sum(errs.values()) == 4, errs  # every attempt that failed
     sane(s)
 
 
