@@ -117,6 +117,7 @@ prefixes() {
 	main) echo 'main$' ;;
 	pctenc) echo 'pct_' ;;
 	server_*) echo 'server_' ;;
+	h2c_conn) echo 'h2c_' ;;
 	*) echo "$1_" ;;
 	esac
 }

@@ -299,6 +299,76 @@ static void test_response_header(void)
 	aws_response_free(&r);
 }
 
+static time_t fixed_now(void)
+{
+	return 1440938160; /* 2015-08-30T12:36:00Z */
+}
+
+static const char *wire_get(const struct aws_wire *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < w->nh; i++)
+		if (strcmp(w->h[i].name, name) == 0)
+			return w->h[i].value;
+	return NULL;
+}
+
+/* The signed wire form the HTTP/2 path sends: the same headers aws_call
+ * writes, a deterministic signature for a fixed clock, re-signable. */
+static void test_wire_sign(void)
+{
+	static const char want_auth[] =
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/bedrock/aws4_request, "
+		"SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=";
+	struct aws_request rq;
+	struct aws_creds c;
+	struct aws_wire w;
+	struct fake f;
+	struct err e = {0, ""};
+	char first[256];
+	const char *auth;
+
+	fake_init(&f, "us-east-1", NULL, (char *)NULL);
+	f.a.now = fixed_now;
+	memset(&c, 0, sizeof c);
+	snprintf(c.akid, sizeof c.akid, "AKIDEXAMPLE");
+	snprintf(c.secret, sizeof c.secret, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+	snprintf(c.token, sizeof c.token, "tok");
+	memset(&rq, 0, sizeof rq);
+	rq.svc = AWS_SVC_RUNTIME;
+	rq.method = "POST";
+	rq.path = "/model/m/converse-stream";
+	rq.content_type = "application/json";
+	rq.accept = "application/vnd.amazon.eventstream";
+	rq.body = "{}";
+	rq.body_len = 2;
+	CHECK(aws_wire_open(&f.a, &rq, &w, &e) == 0);
+	CHECK_STR((const char *)w.url.p, "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/converse-stream");
+	CHECK(aws_wire_sign(&f.a, &c, &rq, &w, &e) == 0);
+	CHECK_STR(wire_get(&w, "Host"), "bedrock-runtime.us-east-1.amazonaws.com");
+	CHECK_STR(wire_get(&w, "X-Amz-Date"), "20150830T123600Z");
+	CHECK_STR(wire_get(&w, "X-Amz-Security-Token"), "tok");
+	CHECK_STR(wire_get(&w, "Accept"), "application/vnd.amazon.eventstream");
+	auth = wire_get(&w, "Authorization");
+	CHECK(auth && strncmp(auth, want_auth, sizeof want_auth - 1) == 0 &&
+	      strlen(auth) == sizeof want_auth - 1 + 64);
+	snprintf(first, sizeof first, "%s", auth ? auth : "");
+	CHECK(aws_wire_sign(&f.a, &c, &rq, &w, &e) == 0); /* the next attempt */
+	CHECK_STR(wire_get(&w, "Authorization"), first);
+	rq.body = "{ }";
+	rq.body_len = 3;
+	CHECK(aws_wire_sign(&f.a, &c, &rq, &w, &e) == 0);
+	CHECK(strcmp(wire_get(&w, "Authorization"), first) != 0);
+	snprintf(c.bearer, sizeof c.bearer, "bk");
+	CHECK(aws_wire_sign(&f.a, &c, &rq, &w, &e) == 0);
+	CHECK_STR(wire_get(&w, "Authorization"), "Bearer bk");
+	CHECK(wire_get(&w, "X-Amz-Date") == NULL);
+	aws_wire_close(&w);
+	aws_creds_wipe(&c);
+	aws_free(&f.a);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -311,5 +381,6 @@ int main(int argc, char **argv)
 	T_RUN(test_endpoints);
 	T_RUN(test_max_attempts);
 	T_RUN(test_response_header);
+	T_RUN(test_wire_sign);
 	return t_done(argv[0]);
 }

@@ -9,6 +9,11 @@
 #include "net/httpc.h"
 #include "net/tls.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 static char dir[128];
 static char path_ca[300], path_other[300];
 
@@ -267,6 +272,208 @@ static void test_cbc_only(void)
 	check_refused("good", cbc, "TLS handshake failed with localhost: ", 0);
 }
 
+/* ---- non-blocking sessions ---- */
+
+static void trust_from_ca(struct tls_trust *tr)
+{
+	size_t n = 0;
+	char *pem = ca_pem(&n);
+	struct err e = {0};
+
+	memset(tr, 0, sizeof *tr);
+	CHECK(pem && tls_trust_add_pem(tr, pem, n, NULL, &e) == 0);
+	free(pem);
+}
+
+/* No socket: the ClientHello waits in the engine and offers h2, then http/1.1. */
+static void test_nb_client_hello(void)
+{
+	static const uint8_t alpn[] = "\x00\x10\x00\x0e\x00\x0c\x02h2\x08http/1.1";
+	struct tls_trust tr = {0};
+	struct tls *t = NULL;
+	struct err e = {0};
+	const uint8_t *p;
+	size_t n = 0, i, found = 0;
+
+	CHECK(tls_trust_add_builtin(&tr, NULL, &e) == 0);
+	CHECK(tls_start(&t, &tr, "bedrock-runtime.us-east-1.amazonaws.com", 0, &e) == 0);
+	CHECK(t && (tls_state(t) & (TLS_WANT_WRITE | TLS_UP | TLS_CLOSED)) == TLS_WANT_WRITE);
+	p = tls_rec_out(t, &n);
+	CHECK(p && n > 5 && p[0] == 22); /* a handshake record */
+	for (i = 0; p && i + sizeof alpn - 1 <= n; i++)
+		found += memcmp(p + i, alpn, sizeof alpn - 1) == 0;
+	CHECK(found == 1);
+	CHECK(tls_status(t, &e) == 0);
+	tls_close(t);
+	tls_trust_free(&tr);
+}
+
+/* No socket: a server answering with plain HTTP is a handshake error. */
+static void test_nb_garbage(void)
+{
+	static const char junk[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+	struct tls_trust tr = {0};
+	struct tls *t = NULL;
+	struct err e = {0};
+	size_t n = 0, off = 0;
+	uint8_t *in;
+
+	CHECK(tls_trust_add_builtin(&tr, NULL, &e) == 0);
+	CHECK(tls_start(&t, &tr, "localhost", 1, &e) == 0);
+	tls_rec_out(t, &n);
+	tls_rec_out_ack(t, n);
+	/* the engine asks for a record header first, then the rest */
+	while (off < sizeof junk - 1 && (tls_state(t) & TLS_WANT_READ)) {
+		in = tls_rec_in(t, &n);
+		if (n > sizeof junk - 1 - off)
+			n = sizeof junk - 1 - off;
+		memcpy(in, junk + off, n);
+		tls_rec_in_ack(t, n);
+		off += n;
+	}
+	CHECK((tls_state(t) & (TLS_CLOSED | TLS_UP)) == TLS_CLOSED);
+	CHECK(tls_status(t, &e) < 0 && e.cls == ERR_NET);
+	CHECK(strstr(e.msg, "TLS handshake failed with localhost") != NULL);
+	tls_close(t);
+	tls_trust_free(&tr);
+}
+
+static int nb_connect(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Moves records between the socket and the engine until nothing moves. */
+static int nb_pump(struct tls *t, int fd)
+{
+	unsigned st = tls_state(t);
+	struct pollfd pf = {fd, 0, 0};
+	size_t n;
+	ssize_t k;
+
+	if (st & TLS_CLOSED)
+		return -1;
+	pf.events = (short)(((st & TLS_WANT_WRITE) ? POLLOUT : 0) | ((st & TLS_WANT_READ) ? POLLIN : 0));
+	if (poll(&pf, 1, 3000) <= 0)
+		return -1;
+	if (pf.revents & POLLOUT) {
+		const uint8_t *p = tls_rec_out(t, &n);
+		k = write(fd, p, n);
+		if (k > 0)
+			tls_rec_out_ack(t, (size_t)k);
+	} else if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
+		uint8_t *p = tls_rec_in(t, &n);
+		k = read(fd, p, n);
+		if (k >= 0)
+			tls_rec_in_ack(t, (size_t)k);
+	}
+	return 0;
+}
+
+/* Handshake over a non-blocking socket with s_server (alpn: its -alpn
+ * list, or NULL), then a GET; *chosen gets the ALPN choice. */
+static int nb_session(const char *cert, const char *alpn, char *chosen, size_t cn, struct err *e)
+{
+	char crt[300], key[300];
+	char *argv[16];
+	struct tls_trust tr;
+	struct tls *t = NULL;
+	struct sp s;
+	int n = 0, fd, rc = -1, sent = 0;
+	char got[4096] = "";
+	size_t gl = 0;
+
+	snprintf(crt, sizeof crt, "%s/%s.crt", dir, cert);
+	snprintf(key, sizeof key, "%s/%s.key", dir, cert);
+	argv[n++] = "openssl", argv[n++] = "s_server", argv[n++] = "-accept", argv[n++] = "127.0.0.1:0";
+	argv[n++] = "-cert", argv[n++] = crt, argv[n++] = "-key", argv[n++] = key, argv[n++] = "-www";
+	if (alpn)
+		argv[n++] = "-alpn", argv[n++] = (char *)alpn;
+	argv[n] = NULL;
+	*chosen = 0;
+	if (sp_start(&s, dir, cert, argv) < 0)
+		return err_set(e, ERR_OTHER, "could not start s_server");
+	trust_from_ca(&tr);
+	fd = nb_connect(s.port);
+	if (fd < 0 || tls_start(&t, &tr, "localhost", 0, e) < 0)
+		goto out;
+	while (nb_pump(t, fd) == 0) {
+		unsigned st = tls_state(t);
+		if ((st & TLS_UP) && !sent) {
+			size_t room;
+			uint8_t *w = tls_app_out(t, &room);
+			static const char get[] = "GET / HTTP/1.0\r\n\r\n";
+			snprintf(chosen, cn, "%s", tls_alpn(t) ? tls_alpn(t) : "");
+			CHECK(w && room >= sizeof get);
+			memcpy(w, get, sizeof get - 1);
+			tls_app_out_ack(t, sizeof get - 1);
+			tls_app_flush(t);
+			sent = 1;
+		}
+		while (tls_state(t) & TLS_CAN_READ) {
+			size_t k;
+			const uint8_t *r = tls_app_in(t, &k);
+			if (k > sizeof got - 1 - gl)
+				k = sizeof got - 1 - gl;
+			memcpy(got + gl, r, k);
+			gl += k;
+			got[gl] = 0;
+			tls_app_in_ack(t, k);
+			if (k == 0)
+				break;
+		}
+		if (strstr(got, "TLSv1.2")) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc < 0 && tls_status(t, e) >= 0)
+		err_set(e, ERR_NET, "no answer");
+out:
+	tls_close(t);
+	if (fd >= 0)
+		close(fd);
+	tls_trust_free(&tr);
+	sp_stop(&s);
+	return rc;
+}
+
+static void test_nb_alpn(void)
+{
+	char chosen[32];
+	struct err e = {0};
+
+	CHECK(nb_session("good", "h2,http/1.1", chosen, sizeof chosen, &e) == 0);
+	CHECK(strcmp(chosen, "h2") == 0);
+	CHECK(nb_session("good", "http/1.1", chosen, sizeof chosen, &e) == 0);
+	CHECK(strcmp(chosen, "http/1.1") == 0);
+	CHECK(nb_session("rsa", NULL, chosen, sizeof chosen, &e) == 0);
+	CHECK(strcmp(chosen, "") == 0);
+}
+
+static void test_nb_wrong_host(void)
+{
+	char chosen[32];
+	struct err e = {0};
+
+	CHECK(nb_session("wronghost", "h2", chosen, sizeof chosen, &e) < 0);
+	CHECK(strstr(e.msg, "certificate does not match host name localhost") != NULL);
+	CHECK(e.final == 1);
+	CHECK(nb_session("unknown", "h2", chosen, sizeof chosen, &e) < 0);
+	CHECK(strstr(e.msg, "unknown CA") != NULL);
+}
+
 int main(int argc, char **argv)
 {
 	char *gen[] = {"sh", "tests/tls/gen_certs.sh", dir, NULL};
@@ -275,6 +482,8 @@ int main(int argc, char **argv)
 	(void)argc;
 	T_RUN(test_builtin_roots);
 	T_RUN(test_error_names);
+	T_RUN(test_nb_client_hello);
+	T_RUN(test_nb_garbage);
 	if (!server_tests) {
 		printf("skipped: PKI and s_server tests (BROCK_CROSS)\n");
 		return t_done(argv[0]);
@@ -298,6 +507,8 @@ int main(int argc, char **argv)
 	T_RUN(test_wrong_host);
 	T_RUN(test_tls10_only);
 	T_RUN(test_cbc_only);
+	T_RUN(test_nb_alpn);
+	T_RUN(test_nb_wrong_host);
 	sp_rmdir(dir);
 	return t_done(argv[0]);
 }

@@ -380,19 +380,6 @@ static int aws_is_bedrock(enum aws_service svc)
 	return svc == AWS_SVC_RUNTIME || svc == AWS_SVC_CONTROL;
 }
 
-#define AWS_MAX_HDRS (12 + 16)
-
-/* The headers of one attempt: the signature is computed per attempt (the
- * signing time moves, and so may the clock-skew offset). */
-struct aws_wire {
-	struct httpc_header h[AWS_MAX_HDRS];
-	size_t nh;
-	char host[URL_HOST_MAX + 16];
-	char amz_date[TIMEFMT_AMZ_LEN + 1];
-	struct buf auth; /* Authorization value (wiped) */
-	struct sigv4_result sr;
-};
-
 static int aws_wire_add(struct aws_wire *w, const char *name, const char *value)
 {
 	if (w->nh >= AWS_MAX_HDRS)
@@ -404,9 +391,10 @@ static int aws_wire_add(struct aws_wire *w, const char *name, const char *value)
 }
 
 static int aws_sign(struct aws *a, const struct aws_creds *creds, const struct aws_request *rq,
-		    const struct aws_endpoint *ep, const struct url *u, struct aws_wire *w,
-		    struct err *e)
+		    struct aws_wire *w, struct err *e)
 {
+	const struct aws_endpoint *ep = &w->ep;
+	const struct url *u = &w->u;
 	struct sigv4_header sh[4];
 	struct sigv4_creds sc;
 	struct sigv4_request sreq;
@@ -452,10 +440,11 @@ static int aws_sign(struct aws *a, const struct aws_creds *creds, const struct a
 	return 0;
 }
 
-static int aws_wire_build(struct aws *a, const struct aws_creds *creds,
-			  const struct aws_request *rq, const struct aws_endpoint *ep,
-			  const struct url *u, struct aws_wire *w, struct err *e)
+int aws_wire_sign(struct aws *a, const struct aws_creds *creds, const struct aws_request *rq,
+		  struct aws_wire *w, struct err *e)
 {
+	const struct aws_endpoint *ep = &w->ep;
+	const struct url *u = &w->u;
 	struct buf host;
 	size_t i;
 
@@ -482,7 +471,7 @@ static int aws_wire_build(struct aws *a, const struct aws_creds *creds,
 				return err_set(e, ERR_OTHER, "out of memory");
 			aws_wire_add(w, "Authorization", (const char *)w->auth.p);
 		} else if (creds->akid[0] && creds->secret[0]) {
-			if (aws_sign(a, creds, rq, ep, u, w, e) < 0)
+			if (aws_sign(a, creds, rq, w, e) < 0)
 				return -1;
 		} else {
 			return err_set(e, ERR_CREDS, "%s needs AWS access keys (a Bedrock API key "
@@ -513,7 +502,7 @@ static int aws_skew_from_date(struct aws *a, const struct aws_response *r, long 
  * and the context callers prepend with err_wrap. */
 #define AWS_ERRMSG_SHOWN 240
 
-static void aws_final_error(const struct aws_response *r, struct err *e)
+void aws_response_error(const struct aws_response *r, struct err *e)
 {
 	int cls = aws_creds_error(r->error_type) ? ERR_CREDS : ERR_SERVICE;
 	size_t k = strlen(r->error_message);
@@ -555,11 +544,7 @@ struct aws_run {
 	const struct aws_creds *creds;
 	const struct aws_request *rq;
 	struct aws_response *r;
-	struct aws_endpoint ep;
 	struct aws_wire w;
-	struct buf urlb; /* the request URL */
-	struct url u;
-	int have_url;
 	int skew_retried;
 	char why[1280]; /* the cause of a retry, for the log (type: message) */
 };
@@ -572,36 +557,34 @@ enum aws_step {
 	AWS_FAIL    /* final: e is set */
 };
 
-static int aws_run_open(struct aws_run *run, struct err *e)
+int aws_wire_open(struct aws *a, const struct aws_request *rq, struct aws_wire *w, struct err *e)
 {
-	const struct aws_request *rq = run->rq;
-
-	memset(&run->w, 0, sizeof run->w);
-	buf_init(&run->w.auth, AWS_TOKEN_MAX + 64);
-	sigv4_result_init(&run->w.sr);
-	buf_init(&run->urlb, AWS_URL_MAX * 4 + 16384);
-	if (aws_endpoint_region(run->a, rq->svc, rq->region, &run->ep, e) < 0)
+	memset(w, 0, sizeof *w);
+	buf_init(&w->auth, AWS_TOKEN_MAX + 64);
+	sigv4_result_init(&w->sr);
+	buf_init(&w->url, AWS_URL_MAX * 4 + 16384);
+	if (aws_endpoint_region(a, rq->svc, rq->region, &w->ep, e) < 0)
 		return -1;
-	if (buf_append_str(&run->urlb, run->ep.base) < 0 ||
-	    buf_append_str(&run->urlb, rq->path) < 0 ||
+	if (buf_append_str(&w->url, w->ep.base) < 0 || buf_append_str(&w->url, rq->path) < 0 ||
 	    (rq->query && rq->query[0] &&
-	     (buf_append_byte(&run->urlb, '?') < 0 || buf_append_str(&run->urlb, rq->query) < 0)))
+	     (buf_append_byte(&w->url, '?') < 0 || buf_append_str(&w->url, rq->query) < 0)))
 		return err_set(e, ERR_USAGE, "request URL too long");
-	if (url_parse(&run->u, (const char *)run->urlb.p, e) < 0)
+	if (url_parse(&w->u, (const char *)w->url.p, e) < 0)
 		return -1;
-	run->have_url = 1;
-	aws_logf(run->a, "%s %s (signing %s/%s)", rq->method, (const char *)run->urlb.p,
-		 run->ep.signing_region, run->ep.signing_name);
+	w->have_url = 1;
+	aws_logf(a, "%s %s (signing %s/%s)", rq->method, (const char *)w->url.p,
+		 w->ep.signing_region, w->ep.signing_name);
 	return 0;
 }
 
-static void aws_run_close(struct aws_run *run)
+void aws_wire_close(struct aws_wire *w)
 {
-	if (run->have_url)
-		url_wipe(&run->u);
-	buf_free(&run->urlb);
-	buf_free(&run->w.auth);
-	sigv4_result_free(&run->w.sr);
+	if (w->have_url)
+		url_wipe(&w->u);
+	w->have_url = 0;
+	buf_free(&w->url);
+	buf_free(&w->auth);
+	sigv4_result_free(&w->sr);
 }
 
 /* A skewed-time answer whose Date moves our offset by at least
@@ -640,11 +623,11 @@ static enum aws_step aws_attempt(struct aws_run *run, int attempt, struct err *e
 	struct aws_att at;
 
 	err_clear(e);
-	if (aws_wire_build(a, run->creds, rq, &run->ep, &run->u, &run->w, e) < 0)
+	if (aws_wire_sign(a, run->creds, rq, &run->w, e) < 0)
 		return AWS_FAIL;
 	memset(&hr, 0, sizeof hr);
 	hr.method = rq->method;
-	hr.url = (const char *)run->urlb.p;
+	hr.url = (const char *)run->w.url.p;
 	hr.headers = run->w.h;
 	hr.nheaders = run->w.nh;
 	hr.body = rq->body;
@@ -680,7 +663,7 @@ static enum aws_step aws_attempt(struct aws_run *run, int attempt, struct err *e
 			 r->error_message[0] ? r->error_message : "(no message)");
 		return AWS_RETRY;
 	}
-	aws_final_error(r, e);
+	aws_response_error(r, e);
 	return AWS_FAIL;
 }
 
@@ -700,7 +683,7 @@ int aws_call(struct aws *a, const struct aws_creds *creds, const struct aws_requ
 	run.creds = creds;
 	run.rq = rq;
 	run.r = r;
-	if (aws_run_open(&run, e) == 0)
+	if (aws_wire_open(a, rq, &run.w, e) == 0)
 		for (attempt = 1;; attempt++) {
 			enum aws_step step;
 			unsigned ms;
@@ -722,7 +705,7 @@ int aws_call(struct aws *a, const struct aws_creds *creds, const struct aws_requ
 		}
 	if (rc < 0 && !e->cls)
 		e->cls = ERR_OTHER;
-	aws_run_close(&run);
+	aws_wire_close(&run.w);
 	if (r == &local)
 		aws_response_free(r);
 	return rc;

@@ -18,7 +18,9 @@
 #include "base/env.h"
 #include "base/err.h"
 #include "net/httpc.h"
+#include "base/timefmt.h"
 #include "wire/sigv4.h"
+#include "wire/url.h"
 
 #define AWS_REGION_MAX 64
 #define AWS_URL_MAX 1024
@@ -136,6 +138,36 @@ int aws_response_header(const struct aws_response *r, const char *name, struct s
  * whatever the callbacks returned. r (may be NULL) gets the details. */
 int aws_call(struct aws *a, const struct aws_creds *creds, const struct aws_request *rq,
 	     struct aws_response *r, struct err *e);
+
+/* The wire form of one request, for aws_call and for a caller that sends it
+ * itself (the gateway's HTTP/2 path, net/h2c): one way to build and sign.
+ * aws_wire_open resolves the endpoint and the URL once; aws_wire_sign fills
+ * the headers (Host, Content-Type, Accept, X-Amz-Date, the session token,
+ * Authorization: SigV4 or a Bedrock API key, then rq->extra) and is run
+ * again for every attempt (the signing time moves, so may the clock-skew
+ * offset). Header names are as HTTP/1.1 spells them; an HTTP/2 sender
+ * lowercases them and takes Host as :authority. aws_wire_close wipes. */
+#define AWS_MAX_HDRS (12 + 16)
+struct aws_wire {
+	struct aws_endpoint ep;
+	struct buf url; /* the whole request URL */
+	struct url u;   /* its parts (u.path is the wire path that was signed) */
+	int have_url;
+	struct httpc_header h[AWS_MAX_HDRS];
+	size_t nh;
+	char host[URL_HOST_MAX + 16];
+	char amz_date[TIMEFMT_AMZ_LEN + 1];
+	struct buf auth; /* Authorization value (wiped) */
+	struct sigv4_result sr;
+};
+int aws_wire_open(struct aws *a, const struct aws_request *rq, struct aws_wire *w, struct err *e);
+int aws_wire_sign(struct aws *a, const struct aws_creds *creds, const struct aws_request *rq,
+		  struct aws_wire *w, struct err *e);
+void aws_wire_close(struct aws_wire *w);
+
+/* The error of a final non-2xx answer (status, error_type, error_message,
+ * request_id filled) as aws_call reports it: ERR_CREDS or ERR_SERVICE. */
+void aws_response_error(const struct aws_response *r, struct err *e);
 
 /* Pure helpers (unit-tested): */
 /* Decodes an AWS error answer per SPEC 3.3 into type/message. */

@@ -241,6 +241,23 @@ static int fresh(const struct creds_chain *c, const struct aws_creds *cr)
 	return cr->expires == 0 || creds_now(c) + CREDS_REFRESH_BEFORE_S < cr->expires;
 }
 
+int creds_peek(struct creds_chain *c, struct aws_creds *out)
+{
+	struct err e;
+	int env_keys = (env_get(c->env, "AWS_ACCESS_KEY_ID") && env_get(c->env, "AWS_SECRET_ACCESS_KEY")) ||
+		       (!c->sigv4_only && env_get(c->env, "AWS_BEARER_TOKEN_BEDROCK"));
+
+	pthread_mutex_lock(&c->mu);
+	if (c->have && fresh(c, &c->cached)) {
+		*out = c->cached;
+		pthread_mutex_unlock(&c->mu);
+		return 1;
+	}
+	pthread_mutex_unlock(&c->mu);
+	/* the environment comes first in the chain and is read without I/O */
+	return env_keys && creds_get(c, out, &e) == 0;
+}
+
 int creds_get(struct creds_chain *c, struct aws_creds *out, struct err *e)
 {
 	struct aws_creds got;

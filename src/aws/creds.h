@@ -44,6 +44,11 @@ void creds_free(struct creds_chain *c); /* wipes */
  * ERR_CREDS with a message listing what was tried when no source yields
  * credentials, or naming the source that failed and why. */
 int creds_get(struct creds_chain *c, struct aws_creds *out, struct err *e);
+/* Without blocking: 1 with a copy of fresh cached credentials, or of keys
+ * in the environment (read without I/O); 0 when getting them may block (a
+ * refresh, a file, a process, a network source): use creds_get on a
+ * helper thread then. */
+int creds_peek(struct creds_chain *c, struct aws_creds *out);
 
 /* The rule for AWS_CONTAINER_CREDENTIALS_FULL_URI (v): https to any host;
  * http only to a dotted-quad 127.x.y.z, [::1], 169.254.170.2,

@@ -702,10 +702,37 @@ const char *conv_arn_region(const char *id, char *out, size_t n)
 	return out;
 }
 
+int conv_request(const struct conv_call *c, struct aws_request *rq, struct buf *path,
+		 char arn_region[CONV_REGION_MAX], struct err *e)
+{
+	buf_init(path, 16384);
+	if (buf_append_str(path, "/model") < 0 ||
+	    url_path_append_segment(path, slice_str(c->model_id)) < 0 ||
+	    buf_append_str(path, c->operation ? "/" : "") < 0 ||
+	    buf_append_str(path, c->operation ? c->operation
+			   : c->stream    ? "/converse-stream"
+					  : "/converse") < 0) {
+		buf_free(path);
+		return err_set(e, ERR_USAGE, "model id too long");
+	}
+	memset(rq, 0, sizeof *rq);
+	rq->svc = AWS_SVC_RUNTIME;
+	rq->auth = AWS_AUTH_SIGV4;
+	rq->method = "POST";
+	rq->path = (const char *)path->p;
+	rq->content_type = "application/json";
+	rq->accept = c->stream ? "application/vnd.amazon.eventstream" : "application/json";
+	rq->body = c->body;
+	rq->body_len = c->body_len;
+	rq->max_body = c->max_answer;
+	rq->region = conv_arn_region(c->model_id, arn_region, CONV_REGION_MAX);
+	return 0;
+}
+
 int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_call *c,
 	      struct aws_response *r, struct err *e)
 {
-	char arn_region[64];
+	char arn_region[CONV_REGION_MAX];
 	struct conv_run cr;
 	struct aws_request rq;
 	struct buf path;
@@ -716,33 +743,14 @@ int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_ca
 	cr.a = a;
 	cr.c = c;
 	cr.t0 = c->t0_ms ? c->t0_ms : clock_ms();
-	buf_init(&path, 16384);
-	if (buf_append_str(&path, "/model") < 0 ||
-	    url_path_append_segment(&path, slice_str(c->model_id)) < 0 ||
-	    buf_append_str(&path, c->operation ? "/" : "") < 0 ||
-	    buf_append_str(&path, c->operation ? c->operation
-			   : c->stream    ? "/converse-stream"
-					  : "/converse") < 0) {
-		buf_free(&path);
-		return err_set(e, ERR_USAGE, "model id too long");
-	}
+	if (conv_request(c, &rq, &path, arn_region, e) < 0)
+		return -1;
 	buf_init(&cr.other, CONV_OTHER_MAX);
-	memset(&rq, 0, sizeof rq);
-	rq.svc = AWS_SVC_RUNTIME;
-	rq.auth = AWS_AUTH_SIGV4;
-	rq.method = "POST";
-	rq.path = (const char *)path.p;
-	rq.content_type = "application/json";
-	rq.accept = c->stream ? "application/vnd.amazon.eventstream" : "application/json";
-	rq.body = c->body;
-	rq.body_len = c->body_len;
 	if (c->stream) {
 		rq.on_headers = conv_on_headers;
 		rq.on_body = conv_on_body;
 		rq.user = &cr;
 	}
-	rq.max_body = c->max_answer;
-	rq.region = conv_arn_region(c->model_id, arn_region, sizeof arn_region);
 	rc = aws_call(a, creds, &rq, r, e);
 	if (rc == 0 && c->stream && !cr.is_stream)
 		rc = conv_other_answer(&cr, r, e);

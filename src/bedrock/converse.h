@@ -224,4 +224,13 @@ int conv_call(struct aws *a, const struct aws_creds *creds, const struct conv_ca
  * gateway's other runtime calls (InvokeModel, the pass-through) use it. */
 const char *conv_arn_region(const char *id, char *out, size_t n);
 
+/* The aws_request of that call (path in *path, which the caller frees; the
+ * ARN's region in arn_region): conv_call sends it with aws_call, the
+ * gateway's HTTP/2 path signs it with aws_wire_sign and sends it itself. */
+#define CONV_REGION_MAX 64
+struct aws_request;
+struct buf;
+int conv_request(const struct conv_call *c, struct aws_request *rq, struct buf *path,
+		 char arn_region[CONV_REGION_MAX], struct err *e);
+
 #endif

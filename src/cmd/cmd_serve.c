@@ -200,12 +200,6 @@ static void serve_on_server_error(void *user, struct server_conn *c, int status,
 		    msg, NULL);
 }
 
-static void serve_fail(struct server_conn *c, const struct err *e, int up_status,
-		       const char *up_type)
-{
-	cmd_serve_fail(c, e, up_status, up_type);
-}
-
 /* ------------------------------------------------------------------------ */
 /* GET /v1/models */
 
@@ -263,7 +257,7 @@ static void serve_models(struct serve *sv, struct server_conn *c, const struct s
 	size_t i;
 
 	if (cmd_serve_catalog(sv, &cat, &e) < 0) {
-		serve_fail(c, &e, 0, NULL);
+		cmd_serve_fail(c, &e, 0, NULL);
 		return;
 	}
 	buf_init(&out, SERVE_REPLY_MAX);
@@ -365,15 +359,15 @@ static int serve_stream_finish(struct serve_call *sc, int rc, const struct aws_r
 			server_stream_end(sc->c);
 		return 1;
 	}
-	serve_fail(sc->c, e, r->status >= 300 ? r->status : 0,
+	cmd_serve_fail(sc->c, e, r->status >= 300 ? r->status : 0,
 		   r->error_type[0] ? r->error_type : NULL);
 	return 0;
 }
 
 /* A non-streamed answer: the chat.completion object, usage for the metrics. */
-static int serve_completion(struct serve_call *sc, const struct oai_req *orq, const char *id,
-			    int64_t created, const struct aws_response *r, struct conv_usage *usage,
-			    struct err *e)
+int cmd_serve_completion(struct server_conn *c, const struct oai_req *orq, const char *id,
+			 int64_t created, const struct aws_response *r, struct conv_usage *usage,
+			 struct err *e)
 {
 	struct conv_handler h;
 	struct buf out;
@@ -388,9 +382,9 @@ static int serve_completion(struct serve_call *sc, const struct oai_req *orq, co
 		struct err e2;
 
 		conv_parse_response(&h, 0, r->body.p, r->body.len, &e2);
-		serve_json(sc->c, 200, &out, NULL);
+		serve_json(c, 200, &out, NULL);
 	} else {
-		serve_fail(sc->c, e, 0, NULL);
+		cmd_serve_fail(c, e, 0, NULL);
 	}
 	buf_free(&out);
 	return rc;
@@ -415,7 +409,7 @@ static int serve_chat_call(struct serve_call *sc, const struct oai_req *orq, con
 	memset(&creds, 0, sizeof creds);
 	if (creds_get(&sv->ctx.creds, &creds, &e) < 0) {
 		cmd_serve_count_upstream_error(sv, NULL, &e);
-		serve_fail(sc->c, &e, 0, NULL);
+		cmd_serve_fail(sc->c, &e, 0, NULL);
 		return 0;
 	}
 	memset(&cc, 0, sizeof cc);
@@ -441,9 +435,9 @@ static int serve_chat_call(struct serve_call *sc, const struct oai_req *orq, con
 		usage = sc->os.usage;
 		failed_late = serve_stream_finish(sc, rc, &r, &e);
 	} else if (rc == 0) {
-		rc = serve_completion(sc, orq, id, created, &r, &usage, &e);
+		rc = cmd_serve_completion(sc->c, orq, id, created, &r, &usage, &e);
 	} else {
-		serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
+		cmd_serve_fail(sc->c, &e, r.status >= 300 ? r.status : 0,
 			   r.error_type[0] ? r.error_type : NULL);
 	}
 	if (orq->stream)
@@ -493,7 +487,7 @@ static int serve_chat_model(struct serve *sv, struct server_conn *c,
 
 	if (cmd_serve_resolve(sv, orq->model, mid)) {
 		if (serve_chat_map(sv, rq, mid, orq, cbody, &e) < 0) {
-			serve_fail(c, &e, 0, NULL);
+			cmd_serve_fail(c, &e, 0, NULL);
 			return -1;
 		}
 	}
@@ -540,7 +534,7 @@ static void serve_chat_models(struct serve_call *sc, const struct server_request
 			return;
 		cmd_serve_count_fallback(sc->sv, sc->q, orq->model_id);
 		if (serve_chat_map(sc->sv, rq, fb[i], orq, cbody, &e) < 0) {
-			serve_fail(sc->c, &e, 0, NULL);
+			cmd_serve_fail(sc->c, &e, 0, NULL);
 			return;
 		}
 		/* the answer names the model that serves it */
@@ -563,7 +557,7 @@ static int serve_profile_name(struct serve *sv, struct server_conn *c, struct oa
 	if (strchr(orq->model_id, '.') || strncmp(orq->model_id, "arn:", 4) == 0)
 		return 0;
 	if (cmd_serve_catalog(sv, &cat, &e) < 0) {
-		serve_fail(c, &e, 0, NULL);
+		cmd_serve_fail(c, &e, 0, NULL);
 		return -1;
 	}
 	m = catalog_find(&cat, orq->model_id);
@@ -578,47 +572,47 @@ static int serve_profile_name(struct serve *sv, struct server_conn *c, struct oa
 	return found ? 0 : -1;
 }
 
-static void serve_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq)
+int cmd_serve_chat_prepare(struct serve *sv, struct server_conn *c, const struct server_request *rq,
+			   struct oai_req *orq, struct buf *cbody, char id[OAI_ID_MAX])
 {
-	struct serve_call *sc;
 	struct serve_req *q = *server_udata(c);
 	struct serve_refusal ref;
-	struct oai_req orq;
-	struct buf cbody;
 	struct err e;
 	uint8_t rnd[12];
-	char id[OAI_ID_MAX];
-	int64_t created = (int64_t)time(NULL);
-	int rc;
 
-	buf_init(&cbody, SERVE_BODY_OUT_MAX);
-	memset(&orq, 0, sizeof orq);
-	rc = serve_chat_map(sv, rq, NULL, &orq, &cbody, &e);
-	if (rc < 0) {
+	buf_init(cbody, SERVE_BODY_OUT_MAX);
+	memset(orq, 0, sizeof *orq);
+	if (serve_chat_map(sv, rq, NULL, orq, cbody, &e) < 0) {
 		if (e.cls == ERR_USAGE)
-			cmd_serve_error(c, 400, "invalid_request_error", orq.param[0] ? orq.param : NULL,
+			cmd_serve_error(c, 400, "invalid_request_error", orq->param[0] ? orq->param : NULL,
 				    NULL, e.msg, NULL);
 		else
-			serve_fail(c, &e, 0, NULL);
-		buf_free(&cbody);
-		return;
+			cmd_serve_fail(c, &e, 0, NULL);
+		buf_free(cbody);
+		return 1;
 	}
 	if (q)
-		snprintf(q->model, SERVE_LOG_MODEL, "%.150s", orq.model_id);
-	if (serve_chat_model(sv, c, rq, &orq, &cbody) < 0) {
-		buf_free(&cbody);
-		return;
+		snprintf(q->model, SERVE_LOG_MODEL, "%.150s", orq->model_id);
+	if (serve_chat_model(sv, c, rq, orq, cbody) < 0) {
+		buf_free(cbody);
+		return 1;
 	}
 	if (q)
-		snprintf(q->model, SERVE_LOG_MODEL, "%.150s", orq.model_id);
-	if (cmd_serve_admit(sv, q, orq.model_id, &ref) < 0) {
+		snprintf(q->model, SERVE_LOG_MODEL, "%.150s", orq->model_id);
+	/* admitted once: a request the loop hands to a helper thread keeps its slot */
+	if (!(q && q->admitted) && cmd_serve_admit(sv, q, orq->model_id, &ref) < 0) {
 		cmd_serve_refuse(c, &ref);
-		buf_free(&cbody);
-		return;
+		buf_free(cbody);
+		return 1;
 	}
-	if (serve_profile_name(sv, c, &orq) < 0) {
-		buf_free(&cbody);
-		return;
+	if (!strchr(orq->model_id, '.') && strncmp(orq->model_id, "arn:", 4) != 0 &&
+	    server_on_loop(c)) {
+		buf_free(cbody); /* a profile name: the catalog may need discovery (I/O) */
+		return -1;
+	}
+	if (serve_profile_name(sv, c, orq) < 0) {
+		buf_free(cbody);
+		return 1;
 	}
 	if (getentropy(rnd, sizeof rnd) != 0) {
 		struct timespec t;
@@ -627,6 +621,23 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 		memcpy(rnd, &t, sizeof rnd < sizeof t ? sizeof rnd : sizeof t);
 	}
 	oai_make_id(id, rnd, sizeof rnd);
+	if (sv->g->verbose)
+		ctx_log(&sv->ctx, "chat %s%s, request body %zu bytes", orq->model_id,
+			orq->stream ? " (stream)" : "", cbody->len);
+	return 0;
+}
+
+static void serve_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq)
+{
+	struct serve_call *sc;
+	struct oai_req orq;
+	struct serve_req *q = *server_udata(c);
+	struct buf cbody;
+	char id[OAI_ID_MAX];
+	int64_t created = (int64_t)time(NULL);
+
+	if (cmd_serve_chat_prepare(sv, c, rq, &orq, &cbody, id) != 0)
+		return;
 	sc = calloc(1, sizeof *sc); /* the stream state is large: keep it off the stack */
 	if (!sc) {
 		cmd_serve_error(c, 500, "server_error", NULL, NULL, "out of memory", NULL);
@@ -637,12 +648,6 @@ static void serve_chat(struct serve *sv, struct server_conn *c, const struct ser
 	sc->sv = sv;
 	sc->c = c;
 	sc->q = q;
-	if (sv->g->verbose)
-		ctx_log(&sv->ctx, "chat %s%s, request body %zu bytes", orq.model_id,
-			orq.stream ? " (stream)" : "", cbody.len);
-	if (sv->g->verbose && orq.cache_dropped)
-		ctx_log(&sv->ctx, "chat %s: %d cache_control mark(s) left out (the model takes no "
-			"cache point there, or over 4)", orq.model_id, orq.cache_dropped);
 	serve_chat_models(sc, rq, &orq, id, created, &cbody);
 	cmd_serve_release(sv, q);
 	free(sc);
@@ -726,7 +731,9 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			cmd_serve_refuse(c, &ref);
 			return SERVER_ANSWERED;
 		}
-		return SERVER_GO;
+		/* chat: first on the loop over HTTP/2 upstream (cmd_serve_h2.c), else
+		 * handed to a helper thread; the others: a helper thread */
+		return route == ROUTE_CHAT ? SERVER_GO_INLINE : SERVER_GO;
 	}
 	case ROUTE_MODELS:
 		return serve_method(c, rq, "GET") ? SERVER_GO : SERVER_ANSWERED;
@@ -759,12 +766,18 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 	}
 }
 
-/* server_handler_fn, on a helper thread: the routes that call Bedrock. */
+/* server_handler_fn, on a helper thread: the routes that call Bedrock; the
+ * chat route first on the loop thread (SERVER_GO_INLINE). */
 static void serve_handle(void *user, struct server_conn *c, const struct server_request *rq)
 {
 	struct serve *sv = user;
 	const struct serve_req *q = cmd_serve_req(c);
 
+	if (server_on_loop(c)) {
+		if (!cmd_serve_h2_chat(sv, c, rq))
+			server_handoff(c);
+		return;
+	}
 	switch (cmd_serve_route_of(rq->path)) {
 	case ROUTE_CHAT:
 		serve_chat(sv, c, rq);
@@ -903,6 +916,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 		fprintf(stderr, "brock: serving OpenAI-compatible API on %s (%zu API key%s)\n",
 			sv->srv.url, sv->keys->n, sv->keys->n == 1 ? "" : "s");
 	rc = server_run(&sv->srv, e);
+	cmd_serve_h2_free(sv);
 	if (server_close(&sv->srv) != 0) {
 		cmd_serve_ledger_close(sv); /* what was charged so far */
 		/* streams still running after the drain bound: exit under them

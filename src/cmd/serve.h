@@ -11,6 +11,7 @@
 #include "bedrock/converse.h"
 #include "bedrock/ledger.h"
 #include "bedrock/policy.h"
+#include "bedrock/openai.h"
 #include "cmd/ctx.h"
 #include "net/server.h"
 
@@ -199,6 +200,7 @@ struct serve {
 	struct loop_job reload_job;
 	atomic_int creds_busy;
 	struct loop_job creds_job;
+	struct h2c *h2[SERVER_MAX_LOOPS]; /* each loop's HTTP/2 upstream (cmd_serve_h2.c) */
 	int64_t creds_next;        /* clock_ms of the next background refresh check (tick only) */
 	pthread_mutex_t ping_mu;   /* pings: the SSE streams that want keep-alive pings */
 	struct serve_ping *pings;
@@ -351,6 +353,24 @@ void cmd_serve_ledger_add(struct serve *sv, const struct ledger_rec *r);
 void cmd_serve_ledger_tick(struct serve *sv);
 /* At exit: the last lines, compacted; closes the file. */
 void cmd_serve_ledger_close(struct serve *sv);
+
+/* POST /v1/chat/completions (cmd_serve.c, shared by the blocking path and
+ * the HTTP/2 one): maps the request and makes the completion id; 1 when it
+ * answered (a refusal), 0 with orq, cbody (the caller frees it) and id. */
+struct oai_req;
+int cmd_serve_chat_prepare(struct serve *sv, struct server_conn *c, const struct server_request *rq,
+			   struct oai_req *orq, struct buf *cbody, char id[OAI_ID_MAX]);
+/* cmd_serve_h2.c: the chat route on the loop over HTTP/2. 1 when it took
+ * the request (answered or deferred), 0 when the blocking path must run it
+ * (server_handoff). cmd_serve_h2_free after server_run. */
+int cmd_serve_h2_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq);
+void cmd_serve_h2_free(struct serve *sv);
+struct h2c;
+struct aws_response;
+/* The non-stream answer: the chat.completion object from Converse's answer. */
+int cmd_serve_completion(struct server_conn *c, const struct oai_req *orq, const char *id,
+			 int64_t created, const struct aws_response *r, struct conv_usage *usage,
+			 struct err *e);
 
 /* cmd_serve_err.c: the error body every refusal uses; type/param/code are
  * OpenAI's, an Anthropic or Bedrock route (serve_req.dialect) gets its own

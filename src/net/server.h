@@ -97,6 +97,8 @@ typedef void (*server_error_fn)(void *user, struct server_conn *c, int status, c
  * has returned. */
 typedef void (*server_done_fn)(void *user, struct server_conn *c, const struct server_request *rq,
 			       int status);
+/* Events of a deferred answer (server_defer). */
+typedef void (*server_async_fn)(void *user, struct server_conn *c, int ev);
 
 struct server_opts {
 	int max_conns;        /* 0: SERVER_MAX_CONNS */
@@ -209,6 +211,28 @@ void server_body_done(struct server_conn *c);
 /* A pointer the caller may keep with the current request (head hook ->
  * handler -> done); NULL at the start of each request. */
 void **server_udata(struct server_conn *c);
+/* ---- answers that go on after the handler (loop thread only) ----
+ * An inline handler (SERVER_GO_INLINE) that starts an upstream call on the
+ * loop (net/h2c) calls server_defer and returns; the request stays open
+ * until server_defer_done. Meanwhile fn is called on the loop thread with
+ * SERVER_EV_GONE (the client left or was dropped: stop the upstream call,
+ * then server_defer_done; nothing may be sent any more) or SERVER_EV_ROOM
+ * (output fell back under out_max after server_out_full said 1: read the
+ * upstream again). Sending never waits on the loop thread; the sender
+ * checks server_out_full after each piece and stops reading its upstream
+ * while it is 1. server_handoff (inline handler or deferred, before any
+ * byte of the answer) runs the handler again on a helper thread instead,
+ * where it may block (the HTTP/1.1 fallback); server_on_loop tells the
+ * handler which of the two it is. */
+enum { SERVER_EV_GONE = 1, SERVER_EV_ROOM = 2 };
+void server_defer(struct server_conn *c, server_async_fn fn, void *user);
+void server_defer_done(struct server_conn *c);
+int server_out_full(struct server_conn *c);
+int server_handoff(struct server_conn *c);
+int server_on_loop(const struct server_conn *c);
+struct loop *server_loop_of(struct server_conn *c);
+struct loop_pool *server_pool(struct server *s);
+
 /* The client's address as text (see server_request.client). */
 const char *server_client(const struct server_conn *c);
 

@@ -122,7 +122,7 @@ void server_conn_close(struct server_conn *c)
 {
 	struct server_loop *sl = c->sl;
 	struct server *s = c->s;
-	int job = c->st == SC_RUN && !c->inline_run;
+	int job = c->st == SC_RUN && (!c->inline_run || c->async == 1);
 
 	if (c->st == SC_DEAD || c->st == SC_ZOMBIE)
 		return;
@@ -150,6 +150,8 @@ void server_conn_close(struct server_conn *c)
 		job = 1; /* streams' handlers still run: the last one frees it */
 	if (job) {
 		c->st = SC_ZOMBIE; /* its thread still uses it: freed when it returns */
+		if (c->async == 1 && c->async_fn) /* its owner ends it: server_defer_done */
+			c->async_fn(c->async_user, c, SERVER_EV_GONE);
 		return;
 	}
 	sc_unbusy(c);
@@ -638,8 +640,11 @@ static void sc_dispatch(struct server_conn *c)
 		server_conn_close(c);
 		return;
 	}
+	c->async = 0;
 	if (c->inline_run) {
 		s->handler(s->user, c, &c->rq);
+		if (c->async && (c->st == SC_RUN || c->st == SC_ZOMBIE))
+			return; /* deferred (server_defer_done) or handed to a helper thread */
 		if (c->st == SC_RUN)
 			sc_handler_done(c);
 		else if (s->done) /* the client went away while it answered */
@@ -652,6 +657,57 @@ static void sc_dispatch(struct server_conn *c)
 		c->inline_run = 1;
 		server_conn_refuse(c, 503, "the server is busy: try again shortly");
 	}
+}
+
+/* ---- deferred answers (server.h) ---- */
+
+void server_defer(struct server_conn *c, server_async_fn fn, void *user)
+{
+	c->async = 1;
+	c->async_full = 0;
+	c->async_fn = fn;
+	c->async_user = user;
+}
+
+void server_defer_done(struct server_conn *c)
+{
+	if (c->async != 1)
+		return;
+	c->async = 0;
+	c->async_fn = NULL;
+	sc_handler_done(c);
+}
+
+int server_handoff(struct server_conn *c)
+{
+	if (c->st != SC_RUN || !c->inline_run || c->status)
+		return -1;
+	c->async = 2;
+	c->async_fn = NULL;
+	c->inline_run = 0;
+	c->job.fn = sc_job;
+	c->job.user = c;
+	if (loop_pool_submit(&c->s->pool, &c->job) == 0)
+		return 0;
+	c->inline_run = 1;
+	c->async = 0;
+	server_conn_refuse(c, 503, "the server is busy: try again shortly");
+	return -1;
+}
+
+int server_on_loop(const struct server_conn *c)
+{
+	return c->inline_run;
+}
+
+struct loop *server_loop_of(struct server_conn *c)
+{
+	return &c->sl->l;
+}
+
+struct loop_pool *server_pool(struct server *s)
+{
+	return &s->pool;
 }
 
 /* Feeds bytes of the current request to its parser (state machine: the

@@ -15,7 +15,10 @@ static void h2s_admit(struct server_conn *c, struct server_h2s *st, int go)
 	struct server *s = c->s;
 	const struct http_parser *p = st->c.p;
 
-	st->c.inline_run = go == SERVER_GO_INLINE;
+	/* a stream's handler always runs on a helper thread: deferred answers
+	 * (server_defer, server_handoff) are for HTTP/1.1 connections */
+	(void)go;
+	st->c.inline_run = 0;
 	if (p->framing == HTTP_BODY_LENGTH && p->content_length > s->o.max_body) {
 		char msg[96];
 

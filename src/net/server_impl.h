@@ -66,6 +66,10 @@ struct server_conn {
 	struct server_request rq;
 	int served;            /* requests completed on this connection */
 	int inline_run;        /* the handler runs on the loop thread */
+	int async;             /* 1: the answer goes on after the inline handler (server_defer) */
+	int async_full;        /* server_out_full said so: tell the owner when there is room */
+	server_async_fn async_fn;
+	void *async_user;
 
 	/* the answer: written by the handler's thread, under mu */
 	pthread_mutex_t mu;

@@ -83,7 +83,7 @@ int server_send_locked(struct server_conn *c)
 int server_conn_flush(struct server_conn *c)
 {
 	struct server *s = c->s;
-	int pending, gone, reading;
+	int pending, gone, reading, room;
 	int64_t last;
 
 	if (c->st == SC_DEAD || c->st == SC_ZOMBIE)
@@ -98,6 +98,7 @@ int server_conn_flush(struct server_conn *c)
 	}
 	gone = c->gone;
 	last = c->last_write;
+	room = c->out.len - c->out_off <= s->o.out_max;
 	pthread_mutex_unlock(&c->mu);
 	if (gone) {
 		server_conn_close(c);
@@ -114,6 +115,11 @@ int server_conn_flush(struct server_conn *c)
 	    loop_timer_set(&c->sl->l, &c->tm, last + server_opt(s, &s->o.write_ms)) < 0) {
 		server_conn_close(c);
 		return -1;
+	}
+	if (room && c->async == 1 && c->async_full && c->st == SC_RUN) {
+		c->async_full = 0;
+		if (c->async_fn)
+			c->async_fn(c->async_user, c, SERVER_EV_ROOM);
 	}
 	return pending;
 }
@@ -342,6 +348,14 @@ int server_stream_idle_send(struct server_conn *c, const void *p, size_t n)
 	if (post)
 		loop_post(&c->sl->l, &c->msg, SC_MSG_OUT);
 	return rc;
+}
+
+int server_out_full(struct server_conn *c)
+{
+	if (c->out.len - c->out_off <= c->s->o.out_max)
+		return 0;
+	c->async_full = 1;
+	return 1;
 }
 
 int server_status(const struct server_conn *c)

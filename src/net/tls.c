@@ -397,7 +397,9 @@ struct tls {
 	char host[256];
 	int eof;     /* the transport reached end of stream */
 	int io_fail; /* the transport failed: the session is unusable */
-	unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+	int up;      /* non-blocking: the handshake completed */
+	size_t iolen;
+	unsigned char iobuf[]; /* BR_SSL_BUFSIZE_BIDI, or _MONO for a one-way session */
 };
 
 /* What AWS endpoints negotiate: TLS 1.2, ECDHE with an RSA or ECDSA
@@ -513,7 +515,7 @@ static void tls_profile(struct tls *t, const struct tls_trust *trust)
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	tls_gcm(eng);
 
-	br_ssl_engine_set_buffer(eng, t->iobuf, sizeof t->iobuf, 1);
+	br_ssl_engine_set_buffer(eng, t->iobuf, t->iolen, t->iolen >= BR_SSL_BUFSIZE_BIDI);
 }
 
 /* Turns the engine's error into the message the user sees. */
@@ -628,41 +630,64 @@ static int tls_seed(struct tls *t, struct err *e)
 	return 0;
 }
 
-int tls_open(struct tls **out, const struct tls_trust *trust, const char *host,
-	     const struct tls_io *io, struct err *e)
+/* The protocols offered by ALPN (RFC 7301), most wanted first. BearSSL keeps
+ * the pointer (and takes it as non-const), so the array is static. */
+static const char *tls_alpn_names[] = {"h2", "http/1.1"};
+
+/* Allocates and starts a session: profile, seed, ClientHello queued. */
+static int tls_new(struct tls **out, const struct tls_trust *trust, const char *host, int mono,
+		   int alpn, struct err *e)
 {
+	size_t hl = strlen(host), iolen = mono ? BR_SSL_BUFSIZE_MONO : BR_SSL_BUFSIZE_BIDI;
 	struct tls *t;
-	size_t hl = strlen(host);
-	int r;
 
 	*out = NULL;
 	if (hl == 0 || hl >= sizeof t->host)
 		return err_set(e, ERR_USAGE, "bad TLS host name");
 	if (!trust || trust->n == 0)
 		return err_set(e, ERR_OTHER, "no trust anchors loaded");
-	t = calloc(1, sizeof *t);
+	t = calloc(1, sizeof *t + iolen);
 	if (!t)
 		return err_set(e, ERR_OTHER, "out of memory");
 	memcpy(t->host, host, hl + 1);
-	t->io = io;
+	t->iolen = iolen;
 	tls_profile(t, trust);
-	r = tls_seed(t, e);
-	if (r < 0)
+	if (alpn)
+		br_ssl_engine_set_protocol_names(&t->cc.eng, tls_alpn_names,
+						 sizeof tls_alpn_names / sizeof tls_alpn_names[0]);
+	if (tls_seed(t, e) < 0)
 		goto fail;
 	if (!br_ssl_client_reset(&t->cc, t->host, 0)) {
-		r = tls_engine_error(t, br_ssl_engine_last_error(&t->cc.eng), e);
+		tls_engine_error(t, br_ssl_engine_last_error(&t->cc.eng), e);
 		goto fail;
 	}
-	r = tls_run_until(t, BR_SSL_SENDAPP | BR_SSL_RECVAPP, e);
-	if (r == 1)
-		r = err_set(e, ERR_NET, "connection closed by %s during the TLS handshake", host);
-	if (r < 0)
-		goto fail;
 	*out = t;
 	return 0;
 fail:
 	tls_close(t);
 	return -1;
+}
+
+int tls_open(struct tls **out, const struct tls_trust *trust, const char *host,
+	     const struct tls_io *io, struct err *e)
+{
+	struct tls *t;
+	int r;
+
+	if (tls_new(out, trust, host, 0, 0, e) < 0)
+		return -1;
+	t = *out;
+	*out = NULL;
+	t->io = io;
+	r = tls_run_until(t, BR_SSL_SENDAPP | BR_SSL_RECVAPP, e);
+	if (r == 1)
+		r = err_set(e, ERR_NET, "connection closed by %s during the TLS handshake", host);
+	if (r < 0) {
+		tls_close(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
 }
 
 int tls_read(struct tls *t, uint8_t *p, size_t n, size_t *got, struct err *e)
@@ -730,6 +755,104 @@ void tls_close(struct tls *t)
 {
 	if (!t)
 		return;
-	secure_zero(t, sizeof *t); /* session keys */
+	secure_zero(t, sizeof *t + t->iolen); /* session keys, buffered plaintext */
 	free(t);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Non-blocking sessions: the engine's four buffers handed to the caller. */
+
+int tls_start(struct tls **out, const struct tls_trust *trust, const char *host, int mono,
+	      struct err *e)
+{
+	return tls_new(out, trust, host, mono, 1, e);
+}
+
+unsigned tls_state(struct tls *t)
+{
+	unsigned st = br_ssl_engine_current_state(&t->cc.eng), r = 0;
+
+	if (t->eof || (st & BR_SSL_CLOSED))
+		r |= TLS_CLOSED;
+	if (st & BR_SSL_SENDREC)
+		r |= TLS_WANT_WRITE;
+	if ((st & BR_SSL_RECVREC) && !t->eof)
+		r |= TLS_WANT_READ;
+	if (st & BR_SSL_RECVAPP)
+		r |= TLS_CAN_READ;
+	if (st & BR_SSL_SENDAPP)
+		r |= TLS_CAN_WRITE;
+	if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))
+		t->up = 1;
+	if (t->up)
+		r |= TLS_UP;
+	return r;
+}
+
+int tls_status(const struct tls *t, struct err *e)
+{
+	unsigned st = br_ssl_engine_current_state(&t->cc.eng);
+	int code = br_ssl_engine_last_error(&t->cc.eng);
+
+	if (code != BR_ERR_OK)
+		return tls_engine_error(t, code, e);
+	if (t->eof && !t->up)
+		return err_set(e, ERR_NET, "connection closed by %s during the TLS handshake", t->host);
+	if (t->eof || (st & BR_SSL_CLOSED))
+		return 1;
+	return 0;
+}
+
+const uint8_t *tls_rec_out(struct tls *t, size_t *n)
+{
+	return br_ssl_engine_sendrec_buf(&t->cc.eng, n);
+}
+
+void tls_rec_out_ack(struct tls *t, size_t n)
+{
+	br_ssl_engine_sendrec_ack(&t->cc.eng, n);
+}
+
+uint8_t *tls_rec_in(struct tls *t, size_t *n)
+{
+	return br_ssl_engine_recvrec_buf(&t->cc.eng, n);
+}
+
+void tls_rec_in_ack(struct tls *t, size_t n)
+{
+	if (n == 0) {
+		t->eof = 1;
+		return;
+	}
+	br_ssl_engine_recvrec_ack(&t->cc.eng, n);
+}
+
+const uint8_t *tls_app_in(struct tls *t, size_t *n)
+{
+	return br_ssl_engine_recvapp_buf(&t->cc.eng, n);
+}
+
+void tls_app_in_ack(struct tls *t, size_t n)
+{
+	br_ssl_engine_recvapp_ack(&t->cc.eng, n);
+}
+
+uint8_t *tls_app_out(struct tls *t, size_t *n)
+{
+	return br_ssl_engine_sendapp_buf(&t->cc.eng, n);
+}
+
+void tls_app_out_ack(struct tls *t, size_t n)
+{
+	br_ssl_engine_sendapp_ack(&t->cc.eng, n);
+}
+
+void tls_app_flush(struct tls *t)
+{
+	br_ssl_engine_flush(&t->cc.eng, 0);
+}
+
+const char *tls_alpn(struct tls *t)
+{
+	return br_ssl_engine_get_selected_protocol(&t->cc.eng);
 }

@@ -79,6 +79,50 @@ int tls_pending(const struct tls *t);
 /* Frees the session (no close_notify: the caller closes the socket). NULL ok. */
 void tls_close(struct tls *t);
 
+/* ---- Non-blocking sessions (the gateway's loop) ----
+ * The caller owns the socket and moves bytes between it and the engine's
+ * buffers as readiness allows; nothing here blocks or does I/O, so a session
+ * can be driven from a test without any socket at all:
+ *
+ *     st = tls_state(t);
+ *     if (st & TLS_WANT_WRITE) { p = tls_rec_out(t, &n); k = write(fd, p, n); tls_rec_out_ack(t, k); }
+ *     if (st & TLS_WANT_READ)  { p = tls_rec_in(t, &n);  k = read(fd, p, n);  tls_rec_in_ack(t, k); }
+ *     if (st & TLS_CAN_READ)   { p = tls_app_in(t, &n);  use; tls_app_in_ack(t, used); }
+ *     if (st & TLS_CAN_WRITE)  { p = tls_app_out(t, &n); fill; tls_app_out_ack(t, k); tls_app_flush(t); }
+ *     if (st & TLS_CLOSED)     r = tls_status(t, e);   // 1 clean end, -1 error (message as tls_open's)
+ *
+ * Re-read tls_state after every ack: one ack can change every bit. The
+ * session offers ALPN "h2" then "http/1.1"; tls_alpn names the choice once
+ * TLS_UP is set (NULL: the server chose none, which means HTTP/1.1).
+ * Verification is tls_open's: chain against the trust anchors, host name. */
+enum {
+	TLS_WANT_WRITE = 1u, /* encrypted records wait to be written to the socket */
+	TLS_WANT_READ = 2u,  /* the engine takes records read from the socket */
+	TLS_CAN_READ = 4u,   /* decrypted application bytes are waiting */
+	TLS_CAN_WRITE = 8u,  /* application bytes can be queued */
+	TLS_CLOSED = 16u,    /* the session ended (tls_status says how) */
+	TLS_UP = 32u         /* the handshake has completed */
+};
+
+/* Starts a client session for host; the ClientHello waits in tls_rec_out.
+ * mono: one BR_SSL_BUFSIZE_MONO buffer (about 16 KiB less; strictly
+ * request-then-response, enough for HTTP/1.1), else a two-way buffer. */
+int tls_start(struct tls **out, const struct tls_trust *trust, const char *host, int mono,
+	      struct err *e);
+unsigned tls_state(struct tls *t);
+/* 0 while open, 1 after a clean end, -1 with e filled after a failure. */
+int tls_status(const struct tls *t, struct err *e);
+const uint8_t *tls_rec_out(struct tls *t, size_t *n);
+void tls_rec_out_ack(struct tls *t, size_t n);
+uint8_t *tls_rec_in(struct tls *t, size_t *n);
+void tls_rec_in_ack(struct tls *t, size_t n); /* 0: the transport reached end of stream */
+const uint8_t *tls_app_in(struct tls *t, size_t *n);
+void tls_app_in_ack(struct tls *t, size_t n);
+uint8_t *tls_app_out(struct tls *t, size_t *n);
+void tls_app_out_ack(struct tls *t, size_t n);
+void tls_app_flush(struct tls *t); /* send what is queued as a record now */
+const char *tls_alpn(struct tls *t);
+
 /* The name of a BearSSL error code (for messages and tests). */
 const char *tls_error_name(int code);
 

@@ -704,6 +704,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 c = STATE.issue(req.get("source", "test"), req.get("ttl"))
                 return self.send_json(200, {"AccessKeyId": c["akid"], "SecretAccessKey": c["secret"],
                                             "SessionToken": c["token"], "Expiration": iso8601(c["expires"])})
+            if p == "/_emu/h2" and H2FRONT is not None:
+                if self.command == "POST":
+                    H2FRONT.configure(json.loads(self.body or b"{}"))
+                return self.send_json(200, H2FRONT.stats())
             if p == "/_emu/health":
                 return self.send_json(200, {"ok": True, "tls_failures": STATE.tls_failures})
         except (ValueError, TypeError, AttributeError) as e:
@@ -1418,6 +1422,7 @@ def watchdog(deadline, parent):
 
 STATE = None
 VERBOSE = False
+H2FRONT = None  # the h2front module when python3-h2 is installed
 
 
 def main():
@@ -1455,6 +1460,18 @@ def main():
             s6.ssl_context = tls_context(args.certs, "server")
             servers["https6"] = s6
         except OSError:
+            pass
+    if args.certs:
+        # HTTPS with ALPN h2 and http/1.1 (python3-h2); the "https" port above
+        # offers no ALPN, which is how a test makes the gateway fall back
+        global H2FRONT
+        try:
+            import h2front
+            H2FRONT = h2front
+            servers["https_h2"] = h2front.Front(args.host, os.path.join(args.certs, "server.crt"),
+                                                os.path.join(args.certs, "server.key"),
+                                                servers["http"].server_address[1])
+        except ImportError:
             pass
     servers["proxy"] = ProxyServer((args.host, 0), ProxyHandler)
     for s in servers.values():

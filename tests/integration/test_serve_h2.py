@@ -1,0 +1,187 @@
+"""brock serve with an HTTP/2 upstream (SPEC 7.5): the emulator's h2 front (tests/emulator/h2front.py,
+python3-h2) offers ALPN h2 and http/1.1 and counts connections, streams and resets; its plain https
+port offers no ALPN (the gateway falls back to HTTP/1.1)."""
+
+import json
+import os
+import selectors
+import socket
+import time
+
+from test_serve import serve, sse_events, user, metric
+
+
+def h2(h, **kw):
+    if not h.emu.info.get("https_h2"):
+        h.skip("no python3-h2: the emulator has no h2 front")
+    return h.emu._control("POST", "/_emu/h2", kw)
+
+
+def h2_serve(h, env=None, **kw):
+    h2(h, reset=True)
+    e = {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": h.emu.info["https_h2"]}
+    e.update(env or {})
+    return serve(h, env=e, **kw)
+
+
+def stream_body(text="hi"):
+    b = user(text)
+    b["stream"] = True
+    return b
+
+
+def wait_for(fn, want, tries=100):
+    got = None
+    for _ in range(tries):
+        got = fn()
+        if got == want:
+            return got
+        time.sleep(0.05)
+    return got
+
+
+def test_serve_h2_upstream_chosen(h):
+    h.emu.config(reply_chunks=["Hel", "lo"])
+    s = h2_serve(h)
+    cc = s.conn()  # one client connection: one loop, so one upstream connection
+    st, hd, data = s.chat(user("hi"), conn=cc)
+    assert st == 200, data
+    assert json.loads(data)["choices"][0]["message"]["content"] == "Hello"
+    st, hd, data = s.chat(stream_body(), conn=cc)
+    cc.close()
+    assert st == 200 and hd["content-type"].startswith("text/event-stream"), data
+    ev = sse_events(data)
+    assert ev[-1] == "[DONE]", ev
+    assert "".join(e["choices"][0]["delta"].get("content") or "" for e in ev[:-1]
+                   if e["choices"]) == "Hello"
+    c = h2(h)
+    assert c["conns"] == 1 and c["h1_conns"] == 0 and c["streams"] == 2, c
+    # the requests reached the emulator signed (the front forwards them)
+    log = h.emu.log("runtime")
+    assert [e["auth"]["verdict"] for e in log] == ["ok", "ok"], log
+    assert metric(s.metrics(), "brock_open_streams") == 0
+
+
+def test_serve_h2_fallback_when_h2_refused(h):
+    """The plain https port offers no ALPN: HTTP/1.1 on a helper thread, same answers."""
+    h.emu.config(reply_chunks=["ok"])
+    h2(h, reset=True)
+    s = serve(h)  # the default endpoint: e.https
+    for body in (user("hi"), stream_body()):
+        st, _, data = s.chat(body)
+        assert st == 200, data
+    assert b"[DONE]" in data
+    c = h2(h)
+    assert c["streams"] == 0, c
+
+
+def _open_streams(port, n, body):
+    data = json.dumps(body).encode()
+    req = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+           b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(data) + data)
+    socks = []
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.1", port), timeout=30)
+        c.sendall(req)
+        socks.append(c)
+    return socks
+
+
+def _read_all(socks, deadline_s=120):
+    sel = selectors.DefaultSelector()
+    got = {}
+    for c in socks:
+        c.setblocking(False)
+        got[c] = b""
+        sel.register(c, selectors.EVENT_READ)
+    open_n = len(socks)
+    deadline = time.monotonic() + deadline_s
+    while open_n and time.monotonic() < deadline:
+        for key, _ in sel.select(1):
+            c = key.fileobj
+            try:
+                piece = c.recv(65536)
+            except BlockingIOError:
+                continue
+            except ConnectionResetError:
+                piece = b""
+            if piece:
+                got[c] += piece
+                continue
+            sel.unregister(c)
+            c.close()
+            open_n -= 1
+    for k in list(sel.get_map().values()):
+        k.fileobj.close()
+    return list(got.values())
+
+
+def _concurrent(h, n, most_conns):
+    h.emu.config(reply_chunks=["x", "y", "z"], event_delay=0.2)
+    h.brock_config('{serve: {maxConnectionsPerIp: %d}}' % (n + 100))
+    s = h2_serve(h)
+    got = _read_all(_open_streams(s.port, n, stream_body()))
+    done = sum(1 for v in got if v.startswith(b"HTTP/1.1 200 ") and b"data: [DONE]" in v)
+    assert done == n, (done, [v[:300] for v in got if b"[DONE]" not in v][:3])
+    c = h2(h)
+    assert c["streams"] == n and 1 <= c["conns"] <= most_conns and c["h1_conns"] == 0, c
+    assert c["max_open_streams"] > 1, c  # they did run side by side
+    m = s.metrics()
+    assert 'brock_requests_total{route="/v1/chat/completions",code="200"} %d' % n in m, m
+    assert metric(m, "brock_open_streams") == 0, m
+
+
+def test_serve_h2_200_streams_share_few_connections(h):
+    # one h2c per loop (one loop per core), 100 streams per connection (the front's limit)
+    _concurrent(h, 200, 8)
+
+
+def test_serve_h2_thousand_streams(h):
+    """The bounded 1,000-stream run over HTTP/2 upstream."""
+    _concurrent(h, 1000, 24)
+
+
+def test_serve_h2_client_leaving_resets_upstream(h):
+    h.emu.config(reply_chunks=["tick "] * 200, event_delay=0.05)
+    s = h2_serve(h)
+    c = _open_streams(s.port, 1, stream_body())[0]
+    first = c.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200 "), first
+    c.close()
+    got = wait_for(lambda: h2(h)["resets"], 1)
+    assert got == 1, h2(h)
+    assert wait_for(lambda: metric(s.metrics(), "brock_open_streams"), 0) == 0
+
+
+def test_serve_h2_goaway_moves_new_streams(h):
+    h.emu.config(reply_chunks=["a", "b", "c"], event_delay=0.05)
+    s = h2_serve(h)
+    h2(h, goaway=1)
+    cc = s.conn()  # one client connection: one loop
+    st, _, data = s.chat(stream_body(), conn=cc)  # in flight at the GOAWAY: finishes
+    assert st == 200 and b"[DONE]" in data, data
+    st, _, data = s.chat(stream_body(), conn=cc)  # on a new connection
+    assert st == 200 and b"[DONE]" in data, data
+    cc.close()
+    c = h2(h)
+    assert c["streams"] == 2 and c["conns"] == 2, c
+
+
+def test_serve_h2_slow_client_stalls_only_its_stream(h):
+    """A client that reads nothing holds its own upstream stream (no window granted); another
+    stream finishes meanwhile (on the same upstream connection when both clients landed on the
+    same event loop; test_h2c checks that case directly); the slow one completes once it reads."""
+    big = "z" * 1000
+    h.emu.config(reply_chunks=[big] * 3000, event_delay=0)
+    s = h2_serve(h)
+    slow = _open_streams(s.port, 1, stream_body())[0]
+    time.sleep(0.5)  # the slow stream fills its window and the client's socket
+    h.emu.config(reply_chunks=["quick"], event_delay=0)
+    st, _, data = s.chat(stream_body())
+    assert st == 200 and b"quick" in data and b"[DONE]" in data, data
+    got = _read_all([slow])[0]
+    assert got.startswith(b"HTTP/1.1 200 ") and b"data: [DONE]" in got, (len(got), got[-200:], s.stderr()[-2000:])
+    assert got.count(big.encode()) == 3000
+    c = h2(h)
+    # each event loop has its own upstream connections: the two clients may be on two loops
+    assert 1 <= c["conns"] <= (os.cpu_count() or 1) and c["streams"] == 2, c
