@@ -100,7 +100,21 @@ struct anth_call {
 	struct anth_conv cv;         /* others: ConverseStream */
 	struct conv_stream cs;
 	struct conv_usage usage;     /* what the answer reported */
+	int last;                    /* the last model to try: every error is answered */
+	int next;                    /* failed before any byte, worth the next model */
 };
+
+/* An upstream error before the stream's head: answered, unless another
+ * model may serve (429, 5xx, not the last one; SPEC 7.4). */
+static void anth_fail(struct anth_call *ac, const struct err *e, const struct aws_response *r)
+{
+	if (!ac->last && !server_status(ac->c) && cmd_serve_fallback_worthy(r->status)) {
+		ac->next = 1;
+		return;
+	}
+	cmd_serve_fail(ac->c, e, r->status >= 300 ? r->status : 0,
+		       r->error_type[0] ? r->error_type : NULL);
+}
 
 /* The stream's head: once, then pings while it is quiet. */
 static int anth_open(struct anth_call *ac)
@@ -152,8 +166,7 @@ static int anth_finish(struct anth_call *ac, int rc, const struct aws_response *
 		       struct err *e)
 {
 	if (!server_status(ac->c)) {
-		cmd_serve_fail(ac->c, e, r->status >= 300 ? r->status : 0,
-			       r->error_type[0] ? r->error_type : NULL);
+		anth_fail(ac, e, r);
 		return 0;
 	}
 	if (rc < 0 && !server_client_gone(ac->c)) {
@@ -205,8 +218,7 @@ static int anth_invoke(struct anth_call *ac, const struct buf *body, int stream,
 				anth_usage_conv(&au, &ac->usage);
 			server_reply(ac->c, 200, "application/json", NULL, r->body.p, r->body.len);
 		} else {
-			cmd_serve_fail(ac->c, e, r->status >= 300 ? r->status : 0,
-				       r->error_type[0] ? r->error_type : NULL);
+			anth_fail(ac, e, r);
 		}
 		return rc;
 	}
@@ -294,14 +306,12 @@ static int anth_converse(struct anth_call *ac, const struct buf *body, int strea
 			ping_del(ac->sv, &ac->ping);
 			server_stream_end(ac->c);
 		} else {
-			cmd_serve_fail(ac->c, e, r->status >= 300 ? r->status : 0,
-				       r->error_type[0] ? r->error_type : NULL);
+			anth_fail(ac, e, r);
 		}
 	} else if (rc == 0) {
 		rc = anth_conv_answer(ac, r, e);
 	} else {
-		cmd_serve_fail(ac->c, e, r->status >= 300 ? r->status : 0,
-			       r->error_type[0] ? r->error_type : NULL);
+		anth_fail(ac, e, r);
 	}
 	conv_stream_free(&ac->cs);
 	anth_conv_free(&ac->cv);
@@ -330,10 +340,11 @@ static const char *anth_geo(const char *region)
 /* The Bedrock id for a client's model name. 0 with out set; else answered
  * (404 for another provider's ref or an unknown Anthropic name, the
  * catalog's error when it cannot be built) and -1. Aliases
- * (serve.modelAliases) go first here when the policy brings them. */
+ * (serve.modelAliases) go first. */
 static int anth_model(struct serve *sv, struct server_conn *c, const char *name,
 		      char out[ANTH_MODEL_MAX])
 {
+	char alias[SERVE_MODEL_MAX];
 	struct catalog cat;
 	const char **ids;
 	const char *id;
@@ -341,6 +352,8 @@ static int anth_model(struct serve *sv, struct server_conn *c, const char *name,
 	size_t i;
 	int rc;
 
+	if (cmd_serve_resolve(sv, name, alias))
+		name = alias; /* serve.modelAliases: the target, resolved as if sent */
 	if (cmd_serve_bedrock_id(name, &id) < 0) {
 		char msg[ANTH_MODEL_MAX + 80];
 
@@ -411,14 +424,16 @@ static void anth_map_failed(struct server_conn *c, const struct anth_req *ar, co
 	cmd_serve_error(c, 400, NULL, NULL, NULL, msg, NULL);
 }
 
-/* The one point per request where the call is counted: metrics, the log
- * line's fields and (with the policy) the key's ledger. */
-static void anth_charge(struct anth_call *ac, int64_t t0, const struct aws_response *r,
-			int failed_late)
+/* The one point per attempt where the call is counted: metrics, the log
+ * line's fields, upstream errors by type and the key's tokens and spend
+ * (cmd_serve_charge). */
+static void anth_charge(struct anth_call *ac, int64_t t0, int rc, const struct aws_response *r,
+			const struct err *e, int failed_late)
 {
 	struct serve_req *q = ac->q;
 
-	/* CHARGE (policy): ac->usage against key q->key and model ac->model */
+	if (rc < 0 && !server_client_gone(ac->c))
+		cmd_serve_count_upstream_error(ac->sv, r->error_type[0] ? r->error_type : NULL, e);
 	if (q) {
 		q->upstream = 1;
 		q->gone_counted = server_client_gone(ac->c);
@@ -426,19 +441,93 @@ static void anth_charge(struct anth_call *ac, int64_t t0, const struct aws_respo
 		q->tokens_in = ac->usage.has_usage ? ac->usage.input_tokens : 0;
 		q->tokens_out = ac->usage.has_usage ? ac->usage.output_tokens : 0;
 	}
+	cmd_serve_charge(ac->sv, q, ac->model, &ac->usage);
 	cmd_serve_count_upstream(ac->sv, (double)(clock_ms() - t0) / 1e3, &ac->usage, failed_late,
 				 server_client_gone(ac->c));
+}
+
+/* The body for ac->model: the Anthropic body for Claude (InvokeModel),
+ * Converse's for the others. */
+static int anth_body(struct anth_call *ac, const struct server_request *rq, const char *beta,
+		     struct anth_req *ar, struct buf *body, struct err *e)
+{
+	int rc;
+
+	buf_reset(body);
+	if (!anth_model_is_claude(ac->model))
+		return anth_map_converse(rq->body, rq->body_len, ar, body, e);
+	pthread_rwlock_rdlock(&ac->sv->cfg_mu); /* serve.anthropicBetas (NULL: the default list) */
+	rc = anth_map_invoke(rq->body, rq->body_len, beta,
+			     (const char *const *)ac->sv->ctx.cfg.serve_anthropic_betas, ar, body, e);
+	pthread_rwlock_unlock(&ac->sv->cfg_mu);
+	return rc;
+}
+
+/* One attempt on ac->model; ac->next set when the next model should try. */
+static void anth_attempt(struct anth_call *ac, const struct buf *body, int stream)
+{
+	struct serve *sv = ac->sv;
+	int claude = anth_model_is_claude(ac->model);
+	struct aws_response r;
+	struct err e;
+	int64_t t0;
+	int rc;
+
+	ac->next = 0;
+	memset(&ac->usage, 0, sizeof ac->usage);
+	if (ac->q)
+		snprintf(ac->q->model, sizeof ac->q->model, "%.150s", ac->model);
+	if (sv->g->verbose)
+		ctx_log(&sv->ctx, "messages %s via %s%s, body %zu bytes", ac->model,
+			claude ? "invoke" : "converse", stream ? " (stream)" : "", body->len);
+	if (stream)
+		cmd_serve_streams_add(sv, 1);
+	t0 = clock_ms();
+	rc = claude ? anth_invoke(ac, body, stream, &r, &e) : anth_converse(ac, body, stream, &r, &e);
+	if (stream)
+		cmd_serve_streams_add(sv, -1);
+	anth_charge(ac, t0, rc, &r, &e, rc < 0 && stream && server_status(ac->c) == 200);
+	if (sv->g->verbose && rc < 0)
+		ctx_log(&sv->ctx, "messages %s: %s%s", ac->model, e.msg,
+			ac->next ? "; trying the next model" : "");
+	aws_response_free(&r);
+}
+
+/* The model, then each fallback in turn (SPEC 7.4); the client's body is
+ * kept while another model may need it mapped for itself. */
+static void anth_models(struct anth_call *ac, const struct server_request *rq, const char *beta,
+			struct anth_req *ar, struct buf *body)
+{
+	char fb[CONFIG_FALLBACKS_MAX][SERVE_MODEL_MAX];
+	size_t i, nfb = cmd_serve_fallbacks(ac->sv, ac->q, ac->model, fb, CONFIG_FALLBACKS_MAX);
+	struct err e;
+
+	for (i = 0;; i++) {
+		ac->last = i == nfb;
+		if (ac->last)
+			server_body_done(ac->c); /* mapped: the client's body leaves the budget */
+		anth_attempt(ac, body, ar->stream);
+		if (!ac->next)
+			return;
+		cmd_serve_count_fallback(ac->sv, ac->q, ac->model);
+		/* the answer names the model that serves it */
+		snprintf(ac->model, sizeof ac->model, "%s", fb[i]);
+		snprintf(ac->name, sizeof ac->name, "%s", fb[i]);
+		if (anth_body(ac, rq, beta, ar, body, &e) < 0) {
+			anth_map_failed(ac->c, ar, &e);
+			return;
+		}
+	}
 }
 
 void cmd_serve_messages(struct serve *sv, struct server_conn *c, const struct server_request *rq)
 {
 	struct anth_call *ac = calloc(1, sizeof *ac); /* large: off the stack */
+	struct serve_refusal ref;
 	struct anth_req ar;
-	struct aws_response r;
 	struct buf body, beta;
 	struct err e;
-	int64_t t0;
-	int rc, claude;
+	int rc;
 
 	if (!ac) {
 		cmd_serve_error(c, 500, NULL, NULL, NULL, "out of memory", NULL);
@@ -458,40 +547,21 @@ void cmd_serve_messages(struct serve *sv, struct server_conn *c, const struct se
 	if (rc < 0)
 		anth_map_failed(c, &ar, &e);
 	else
-		rc = anth_model(sv, c, ar.model, ac->model); /* RESOLVE */
+		rc = anth_model(sv, c, ar.model, ac->model); /* aliases, Anthropic names */
 	if (rc == 0) {
 		snprintf(ac->name, sizeof ac->name, "%s", ar.model);
 		if (ac->q)
 			snprintf(ac->q->model, sizeof ac->q->model, "%.150s", ac->model);
-		claude = anth_model_is_claude(ac->model);
-		if (!claude) {
-			buf_reset(&body);
-			rc = anth_map_converse(rq->body, rq->body_len, &ar, &body, &e);
-			if (rc < 0)
-				anth_map_failed(c, &ar, &e);
-		}
+		if (!anth_model_is_claude(ac->model) &&
+		    (rc = anth_body(ac, rq, (const char *)beta.p, &ar, &body, &e)) < 0)
+			anth_map_failed(c, &ar, &e);
 	}
-	/* ADMISSION (policy): key q->key may use ac->model within its limits?
-	 * else 403/429 (cmd_serve_error answers in this dialect), before the
-	 * call. */
+	if (rc == 0 && (rc = cmd_serve_admit(sv, ac->q, ac->model, &ref)) < 0)
+		cmd_serve_refuse(c, &ref); /* 403 permission_error, 429 rate_limit_error */
 	if (rc == 0) {
-		server_body_done(c); /* mapped: the client's body leaves the budget */
 		anth_msg_id(ac->id, sizeof ac->id);
-		if (sv->g->verbose)
-			ctx_log(&sv->ctx, "messages %s via %s%s, body %zu bytes", ac->model,
-				claude ? "invoke" : "converse", ar.stream ? " (stream)" : "",
-				body.len);
-		if (ar.stream)
-			cmd_serve_streams_add(sv, 1);
-		t0 = clock_ms();
-		rc = claude ? anth_invoke(ac, &body, ar.stream, &r, &e)
-			    : anth_converse(ac, &body, ar.stream, &r, &e);
-		if (ar.stream)
-			cmd_serve_streams_add(sv, -1);
-		anth_charge(ac, t0, &r, rc < 0 && ar.stream && server_status(c) == 200);
-		if (sv->g->verbose && rc < 0)
-			ctx_log(&sv->ctx, "messages %s: %s", ac->model, e.msg);
-		aws_response_free(&r);
+		anth_models(ac, rq, (const char *)beta.p, &ar, &body);
+		cmd_serve_release(sv, ac->q);
 	}
 	buf_free(&beta);
 	buf_free(&body);
@@ -505,6 +575,8 @@ void cmd_serve_count_tokens(struct serve *sv, struct server_conn *c,
 			    const struct server_request *rq)
 {
 	char model[ANTH_MODEL_MAX];
+	struct serve_req *q = cmd_serve_req(c);
+	struct serve_refusal ref;
 	struct anth_req ar;
 	struct aws_request up;
 	struct aws_response r;
@@ -524,9 +596,12 @@ void cmd_serve_count_tokens(struct serve *sv, struct server_conn *c,
 	if (rc < 0) {
 		anth_map_failed(c, &ar, &e);
 	} else if (anth_model(sv, c, ar.model, model) == 0) {
-		if (cmd_serve_req(c))
-			snprintf(cmd_serve_req(c)->model, SERVE_LOG_MODEL, "%.150s", model);
-		/* ADMISSION (policy): the key may use model? (no tokens spent) */
+		if (q)
+			snprintf(q->model, SERVE_LOG_MODEL, "%.150s", model);
+		if (cmd_serve_admit(sv, q, model, &ref) < 0) { /* no tokens are charged */
+			cmd_serve_refuse(c, &ref);
+			goto out;
+		}
 		memset(&up, 0, sizeof up);
 		up.content_type = "application/json";
 		up.accept = "application/json";
@@ -534,21 +609,23 @@ void cmd_serve_count_tokens(struct serve *sv, struct server_conn *c,
 		up.body_len = body.len;
 		up.max_body = 1u << 20;
 		buf_init(&out, 4096);
-		if (cmd_serve_runtime(sv, model, "count-tokens", &up, &r, &e) < 0)
+		if (cmd_serve_runtime(sv, model, "count-tokens", &up, &r, &e) < 0) {
+			cmd_serve_count_upstream_error(sv, r.error_type[0] ? r.error_type : NULL, &e);
 			cmd_serve_fail(c, &e, r.status >= 300 ? r.status : 0,
 				       r.error_type[0] ? r.error_type : NULL);
-		else if (anth_count_tokens_answer(r.body.p, r.body.len, &out, &e) < 0)
+		} else if (anth_count_tokens_answer(r.body.p, r.body.len, &out, &e) < 0)
 			cmd_serve_fail(c, &e, 0, NULL);
 		else
 			server_reply(c, 200, "application/json", NULL, out.p, out.len);
-		if (cmd_serve_req(c)) {
-			cmd_serve_req(c)->upstream = 1;
-			snprintf(cmd_serve_req(c)->request_id, sizeof cmd_serve_req(c)->request_id,
-				 "%s", r.request_id);
+		if (q) {
+			q->upstream = 1;
+			snprintf(q->request_id, sizeof q->request_id, "%s", r.request_id);
 		}
 		buf_free(&out);
 		aws_response_free(&r);
+		cmd_serve_release(sv, q);
 	}
+out:
 	buf_free(&beta);
 	buf_free(&body);
 }

@@ -59,6 +59,8 @@ static int emb_calls(struct serve *sv, struct server_conn *c, const struct emb_r
 		up.body_len = cb.len;
 		up.max_body = EMB_REPLY_MAX;
 		rc = cmd_serve_runtime(sv, er->model_id, "invoke", &up, &r, &e);
+		if (rc < 0 && !server_client_gone(c))
+			cmd_serve_count_upstream_error(sv, r.error_type[0] ? r.error_type : NULL, &e);
 		if (rc < 0)
 			cmd_serve_fail(c, &e, r.status >= 300 ? r.status : 0,
 				       r.error_type[0] ? r.error_type : NULL);
@@ -72,15 +74,48 @@ static int emb_calls(struct serve *sv, struct server_conn *c, const struct emb_r
 	return rc;
 }
 
+/* The body parsed, its model through serve.modelAliases (an alias's target
+ * need not look like an embeddings model's name to the client). 0, or -1
+ * when answered. */
+static int emb_request(struct serve *sv, struct server_conn *c, const struct server_request *rq,
+		       struct emb_req *er)
+{
+	char mid[SERVE_MODEL_MAX], msg[EMB_MODEL_MAX + 80];
+	const char *id;
+	struct err e;
+	int rc = emb_parse(rq->body, rq->body_len, er, &e);
+
+	/* a model that fails emb_parse was its last check: the rest is parsed */
+	if ((rc == 0 || strcmp(er->param, "model") == 0) && er->model[0] &&
+	    cmd_serve_resolve(sv, er->model, mid))
+		rc = emb_set_model(er, mid, &e);
+	if (rc == 0)
+		return 0;
+	if (er->model[0] && cmd_serve_bedrock_id(er->model, &id) < 0 &&
+	    !cmd_serve_resolve(sv, er->model, mid)) {
+		/* "openai/text-embedding-3-small": never sent upstream */
+		snprintf(msg, sizeof msg, "The model '%s' does not exist (not an "
+			 "amazon-bedrock model)", er->model);
+		cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found", msg,
+				NULL);
+	} else if (e.cls == ERR_USAGE) {
+		cmd_serve_error(c, 400, "invalid_request_error", er->param[0] ? er->param : NULL,
+				NULL, e.msg, NULL);
+	} else {
+		cmd_serve_fail(c, &e, 0, NULL);
+	}
+	return -1;
+}
+
 void cmd_serve_embeddings(struct serve *sv, struct server_conn *c,
 			  const struct server_request *rq)
 {
 	struct emb_req *er = calloc(1, sizeof *er); /* the input table is large */
 	struct serve_req *q = cmd_serve_req(c);
+	struct serve_refusal ref;
 	struct emb_acc acc;
 	struct conv_usage u;
 	struct buf out;
-	const char *id;
 	struct err e;
 	int64_t t0;
 	int rc;
@@ -89,29 +124,19 @@ void cmd_serve_embeddings(struct serve *sv, struct server_conn *c,
 		cmd_serve_error(c, 500, "server_error", NULL, NULL, "out of memory", NULL);
 		return;
 	}
-	if (emb_parse(rq->body, rq->body_len, er, &e) < 0) {
-		char msg[EMB_MODEL_MAX + 80];
-
-		if (er->model[0] && cmd_serve_bedrock_id(er->model, &id) < 0) {
-			/* "openai/text-embedding-3-small": never sent upstream */
-			snprintf(msg, sizeof msg, "The model '%s' does not exist (not an "
-				 "amazon-bedrock model)", er->model);
-			cmd_serve_error(c, 404, "invalid_request_error", "model", "model_not_found",
-					msg, NULL);
-		} else if (e.cls == ERR_USAGE) {
-			cmd_serve_error(c, 400, "invalid_request_error",
-					er->param[0] ? er->param : NULL, NULL, e.msg, NULL);
-		} else {
-			cmd_serve_fail(c, &e, 0, NULL);
-		}
+	if (emb_request(sv, c, rq, er) < 0) {
 		emb_req_free(er);
 		free(er);
 		return;
 	}
 	if (q)
 		snprintf(q->model, sizeof q->model, "%.150s", er->model_id);
-	/* ADMISSION (policy): key q->key may use er->model_id within its limits?
-	 * (aliases: emb_set_model with the target) */
+	if (cmd_serve_admit(sv, q, er->model_id, &ref) < 0) {
+		cmd_serve_refuse(c, &ref);
+		emb_req_free(er);
+		free(er);
+		return;
+	}
 	emb_acc_init(&acc, EMB_REPLY_MAX);
 	buf_init(&out, EMB_REPLY_MAX);
 	t0 = clock_ms();
@@ -122,16 +147,17 @@ void cmd_serve_embeddings(struct serve *sv, struct server_conn *c,
 	}
 	if (rc == 0)
 		server_reply(c, 200, "application/json", NULL, out.p, out.len);
-	/* CHARGE (policy): acc.tokens input tokens */
-	memset(&u, 0, sizeof u);
+	memset(&u, 0, sizeof u); /* the input tokens of the calls that answered */
 	u.input_tokens = acc.tokens;
-	u.has_usage = 1;
+	u.has_usage = rc == 0 || acc.tokens > 0;
 	if (q) {
 		q->upstream = 1;
 		q->tokens_in = acc.tokens;
 	}
+	cmd_serve_charge(sv, q, er->model_id, &u);
 	cmd_serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &u, 0,
 				 server_client_gone(c));
+	cmd_serve_release(sv, q);
 	buf_free(&out);
 	emb_acc_free(&acc);
 	emb_req_free(er);

@@ -113,16 +113,17 @@ void cmd_serve_pt_error(struct server_conn *c, int status, const char *type, con
 
 int cmd_serve_pt_head(struct serve *sv, struct server_conn *c, const struct server_request *rq)
 {
+	char alias[SERVE_MODEL_MAX];
 	struct pt_route rt;
 	struct err e;
 	const char *id;
 
-	(void)sv;
 	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &rt, &e) < 0) {
 		cmd_serve_pt_error(c, 404, "UnknownOperationException", e.msg, NULL);
 		return -1;
 	}
-	if (cmd_serve_bedrock_id(rt.model_id, &id) < 0) {
+	/* an alias (serve.modelAliases) wins over another provider's ref */
+	if (!cmd_serve_resolve(sv, rt.model_id, alias) && cmd_serve_bedrock_id(rt.model_id, &id) < 0) {
 		char msg[300];
 
 		snprintf(msg, sizeof msg, "The model '%.200s' is not an amazon-bedrock model",
@@ -373,32 +374,41 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	struct serve_req *q = cmd_serve_req(c);
 	struct pt_call *pc = calloc(1, sizeof *pc);
 	struct httpc_header h[PT_FWD_MAX];
-	char store[8192];
+	struct serve_refusal ref;
+	char store[8192], mid[SERVE_MODEL_MAX];
 	struct aws_request up;
 	struct aws_response r;
 	const char *id;
 	struct err e;
 	int64_t t0;
-	int rc, late;
+	int rc, late, alias = 0;
 
 	if (!pc) {
 		cmd_serve_pt_error(c, 500, NULL, "out of memory", NULL);
 		return;
 	}
-	/* the head hook checked the path and the provider */
+	/* the head hook checked the path and the provider; an alias's target
+	 * is the model called (SPEC 7.4) */
 	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &pc->rt, &e) < 0 ||
-	    cmd_serve_bedrock_id(pc->rt.model_id, &id) < 0) {
+	    (!(alias = cmd_serve_resolve(sv, pc->rt.model_id, mid)) &&
+	     cmd_serve_bedrock_id(pc->rt.model_id, &id) < 0)) {
 		cmd_serve_pt_error(c, 404, NULL, "unknown route", NULL);
 		free(pc);
 		return;
 	}
+	if (alias)
+		id = mid;
 	pc->sv = sv;
 	pc->c = c;
 	pc->r = &r;
 	if (q)
 		snprintf(q->model, sizeof q->model, "%.150s", id);
-	/* ADMISSION (policy): the key q->key may use model id? limits? Here,
-	 * before any upstream byte, answering 403/429 in the Bedrock dialect. */
+	/* before any upstream byte: 403/429 in the Bedrock dialect */
+	if (cmd_serve_admit(sv, q, id, &ref) < 0) {
+		cmd_serve_refuse(c, &ref);
+		free(pc);
+		return;
+	}
 	memset(&up, 0, sizeof up);
 	pt_request(rq, &pc->rt, &up, h, store, sizeof store);
 	up.max_body = PT_ANSWER_MAX;
@@ -422,7 +432,8 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	} else if (rc == 0) {
 		pt_usage(pc, &pc->usage);
 	}
-	/* CHARGE (policy): pc->usage against key q->key and model id */
+	if (rc < 0 && !server_client_gone(c))
+		cmd_serve_count_upstream_error(sv, r.error_type[0] ? r.error_type : NULL, &e);
 	if (q) {
 		q->upstream = 1;
 		q->gone_counted = server_client_gone(c);
@@ -430,8 +441,10 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 		q->tokens_in = pc->usage.has_usage ? pc->usage.input_tokens : 0;
 		q->tokens_out = pc->usage.has_usage ? pc->usage.output_tokens : 0;
 	}
+	cmd_serve_charge(sv, q, id, &pc->usage);
 	cmd_serve_count_upstream(sv, (double)(clock_ms() - t0) / 1e3, &pc->usage, late,
 				 server_client_gone(c));
+	cmd_serve_release(sv, q);
 	if (sv->g->verbose && rc < 0)
 		ctx_log(&sv->ctx, "%s %s: %s", pc->rt.action, id, e.msg);
 	aws_response_free(&r);
