@@ -538,7 +538,10 @@ static void serve_chat_models(struct serve_call *sc, const struct server_request
 			return;
 		}
 		/* the answer names the model that serves it */
-		snprintf(orq->model, sizeof orq->model, "%s/%s", CATALOG_PROVIDER, fb[i]);
+		if (snprintf(orq->model, sizeof orq->model, "%s/%s", CATALOG_PROVIDER, fb[i]) >=
+		    (int)sizeof orq->model) /* no room for the prefix: the bare id */
+			snprintf(orq->model, sizeof orq->model, "%.*s", (int)sizeof orq->model - 1,
+				 fb[i]);
 		if (i + 1 == nfb)
 			server_body_done(sc->c);
 	}
