@@ -63,10 +63,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	must(k == NULL || (k >= t && k < t + nt));
 	must(known_thinking(id) >= KNOWN_THINK_NONE && known_thinking(id) <= KNOWN_THINK_ADAPTIVE);
 	must(known_caching(id) >= -1 && known_caching(id) <= 1);
+	must(known_caching_tools(id) >= -1 && known_caching_tools(id) <= 1);
 	must(known_preference(id, regions[data[0] & 7]) >= 0);
 	if (k) {
 		must(known_thinking(id) == k->thinking);
-		must(known_caching(id) == k->caching);
+		must(known_caching(id) == (k->caching != KNOWN_CACHE_NO));
+		must(known_caching_tools(id) == (k->caching == KNOWN_CACHE_ALL));
+		/* tools take cache points only where messages do */
+		must(known_caching_tools(id) <= known_caching(id));
 		must(known_preference(id, regions[data[0] & 7]) >= 0);
 		/* a bare model id (no profile prefix, no ARN) reads the same through
 		 * a profile and a foundation-model ARN */
@@ -76,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			same_entry("arn:aws:bedrock:us-east-1::foundation-model/", id, "", k);
 		}
 	} else {
-		must(known_caching(id) == -1);
+		must(known_caching(id) == -1 && known_caching_tools(id) == -1);
 	}
 	for (size_t i = 0; i < 8 && 1 + i < size; i++)
 		u = (u << 8) | data[1 + i];

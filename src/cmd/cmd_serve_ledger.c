@@ -218,6 +218,12 @@ void cmd_serve_ledger_close(struct serve *sv)
 		return;
 	for (i = 0; i < 300 && atomic_exchange(&p->job_busy, 1); i++)
 		usleep(10000); /* a job still writing */
+	if (i == 300) { /* still busy: never two compactions at once; its lines went out */
+		fprintf(stderr, "brock: warning: the ledger was still being written at exit: "
+				"not compacted\n");
+		p->ledger_on = 0;
+		return;
+	}
 	pthread_mutex_lock(&p->mu);
 	p->dirty = 1; /* compact */
 	pthread_mutex_unlock(&p->mu);

@@ -392,8 +392,7 @@ void cmd_serve_charge(struct serve *sv, struct serve_req *q, const char *model_i
 	if (!u || !u->has_usage || !model_id[0])
 		return;
 	nanos = pol_cost(sv, model_id, u);
-	tokens = pol_pos(u->input_tokens) + pol_pos(u->output_tokens) + pol_pos(u->cache_read) +
-		 pol_pos(u->cache_write);
+	tokens = pol_pos(u->input_tokens) + pol_pos(u->output_tokens); /* tpm: SPEC 7.4 */
 	pthread_mutex_lock(&p->mu);
 	if (ks) {
 		struct ledger_rec r;

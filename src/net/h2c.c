@@ -125,6 +125,7 @@ int h2c_open(struct h2c *c, const char *host, int port, const struct h2c_req *rq
 	s->last_in = c->loop->now ? c->loop->now : clock_ms();
 	k = h2c_conn_for(c, host, port, e);
 	if (!k) {
+		secure_zero(s->req, s->reqlen); /* signed: authorization, session token */
 		free(s->req);
 		free(s);
 		return -1;

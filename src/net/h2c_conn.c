@@ -336,7 +336,15 @@ static int h2c_read_frames(struct h2c_conn *k, struct err *e)
 			if (h2c_frame(k, &f, e) < 0)
 				return -1;
 		} else if (r < 0 && h2_is_stream_error(r)) {
+			struct h2c_stream *s = h2c_find(k, f.stream);
+
 			h2_write_rst_stream(&k->out, f.stream, h2_error_code(r));
+			if (s) {
+				struct err se;
+
+				err_set(&se, ERR_PROTO, "Bedrock's HTTP/2 stream broke the protocol");
+				h2c_stream_fail(s, H2C_E_RESET, &se);
+			}
 		} else if (r < 0) {
 			return h2_err(e, r);
 		}

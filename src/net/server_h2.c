@@ -47,10 +47,18 @@ static void h2_after(struct server_conn *c);
 
 void server_h2_rst(struct server_conn *c, uint32_t id, uint32_t code)
 {
+	int flood;
+
 	pthread_mutex_lock(&c->mu);
-	h2_mark(c);
-	h2_write_rst_stream(&c->out, id, code);
+	/* stream errors a client provokes while it reads nothing: a flood */
+	flood = c->out.len - c->out_off > H2S_CTRL_MAX;
+	if (!flood) {
+		h2_mark(c);
+		h2_write_rst_stream(&c->out, id, code);
+	}
 	pthread_mutex_unlock(&c->mu);
+	if (flood)
+		server_h2_fail(c, H2_ENHANCE_YOUR_CALM);
 }
 
 void server_h2_window(struct server_conn *c, uint32_t id, uint32_t inc)
@@ -422,8 +430,7 @@ void server_h2_on_io(struct server_conn *c, uint32_t events)
 		server_conn_close(c);
 		return;
 	}
-	c->h2->active = c->sl->l.now;
-	h2_feed_bytes(c, b, (size_t)r);
+	h2_feed_bytes(c, b, (size_t)r); /* idle counts from the last stream, not the last byte */
 }
 
 void server_h2_on_msg(struct server_conn *c, unsigned bits)
