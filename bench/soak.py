@@ -286,9 +286,9 @@ def main():
               % (stats.ok, stats.abandoned, len(stats.failed), rss0, curve[-1][1],
                  max(r[1] for r in curve), fds0, curve[-1][2], fds_end))
         print("soak: ok by kind: " + ", ".join("%s %d" % kv for kv in sorted(stats.by_kind.items())))
-        if args.creds == "container":  # (the emulator does not log its control routes)
-            with urllib.request.urlopen(info["http"] + "/_emu/log", timeout=30) as r:
-                n = sum(1 for e in json.load(r) if e.get("route") == "container")
+        if args.creds == "container":  # (the request log keeps only its last entries)
+            with urllib.request.urlopen(info["http"] + "/_emu/issued", timeout=30) as r:
+                n = json.load(r).get("container", 0)
             print("soak: container credentials fetched %d times" % n)
         for f in stats.failed[:20]:
             print("  failed: " + f)

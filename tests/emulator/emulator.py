@@ -696,6 +696,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     entries = [e for e in STATE.log if e["n"] > since]
                     body = json.dumps(entries, default=str).encode()
                 return self.send_raw(200, body, "application/json")
+            if p == "/_emu/issued":  # credentials handed out so far, by source
+                with STATE.lock:
+                    by = {}
+                    for c in STATE.issued.values():
+                        by[c["source"]] = by.get(c["source"], 0) + 1
+                return self.send_json(200, by)
             if p == "/_emu/secrets":
                 with STATE.lock:
                     return self.send_json(200, sorted(STATE.all_secrets))
