@@ -30,6 +30,7 @@ echo '{}' >"$tmp/old/.config/brock/config.json5"
 
 # start BIN HOME: brock serve in the background; sets srv and port
 start() {
+	rm -f "$tmp/err" # else the last server's port may be read before the shell truncates it
 	env -i HOME="$2" PATH=/usr/bin:/bin AWS_EC2_METADATA_DISABLED=true \
 		AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1 \
 		AWS_ENDPOINT_URL_BEDROCK_RUNTIME="http://127.0.0.1:$sport" \
@@ -37,7 +38,7 @@ start() {
 	srv=$!
 	port=''
 	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/err")
+		port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/err" 2>/dev/null)
 		[ -n "$port" ] && return 0
 		sleep 0.25
 	done
