@@ -217,6 +217,12 @@ $(BUILD)/bench/serve_%: bench/serve_%.c $(BUILD)/bench/libbrock.a $(BUILD)/bench
 bench-serve: $(BUILD)/brock $(BUILD)/bench/serve_stub $(BUILD)/bench/serve_load
 	@sh bench/serve.sh $(BUILD)/brock $(BUILD)/bench
 
+# Per protocol (OpenAI, Anthropic, Bedrock pass-through), the stub read directly, and short
+# keep-alive requests; BEFORE=path/to/older/brock adds its short run (bench/serve_proto.sh).
+.PHONY: bench-serve-proto
+bench-serve-proto: $(BUILD)/brock $(BUILD)/bench/serve_stub $(BUILD)/bench/serve_load
+	@sh bench/serve_proto.sh $(BUILD)/brock $(BUILD)/bench $(BEFORE)
+
 # Release tarballs (SPEC 9), reproducible; DIST_ARCHES picks a subset.
 DIST_ARCHES ?= x86_64 aarch64 armv7
 dist: $(BUILD)/brock $(if $(filter aarch64,$(DIST_ARCHES)),$(BUILD)/aarch64/brock) \

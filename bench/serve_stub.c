@@ -1,7 +1,8 @@
 /* serve_stub: a plain HTTP/1.1 upstream for `make bench-serve` that answers
  * every request with a ConverseStream event stream made by brock's own
  * encoder: messageStart, DELTAS contentBlockDelta events CADENCE ms apart,
- * messageStop, metadata. Keep-alive, one epoll loop (brock's loop.c).
+ * messageStop, metadata; POST .../converse gets one JSON Converse answer.
+ * Keep-alive, one epoll loop (brock's loop.c).
  *
  *   serve_stub PORT DELTAS CADENCE_MS        prints "ready PORT" when listening */
 #define _GNU_SOURCE /* accept4 */
@@ -117,6 +118,27 @@ static void stub_start(struct stub_conn *c)
 	loop_timer_set(&L, &c->tm, c->start + cadence);
 }
 
+/* POST /model/<id>/converse: one short JSON Converse answer at once (the
+ * non-stream keep-alive bench). -1: the connection is closed. */
+static int stub_converse(struct stub_conn *c)
+{
+	static const char j[] = "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":"
+				"[{\"text\":\"ok\"}]}},\"stopReason\":\"end_turn\",\"usage\":"
+				"{\"inputTokens\":10,\"outputTokens\":1,\"totalTokens\":11},"
+				"\"metrics\":{\"latencyMs\":1}}";
+	char o[512];
+	int n = snprintf(o, sizeof o,
+			 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			 "x-amzn-RequestId: stub-0002\r\nContent-Length: %zu\r\n\r\n%s",
+			 sizeof j - 1, j);
+
+	if (send(c->fd, o, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) {
+		stub_close(c);
+		return -1;
+	}
+	return 0;
+}
+
 static void stub_on_io(struct loop *l, struct loop_io *w, uint32_t ev)
 {
 	struct stub_conn *c = w->user;
@@ -144,8 +166,13 @@ static void stub_on_io(struct loop *l, struct loop_io *w, uint32_t ev)
 			return;
 		}
 		if (r == HTTP_EV_DONE) {
+			int conv = c->p.target.n > 9 &&
+				   memcmp(c->p.target.p + c->p.target.n - 9, "/converse", 9) == 0;
+
 			http_parser_reset(&c->p);
-			if (!c->streaming)
+			if (conv && stub_converse(c) < 0)
+				return;
+			if (!conv && !c->streaming)
 				stub_start(c);
 			continue;
 		}
