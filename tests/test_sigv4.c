@@ -729,6 +729,42 @@ static void test_queries(void)
 	CHECK(canon_query_is("%", NULL));
 }
 
+/* n parameters "p<i>=v" joined by '&' (plus empty pieces when gaps): the
+ * table is sized from the query, never past SIGV4_MAX_PARAMS. */
+static int query_of_n_fits(int n, int gaps)
+{
+	struct sigv4_request req = simple_req(NULL, 0);
+	struct buf q, cr, sh;
+	struct err e = {0};
+	char one[32];
+	int ok;
+
+	buf_init(&q, 1 << 16);
+	for (int i = 0; i < n; i++) {
+		snprintf(one, sizeof one, "%sp%d=v", i ? (gaps ? "&&" : "&") : "", i);
+		buf_append_str(&q, one);
+	}
+	req.query = (struct slice){q.p, q.len};
+	buf_init(&cr, 1 << 20);
+	buf_init(&sh, 1024);
+	ok = sigv4_canonical_request(&req, 0, &cr, &sh, &e) == 0;
+	if (!ok)
+		ok = -(strstr(e.msg, "more than 256 query parameters") != NULL);
+	buf_free(&q);
+	buf_free(&cr);
+	buf_free(&sh);
+	return ok;
+}
+
+static void test_query_limit(void)
+{
+	CHECK(query_of_n_fits(1, 0) == 1);
+	CHECK(query_of_n_fits(SIGV4_MAX_PARAMS, 0) == 1);
+	CHECK(query_of_n_fits(SIGV4_MAX_PARAMS, 1) == 1);
+	CHECK(query_of_n_fits(SIGV4_MAX_PARAMS + 1, 0) == -1);
+	CHECK(query_of_n_fits(SIGV4_MAX_PARAMS + 1, 1) == -1);
+}
+
 static void test_errors(void)
 {
 	struct sigv4_header h[] = {{SLICE_LIT("host"), SLICE_LIT("h")},
@@ -841,6 +877,7 @@ int main(int argc, char **argv)
 	T_RUN(test_payload_hash);
 	T_RUN(test_paths);
 	T_RUN(test_queries);
+	T_RUN(test_query_limit);
 	T_RUN(test_errors);
 	T_RUN(test_amz_date);
 	return t_done(argv[0]);

@@ -33,6 +33,7 @@ struct conn {
 	int io_timeout_ms;
 	int timed_out; /* the last failed operation was a timeout */
 	time_t idle_since;
+	uint8_t *in; /* CONN_IOBUF bytes, allocated on first use, kept while pooled */
 };
 
 static int conn_timeout_error(struct err *e, int ms, const char *name)
@@ -566,6 +567,13 @@ void conn_put(struct conn_pool *p, struct conn *c)
 	conn_close(evict);
 }
 
+uint8_t *conn_iobuf(struct conn *c)
+{
+	if (!c->in)
+		c->in = malloc(CONN_IOBUF);
+	return c->in;
+}
+
 void conn_close(struct conn *c)
 {
 	if (!c)
@@ -573,6 +581,10 @@ void conn_close(struct conn *c)
 	tls_close(c->tls);
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->in) {
+		secure_zero(c->in, CONN_IOBUF);
+		free(c->in);
+	}
 	if (c->proxy_auth) {
 		secure_zero(c->proxy_auth, strlen(c->proxy_auth));
 		free(c->proxy_auth);

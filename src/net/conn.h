@@ -19,7 +19,8 @@
 
 #define CONN_CONNECT_TIMEOUT_MS 10000 /* default: connecting alone */
 #define CONN_IO_TIMEOUT_MS 300000     /* default: any read/write/handshake step */
-#define CONN_POOL_MAX 8               /* idle connections kept */
+#define CONN_IOBUF 16384 /* bytes read from a connection at once (conn_iobuf) */
+#define CONN_POOL_MAX 64              /* idle connections kept (a gateway runs many calls at once) */
 #define CONN_IDLE_MAX_S 50            /* an idle connection older than this is closed */
 
 struct conn_opts {
@@ -58,6 +59,10 @@ int conn_get(struct conn_pool *p, const struct url *u, const struct conn_opts *o
 void conn_put(struct conn_pool *p, struct conn *c);
 /* Closes and frees (NULL ok). */
 void conn_close(struct conn *c);
+/* The connection's own input buffer of CONN_IOBUF bytes (NULL when out of
+ * memory): it lives as long as the connection, so a reused connection
+ * costs no allocation per request. */
+uint8_t *conn_iobuf(struct conn *c);
 
 /* 1 when the connection came from the pool (it may have gone stale). */
 int conn_reused(const struct conn *c);

@@ -122,13 +122,13 @@ static int httpc_attempt(struct conn_pool *pool, const struct url *u,
 		*stale = info->reused && !conn_timed_out(c);
 		goto out;
 	}
-	in = malloc(HTTPC_IOBUF);
+	in = conn_iobuf(c);
 	if (!in) {
 		err_set(e, ERR_OTHER, "out of memory");
 		goto out;
 	}
 	while (ev != HTTP_EV_DONE) {
-		if (conn_read(c, in, HTTPC_IOBUF, &got, e) < 0) {
+		if (conn_read(c, in, CONN_IOBUF, &got, e) < 0) {
 			*stale = info->reused && !info->got_response && !conn_timed_out(c);
 			goto out;
 		}
@@ -168,7 +168,6 @@ static int httpc_attempt(struct conn_pool *pool, const struct url *u,
 	keep = ev == HTTP_EV_DONE && got > 0 && hp.keep_alive && off == got;
 	rc = 0;
 out:
-	free(in);
 	http_parser_free(&hp);
 	info->kept_alive = keep;
 	if (keep)

@@ -15,7 +15,6 @@
 #include "base/err.h"
 #include "wire/http.h"
 
-#define HTTPC_IOBUF 16384 /* bytes read from the connection at once */
 
 struct httpc_header {
 	const char *name;

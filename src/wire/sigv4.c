@@ -173,10 +173,13 @@ struct sv_param {
 	struct slice k, v;
 };
 
+/* Sized for the request: at most one parameter per '&'-separated piece of
+ * the query plus the extra ones, and never more than SIGV4_MAX_PARAMS (a
+ * Bedrock call has none: a few bytes, not the 16 KiB of the limit). */
 struct sv_params {
-	struct sv_param a[SIGV4_MAX_PARAMS];
-	size_t n;
+	size_t n, cap;
 	struct buf scratch; /* encoded keys and values */
+	struct sv_param a[];
 };
 
 static int sv_param_cmp(const void *x, const void *y)
@@ -192,7 +195,7 @@ static int sv_param_add_raw(struct sv_params *ps, struct slice k, struct slice v
 {
 	struct sv_param *pp;
 
-	if (ps->n == SIGV4_MAX_PARAMS)
+	if (ps->n == ps->cap)
 		return err_set(e, ERR_OTHER, "sigv4: more than %d query parameters", SIGV4_MAX_PARAMS);
 	pp = &ps->a[ps->n];
 	pp->ko = ps->scratch.len;
@@ -244,7 +247,7 @@ static int sv_parse_query(struct sv_params *ps, struct slice q, struct err *e)
 			i = j + 1;
 			continue;
 		}
-		if (ps->n == SIGV4_MAX_PARAMS) {
+		if (ps->n == ps->cap) {
 			rc = err_set(e, ERR_OTHER, "sigv4: more than %d query parameters",
 				     SIGV4_MAX_PARAMS);
 			break;
@@ -431,6 +434,7 @@ static int sv_canonical(const struct sigv4_request *req, unsigned flags,
 {
 	struct sv_hdrs *h = NULL;
 	struct sv_params *ps = NULL;
+	size_t cap = nxp + (req->query.n > 0);
 	int rc = -1;
 
 	if (req->method.n == 0)
@@ -438,14 +442,19 @@ static int sv_canonical(const struct sigv4_request *req, unsigned flags,
 	for (size_t i = 0; i < req->method.n; i++)
 		if (!http_is_tchar(req->method.p[i]))
 			return err_set(e, ERR_PROTO, "sigv4: bad method");
-	/* about 20 KiB: off the stack, which serve-mode threads keep small */
+	for (size_t i = 0; i < req->query.n; i++)
+		cap += req->query.p[i] == '&';
+	if (cap > SIGV4_MAX_PARAMS)
+		cap = SIGV4_MAX_PARAMS;
+	/* off the stack, which serve-mode threads keep small */
 	h = malloc(sizeof(*h));
-	ps = malloc(sizeof(*ps));
+	ps = malloc(sizeof(*ps) + cap * sizeof(ps->a[0]));
 	if (!h || !ps) {
 		rc = err_set(e, ERR_OTHER, "sigv4: out of memory");
 		goto out;
 	}
 	ps->n = 0;
+	ps->cap = cap;
 	buf_init(&ps->scratch, SIGV4_MAX_CANON);
 	if (sv_hdrs_collect(h, req, xh, nxh, e) < 0)
 		goto out;
