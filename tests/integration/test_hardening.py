@@ -1,0 +1,25 @@
+"""Issue 14's audit: what the other files did not cover yet. Core dumps are off (RLIMIT_CORE 0,
+soft and hard) in every command that loads credentials, not only chat and models
+(test_chat_no_core_dumps, test_models_no_core_dumps): the gateway, which holds credentials for
+its whole life, and count-tokens."""
+
+from test_chat import core_limit_of_waiting_brock
+from test_serve import REF, serve
+
+
+def _core_limits(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        line = [x for x in f if x.startswith("Max core file size")][0]
+    return line.split()[4:6]
+
+
+def test_hardening_serve_no_core_dumps(h):
+    s = serve(h)  # ready: credentials loaded, the listener up
+    assert _core_limits(s.p.pid) == ["0", "0"]
+    assert s.p.poll() is None, s.stderr()
+
+
+def test_hardening_count_tokens_no_core_dumps(h):
+    h.emu.config(failures=[{"route": "count-tokens", "count": 1, "status": "stall", "seconds": 3}])
+    p = h.spawn(["count-tokens", "-m", REF, "hi"])
+    assert core_limit_of_waiting_brock(h, p, "count-tokens") == ["0", "0"]
