@@ -1,7 +1,8 @@
 """Issue 14's audit: what the other files did not cover yet. Core dumps are off (RLIMIT_CORE 0,
 soft and hard) in every command that loads credentials, not only chat and models
 (test_chat_no_core_dumps, test_models_no_core_dumps): the gateway, which holds credentials for
-its whole life, and count-tokens."""
+its whole life, and count-tokens. The gateway refuses an unsafe state directory as models does
+an unsafe cache directory (doctor only reported it)."""
 
 from test_chat import core_limit_of_waiting_brock
 from test_serve import REF, serve
@@ -23,3 +24,22 @@ def test_hardening_count_tokens_no_core_dumps(h):
     h.emu.config(failures=[{"route": "count-tokens", "count": 1, "status": "stall", "seconds": 3}])
     p = h.spawn(["count-tokens", "-m", REF, "hi"])
     assert core_limit_of_waiting_brock(h, p, "count-tokens") == ["0", "0"]
+
+
+def test_hardening_serve_refuses_unsafe_state_dir(h):
+    """The gateway's ledger directory (BROCK_STATE_DIR) follows the cache's rule: group- or
+    world-writable is refused with a message naming it (another user could rewrite the spend),
+    before any request is served; a private one is accepted."""
+    import os
+    from test_serve_policy import keys_config
+    keys_config(h, [{"name": "team", "key": "sk-hardening-aaaa", "budget": {"usd": 5}}])
+    state = h.path("state")
+    os.makedirs(state)
+    os.chmod(state, 0o777)
+    r = h.brock(["serve", "--listen", "127.0.0.1:0"], env={"BROCK_STATE_DIR": state}, timeout=30)
+    assert r.rc != 0, r
+    assert "group/world-writable" in r.stderr and "BROCK_STATE_DIR" in r.stderr, r
+    assert not os.path.exists(os.path.join(state, "ledger")), os.listdir(state)
+    os.chmod(state, 0o700)
+    s = serve(h, env={"BROCK_STATE_DIR": state})
+    assert s.p.poll() is None, s.stderr()
