@@ -43,3 +43,37 @@ def test_hardening_serve_refuses_unsafe_state_dir(h):
     os.chmod(state, 0o700)
     s = serve(h, env={"BROCK_STATE_DIR": state})
     assert s.p.poll() is None, s.stderr()
+
+
+def test_hardening_sso_concurrent_refresh_takes_the_lock(h):
+    """The SSO token cache rewrite takes the config's lock discipline (the directory's lock, the
+    cache read again under it): eight brocks finding the same expired token refresh it once (the
+    first, whose first attempt the emulator stalls a second, holds the lock; the others find it fresh), every one
+    succeeds, and the file is one whole refreshed token with nothing beside it."""
+    import json
+    import os
+    import subprocess
+    from test_faults import SSO_CONFIG
+    h.emu.config(sso_account_id="111122223333", sso_role_name="Developer",
+                 failures=[{"route": "oidc", "count": 1, "status": "stall", "seconds": 1}])
+    h.aws_config(SSO_CONFIG)
+    path = h.sso_token_cache("corp", expires_in=-600)
+    with open(path) as f:
+        old = json.load(f)
+    env = h.env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None)
+    procs = [subprocess.Popen([h.brock_path, "--profile", "dev", "auth", "--json"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(8)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    for out, err in outs:
+        h._run.outputs.append((h.name, out))
+        h._run.outputs.append((h.name, err))
+    assert all(p.returncode == 0 for p in procs), outs
+    with open(path) as f:
+        now = json.load(f)
+    h.secret(now.get("accessToken"))
+    h.secret(now.get("refreshToken"))
+    assert now["accessToken"] != old["accessToken"] and now["expiresAt"] > old["expiresAt"], now
+    # one refresh: the stalled first attempt (dropped by the emulator) and its retry
+    calls = [e for e in h.emu.log("oidc") if not e.get("injected")]
+    assert len(calls) == 1, h.emu.log("oidc")
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)], os.listdir(os.path.dirname(path))
