@@ -12,6 +12,7 @@
 
 #include "base/buf.h"
 #include "wire/crc32.h"
+#include "piece.h"
 #include "wire/evstream.h"
 
 #define MAX_MSGS 64
@@ -54,10 +55,12 @@ static void check_msg(const struct evs_msg *m)
 static void run(const uint8_t *data, size_t size, size_t first, size_t step, size_t limit,
 		struct run *res)
 {
+	static struct fz_arena arena;
 	struct evs_decoder d;
 	size_t off = 0, pieces = 0;
 	int r = 0;
 
+	fz_arena_begin(&arena, size, size + 1);
 	evs_init(&d, limit);
 	res->n = 0;
 	while (off < size && r >= 0) {
@@ -66,8 +69,7 @@ static void run(const uint8_t *data, size_t size, size_t first, size_t step, siz
 		uint8_t *piece;
 		if (len > size - off)
 			len = size - off;
-		piece = malloc(len ? len : 1); /* exact size: ASan sees over-reads */
-		memcpy(piece, data + off, len);
+		piece = fz_piece(&arena, data + off, len); /* exact size: ASan sees over-reads */
 		p = piece;
 		off += len;
 		while (len) {
@@ -86,7 +88,7 @@ static void run(const uint8_t *data, size_t size, size_t first, size_t step, siz
 				res->n++;
 			}
 		}
-		free(piece);
+		fz_piece_done(piece, (size_t)(p - piece) + len);
 	}
 	res->status = r < 0 ? r : evs_finish(&d);
 	if (res->status < 0 && evs_feed(&d, data, size, &off, NULL) != res->status)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "piece.h"
 #include "wire/h2.h"
 
 struct run {
@@ -116,10 +117,12 @@ static void check_frame(const struct h2_parser *p, const struct h2_frame *f, con
 static void run(int role, const uint8_t *data, size_t size, size_t first, size_t step,
 		struct run *res)
 {
+	static struct fz_arena arena;
 	struct h2_parser p;
 	size_t off = 0, pieces = 0;
 	int r = 0;
 
+	fz_arena_begin(&arena, size, size + 1);
 	h2_parser_init(&p, role, 4096);
 	res->hash = 14695981039346656037ull;
 	res->frames = 0;
@@ -129,8 +132,7 @@ static void run(int role, const uint8_t *data, size_t size, size_t first, size_t
 		uint8_t *piece;
 		if (len > size - off)
 			len = size - off;
-		piece = malloc(len ? len : 1); /* exact size: ASan sees over-reads */
-		memcpy(piece, data + off, len);
+		piece = fz_piece(&arena, data + off, len); /* exact size: ASan sees over-reads */
 		q = piece;
 		off += len;
 		while (len) {
@@ -157,7 +159,7 @@ static void run(int role, const uint8_t *data, size_t size, size_t first, size_t
 			q += used;
 			len -= used;
 		}
-		free(piece);
+		fz_piece_done(piece, (size_t)(q - piece) + len);
 	}
 	res->status = r < 0 && !h2_is_stream_error(r) ? r : h2_finish(&p);
 	if (res->status < 0 && res->status != H2_E_TRUNCATED &&

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "piece.h"
 #include "wire/hpack.h"
 
 #define MAX_FIELDS 256
@@ -89,6 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct hpack_field f[MAX_FIELDS];
 	/* copies of the fields: the decoder's views die with the next call */
 	static uint8_t copy[1 << 17];
+	static struct fz_arena arena;
 	size_t off = 1, blocks = 0, scap;
 	uint8_t opt;
 
@@ -100,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hpack_decoder_init(&m, limits[opt & 3], 0, mscratch, sizeof mscratch);
 	hpack_encoder_init(&e, (uint32_t)limits[opt & 3]);
 	e.huffman = (opt >> 4) & 1;
+	fz_arena_begin(&arena, size, size);
 	while (off < size) {
 		size_t len = data[off++], n = 0, used = 0;
 		uint8_t *block;
@@ -107,8 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int r;
 		if (len > size - off)
 			len = size - off;
-		block = malloc(len ? len : 1); /* exact size: ASan sees over-reads */
-		memcpy(block, data + off, len);
+		block = fz_piece(&arena, data + off, len); /* exact size: ASan sees over-reads */
 		off += len;
 		if (blocks++ == 1 && (opt & 0x20)) {
 			hpack_decoder_set_limit(&d, 100);
@@ -137,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				n++;
 			}
 		}
-		free(block);
+		fz_piece_done(block, len);
 		check_table(&d.t);
 		if (r < 0 && r != HPACK_E_LIST_SIZE) {
 			struct hpack_field h;

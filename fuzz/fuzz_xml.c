@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (ev.type == XML_TEXT && (xml_decode(ev.text, &text, &e) != 0 ||
 						    text.len > size * 4))
 				abort();
-			buf_reset(&text);
+			text.len = 0; /* not buf_reset: zeroing the capacity per item is quadratic */
 			break;
 		default:
 			abort();

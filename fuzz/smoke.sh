@@ -3,6 +3,9 @@
 # usage: smoke.sh BINDIR SECONDS NAME...
 set -eu
 bin=$1 secs=$2; shift 2
+# a small ASan quarantine: see fuzz/long.sh
+ASAN_OPTIONS="quarantine_size_mb=16${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export ASAN_OPTIONS
 for n in "$@"; do
 	c=fuzz/corpus/${n#fuzz_}
 	work=$(mktemp -d)

@@ -120,6 +120,23 @@ def indent(text, prefix="    "):
     return "\n".join(prefix + line for line in text.rstrip("\n").split("\n"))
 
 
+def record_state_files(run, h):
+    """What brock left in its cache and state directories (model cache, ledger) goes to the secret
+    scan with its output. (The SSO token cache and the credentials files hold secrets by design;
+    tests write those themselves, and they live elsewhere.)"""
+    for top in (h.cache, os.path.join(h.home, ".local", "state"), os.path.join(h.tmp, "state")):
+        for d, _, files in os.walk(top):
+            for f in files:
+                path = os.path.join(d, f)
+                try:
+                    if os.path.islink(path) or os.path.getsize(path) > (4 << 20):
+                        continue
+                    with open(path, "rb") as fh:
+                        run.outputs.append(("%s (file %s)" % (h.name, os.path.relpath(path, h.tmp)), fh.read()))
+                except OSError:
+                    pass
+
+
 def run_one(run, name, fn, verbose):
     """-> ('ok'|'FAIL'|'SKIP', detail)."""
     tmp = os.path.join(run.tmp, "t", name)
@@ -160,6 +177,7 @@ def run_one(run, name, fn, verbose):
     t.start()
     t.join(getattr(fn, "timeout", DEFAULT_TEST_TIMEOUT))
     harness.reap_spawned(run)
+    record_state_files(run, h)
     if t.is_alive():
         sys.stdout = real_stdout  # the hung test still holds the redirection
         box["r"] = ("FAIL", "test timed out after %ss" % getattr(fn, "timeout", DEFAULT_TEST_TIMEOUT))

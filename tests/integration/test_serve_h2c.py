@@ -521,3 +521,91 @@ def test_h2c_passthrough_bad_crc_resets_the_stream(h):
     # the connection stays usable for other streams
     assert c.get("/healthz")["status"] == 200
     c.close()
+
+
+def test_h2c_reset_flood_unread_goaway_calm(h):
+    """A client that provokes stream errors (malformed requests, each answered by RST_STREAM) while
+    reading nothing: past 1 MiB of unread output the server ends the connection with GOAWAY
+    ENHANCE_YOUR_CALM (11) instead of queueing resets without bound (review fix in 0ff4bbd)."""
+    s = serve(h)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # little room on our side
+    sock.connect(("127.0.0.1", s.port))
+    # GET / with an uppercase field name "X": malformed, a stream error (RST_STREAM 1)
+    bad = b"\x82\x86\x84\x00\x01X\x01a"
+    per = 4096
+    sock.sendall(PREFACE + frame(4, 0, 0))
+    sock.settimeout(3)
+    sid, sent = 1, 0
+    try:
+        # up to 12 MB of requests (768k resets, 10 MB of answers): far past 1 MiB plus what the
+        # kernel buffers; a server that stops reading ends this loop with a timeout or a reset
+        while sent < 12 << 20:
+            chunk = b"".join(frame(1, 5, sid + 2 * i, bad) for i in range(per))
+            sid += 2 * per
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except (socket.timeout, ConnectionResetError, BrokenPipeError):
+        pass
+    fr_goaway = None
+    resets = 0
+    sock.settimeout(10)
+    buf = b""
+    while fr_goaway is None:
+        try:
+            d = sock.recv(1 << 20)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not d:
+            break
+        buf += d
+        off = 0
+        while len(buf) - off >= 9:
+            n = int.from_bytes(buf[off:off + 3], "big")
+            if len(buf) - off < 9 + n:
+                break
+            t, p = buf[off + 3], buf[off + 9:off + 9 + n]
+            if t == 3:
+                resets += 1
+            elif t == 7:
+                fr_goaway = int.from_bytes(p[4:8], "big")
+            off += 9 + n
+        buf = buf[off:]
+    sock.close()
+    assert resets > 0, "no RST_STREAM for a malformed request"
+    assert fr_goaway == 11, (fr_goaway, resets, sent)
+    assert s.p.poll() is None, s.stderr()
+    # the server still serves others
+    st, _, _ = s.request("GET", "/healthz")
+    assert st == 200
+
+
+def test_h2c_idle_counts_from_the_last_stream(h):
+    """The idle timeout (60 s without streams) counts from the last stream, not the last byte: a
+    client that only sends PINGs after its last request still gets GOAWAY NO_ERROR, instead of
+    holding the connection (and its slot) for ever (review fix in 0ff4bbd). Slow: about a minute."""
+    s = serve(h)
+    need_h2()
+    c = H2(s.port)
+    assert c.get("/healthz")["status"] == 200
+    c.sock.settimeout(2)
+    goaway, pings = None, 0
+    t_end = time.monotonic() + 150  # far past the 60 s; a server that counts PINGs never ends it
+    while goaway is None and time.monotonic() < t_end:
+        c.c.ping(struct.pack(">Q", pings))
+        pings += 1
+        c.flush()
+        try:
+            data = c.sock.recv(65536)
+        except socket.timeout:
+            continue
+        if not data:
+            break
+        for ev in c.c.receive_data(data):
+            if isinstance(ev, h2.events.ConnectionTerminated):
+                goaway = ev.error_code
+        c.flush()
+        time.sleep(1.5)
+    c.close()
+    assert goaway == 0, (goaway, pings)
+    assert s.p.poll() is None, s.stderr()
