@@ -845,6 +845,31 @@ static int imds_role(const char *body, size_t n, char *role)
 
 /* The role name of the IMDS listing: IAM's alphabet only, byte by byte (a
  * NUL or a byte >= 0x80 is no name, and never reaches the next URL). */
+static int imds_token(const char *body, size_t n, char *tok)
+{
+	return creds_imds_token((const uint8_t *)body, n, tok, 64);
+}
+
+static void test_imds_token(void)
+{
+	char tok[64];
+
+	CHECK(imds_token("AQAEAtok==\n", 11, tok) == 0);
+	CHECK(strcmp(tok, "AQAEAtok==") == 0);
+	CHECK(imds_token("tok \t\r\n", 7, tok) == 0 && strcmp(tok, "tok") == 0);
+	CHECK(imds_token("tok\0", 4, tok) < 0);   /* a trailing NUL is not white space */
+	CHECK(imds_token("to\0k", 4, tok) < 0);   /* nor is an embedded one accepted */
+	CHECK(imds_token("to k", 4, tok) < 0);
+	CHECK(imds_token("t\x01k", 3, tok) < 0);
+	CHECK(imds_token("t\xc3\xa9", 3, tok) < 0);
+	CHECK(imds_token(" \n", 2, tok) < 0);
+	CHECK(imds_token("", 0, tok) < 0);
+	char big[80];
+	memset(big, 'A', sizeof big);
+	CHECK(imds_token(big, 63, tok) == 0);
+	CHECK(imds_token(big, 64, tok) < 0); /* does not fit */
+}
+
 static void test_imds_role_name(void)
 {
 	char role[256], big[300];
@@ -971,6 +996,7 @@ int main(int argc, char **argv)
 	T_RUN(test_env_sources_errors);
 	T_RUN(test_container_url_rule);
 	T_RUN(test_imds_unreachable_memo);
+	T_RUN(test_imds_token);
 	T_RUN(test_imds_role_name);
 	T_RUN(test_explicit_profile);
 	T_RUN(test_region_chain);

@@ -48,12 +48,7 @@ static int imds_token(struct creds_chain *c, struct imds *m, int force, struct e
 		return err_wrap(e, "IMDS unreachable at %s", m->base);
 	}
 	if (res.status == 200) {
-		size_t n = res.body.len;
-
-		while (n && strchr(" \t\r\n", res.body.p[n - 1]))
-			n--;
-		if (n == 0 ||
-		    creds_copy_str(c->imds_token, sizeof c->imds_token, res.body.p, n) != 0) {
+		if (creds_imds_token(res.body.p, res.body.len, c->imds_token, sizeof c->imds_token) != 0) {
 			httpc_result_free(&res);
 			return err_set(e, ERR_CREDS, "IMDS: unusable session token");
 		}
@@ -113,6 +108,16 @@ static int role_byte_ok(uint8_t b)
 {
 	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
 	       memchr("+=,.@_-", b, 7) != NULL;
+}
+
+int creds_imds_token(const uint8_t *p, size_t n, char *tok, size_t cap)
+{
+	while (n && memchr(" \t\r\n", p[n - 1], 4)) /* memchr: a NUL is not white space */
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e) /* it goes into a header */
+			return -1;
+	return n == 0 ? -1 : creds_copy_str(tok, cap, p, n);
 }
 
 int creds_imds_role(const uint8_t *p, size_t n, char *role, size_t cap)

@@ -126,6 +126,10 @@ int creds_imds_fetch(struct creds_chain *c, struct aws_creds *out, struct err *e
  * p[0..n): 1 to cap-1 bytes of A-Z a-z 0-9 + = , . @ _ - (IAM's alphabet),
  * copied into role as a C string. 0, or -1 when there is no usable name. */
 int creds_imds_role(const uint8_t *p, size_t n, char *role, size_t cap);
+/* IMDSv2's session token from the PUT's body p[0..n): trailing white space
+ * dropped, then 1 to cap-1 visible ASCII bytes (no NUL, no control byte),
+ * copied into tok as a C string. 0, or -1 when unusable. */
+int creds_imds_token(const uint8_t *p, size_t n, char *tok, size_t cap);
 
 /* ---- IAM Identity Center (creds_sso.c) ---- */
 
