@@ -864,6 +864,29 @@ static void sc_on_io(struct loop *l, struct loop_io *w, uint32_t events)
 		server_conn_close(c);
 }
 
+/* A deadline judges what the client sent, not how late the loop is: bytes
+ * already waiting in the socket are read first (a loop behind on a burst
+ * of work must not reset a client whose request sits unread). Bounded to
+ * SC_CATCHUP_READS reads; a request still incomplete after them is judged
+ * as before, so a client trickling bytes gains nothing. */
+#define SC_CATCHUP_READS 64
+
+static void sc_read_waiting(struct server_conn *c)
+{
+	enum server_state st = c->st;
+
+	for (int i = 0; i < SC_CATCHUP_READS && c->st == st; i++) {
+		uint8_t probe;
+		ssize_t r = recv(c->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (r < 0)
+			return; /* nothing waiting (0: the client closed, which sc_read sees) */
+		sc_read(c);
+		if (st == SC_WAIT)
+			return; /* now timed from its first byte */
+	}
+}
+
 static void sc_on_timer(struct loop *l, struct loop_timer *t)
 {
 	struct server_conn *c = t->user;
@@ -874,13 +897,22 @@ static void sc_on_timer(struct loop *l, struct loop_timer *t)
 		server_h2_on_timer(c);
 		return;
 	case SC_WAIT:
+		sc_read_waiting(c);
+		if (c->st == SC_WAIT)
+			server_conn_close(c); /* idle */
+		return;
 	case SC_LINGER:
-		server_conn_close(c); /* idle, or done lingering */
+		server_conn_close(c); /* done lingering */
 		return;
 	case SC_HEAD:
-	case SC_BODY:
-		server_conn_refuse(c, 408, "the request did not arrive in time");
+	case SC_BODY: {
+		enum server_state st = c->st;
+
+		sc_read_waiting(c);
+		if (c->st == st)
+			server_conn_refuse(c, 408, "the request did not arrive in time");
 		return;
+	}
 	case SC_RUN:
 	case SC_FLUSH: {
 		int64_t last;
