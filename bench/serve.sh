@@ -61,6 +61,7 @@ for n in $ns; do
 	printf 'upstream=%s N=%s deltas=%s cadence_ms=%s: ' "$upstream" "$n" "$deltas" "$cadence"
 	"$dir/serve_load" "$port" "$n" "$deltas" "$cadence" "$srv" | tr -d '\n' || true
 	kill "$srv"; wait "$srv" 2>/dev/null || true
+	[ -z "${KEEP_ERR:-}" ] || cp "$tmp/err" "$KEEP_ERR.$n"
 	# the stub's counters for this run (it resets them on each report)
 	before=$(grep -c '^stub:' "$tmp/stub" || true)
 	kill -USR1 "$stub"
