@@ -67,5 +67,5 @@ for n in $ns; do
 	kill -USR1 "$stub"
 	while [ "$(grep -c '^stub:' "$tmp/stub" || true)" = "$before" ]; do sleep 0.05; done
 	grep '^stub:' "$tmp/stub" | tail -1 |
-		sed 's/^stub: connections \([0-9]*\).*streams \([0-9]*\) completed \([0-9]*\).*peak \([0-9]*\).*/ upstream_conns=\1 upstream_streams=\2 upstream_completed=\3 upstream_peak_open=\4/'
+		sed 's/^stub: connections \([0-9]*\).*streams \([0-9]*\) completed \([0-9]*\).*peak \([0-9]*\) cpu_s \([0-9.]*\).*/ upstream_conns=\1 upstream_streams=\2 upstream_completed=\3 upstream_peak_open=\4 stub_cpu_s=\5/'
 done

@@ -436,10 +436,12 @@ static void h2_frame(struct stub_conn *c, const struct h2_frame *f)
 			else
 				h2_flush_all(c);
 		} else if ((s = h2_find(h, f->stream))) {
-			if (h2_window_increase(&s->win, f->increment) < 0)
-				h2_rst(c, s->id, H2_FLOW_CONTROL_ERROR), h2_stream_free(h, s);
-			else
+			if (h2_window_increase(&s->win, f->increment) == 0) {
 				h2_stream_flush(c, s);
+				break;
+			}
+			h2_rst(c, s->id, H2_FLOW_CONTROL_ERROR);
+			h2_stream_free(h, s);
 		}
 		break;
 	case H2_RST_STREAM:
@@ -716,8 +718,17 @@ static void stub_on_accept(struct loop *l, struct loop_io *w, uint32_t ev)
 
 static void stub_report(void)
 {
-	printf("stub: connections %lu (h2 %lu) streams %lu completed %lu refused %lu open %ld peak %ld\n",
-	       n_conns, n_conns_h2, n_streams, n_done, n_refused, n_open, n_open_peak);
+	static double cpu0;
+	struct rusage ru;
+	double cpu;
+
+	getrusage(RUSAGE_SELF, &ru);
+	cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	printf("stub: connections %lu (h2 %lu) streams %lu completed %lu refused %lu open %ld peak %ld "
+	       "cpu_s %.2f\n",
+	       n_conns, n_conns_h2, n_streams, n_done, n_refused, n_open, n_open_peak, cpu - cpu0);
+	cpu0 = cpu;
 	fflush(stdout);
 	n_conns = n_conns_h2 = n_streams = n_done = n_refused = 0;
 	n_open_peak = n_open;
