@@ -16,7 +16,7 @@ ns=${*:-1000 10000}
 deltas=${DELTAS:-100} cadence=${CADENCE:-50} upstream=${UPSTREAM:-h2}
 tmp=$(mktemp -d)
 stub='' srv=''
-trap 'kill $stub $srv 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
+trap 'kill $stub $srv 2>/dev/null || true; rm -rf "$tmp"' EXIT INT TERM
 ulimit -n "$(ulimit -Hn)"
 case $upstream in
 plain) flags='' scheme=http ;;
