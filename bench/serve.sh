@@ -55,9 +55,13 @@ for n in $ns; do
 		AWS_ENDPOINT_URL_BEDROCK_RUNTIME="$scheme://127.0.0.1:$sport" ${ca:+AWS_CA_BUNDLE="$ca"} \
 		"$brock" serve --listen 127.0.0.1:0 2>"$tmp/err" &
 	srv=$!
-	sleep 0.5
-	port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/err")
-	[ -n "$port" ] || { head -3 "$tmp/err" >&2; exit 1; }
+	i=0 port=''
+	while [ -z "$port" ] && [ $i -lt 200 ]; do # a loaded box may take seconds
+		sleep 0.05
+		i=$((i + 1))
+		port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/err")
+	done
+	[ -n "$port" ] || { echo "brock serve did not start:" >&2; head -3 "$tmp/err" >&2; exit 1; }
 	printf 'upstream=%s N=%s deltas=%s cadence_ms=%s: ' "$upstream" "$n" "$deltas" "$cadence"
 	"$dir/serve_load" "$port" "$n" "$deltas" "$cadence" "$srv" | tr -d '\n' || true
 	kill "$srv"; wait "$srv" 2>/dev/null || true
