@@ -1,8 +1,10 @@
 /* serve_stub: the upstream for `make bench-serve`. Every request is answered
  * with a ConverseStream event stream made by brock's own encoder:
  * messageStart, DELTAS contentBlockDelta events CADENCE ms apart (due at
- * start + k * cadence), messageStop, metadata. One epoll loop (brock's
- * loop.c); a connection's output is queued and written once per loop batch.
+ * start + k * cadence), messageStop, metadata; POST .../converse gets one
+ * JSON Converse answer (over HTTP/1.1 and HTTP/2 alike). One epoll loop
+ * (brock's loop.c); a connection's output is queued and written once per
+ * loop batch.
  *
  * Modes: plain HTTP/1.1 (default); --tls DIR: TLS (BearSSL server, DIR holds
  * cert.der and key.der, an EC key) with ALPN h2 and http/1.1; --no-h2 offers
@@ -183,6 +185,31 @@ static void stub_start(struct stub_conn *c)
 	loop_timer_set(&L, &c->tm, c->start + cadence);
 }
 
+/* POST /model/<id>/converse: one short JSON Converse answer at once (the
+ * non-stream keep-alive bench). -1: the connection is closed. */
+static const char converse_json[] =
+	"{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":"
+	"[{\"text\":\"ok\"}]}},\"stopReason\":\"end_turn\",\"usage\":"
+	"{\"inputTokens\":10,\"outputTokens\":1,\"totalTokens\":11},"
+	"\"metrics\":{\"latencyMs\":1}}";
+
+static int stub_converse(struct stub_conn *c)
+{
+	struct buf o;
+	int r;
+
+	buf_init(&o, 1 << 12);
+	buf_appendf(&o,
+		    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		    "x-amzn-RequestId: stub-0002\r\nContent-Length: %zu\r\n\r\n%s",
+		    sizeof converse_json - 1, converse_json);
+	r = stub_send(c, &o);
+	buf_free(&o);
+	if (r < 0)
+		stub_close(c);
+	return r;
+}
+
 static void stub_h1_input(struct stub_conn *c, const uint8_t *b, size_t n)
 {
 	size_t off = 0;
@@ -199,8 +226,13 @@ static void stub_h1_input(struct stub_conn *c, const uint8_t *b, size_t n)
 			return;
 		}
 		if (r == HTTP_EV_DONE) {
+			int conv = c->p.target.n > 9 &&
+				   memcmp(c->p.target.p + c->p.target.n - 9, "/converse", 9) == 0;
+
 			http_parser_reset(&c->p);
-			if (!c->streaming)
+			if (conv && stub_converse(c) < 0)
+				return;
+			if (!conv && !c->streaming)
 				stub_start(c);
 			continue;
 		}
@@ -216,7 +248,7 @@ struct stub_stream {
 	struct stub_conn *c;
 	struct stub_stream *next;
 	uint32_t id;
-	int sent, started, fin;
+	int sent, started, fin, conv;
 	int32_t win;     /* what we may still send on it */
 	int64_t start;
 	struct buf pend; /* events not yet sent as DATA (flow control) */
@@ -325,16 +357,24 @@ static void h2_start(struct stub_conn *c, struct stub_stream *s)
 	struct buf blk;
 
 	buf_init(&blk, 1 << 12);
-	if (h2msg_response(&h->enc, &blk, 200, "application/vnd.amazon.eventstream",
-			   "x-amzn-RequestId: stub-0001\r\n", -1) < 0 ||
+	if (h2msg_response(&h->enc, &blk, 200,
+			   s->conv ? "application/json" : "application/vnd.amazon.eventstream",
+			   "x-amzn-RequestId: stub-0001\r\n",
+			   s->conv ? (int64_t)sizeof converse_json - 1 : -1) < 0 ||
 	    h2_write_headers(&c->out, s->id, 0, blk.p, blk.len, h->peer.max_frame_size) < 0) {
 		buf_free(&blk);
 		stub_close(c);
 		return;
 	}
 	buf_free(&blk);
-	stub_event(&s->pend, "messageStart", "{\"role\":\"assistant\",\"p\":\"x\"}", 0);
 	n_streams++;
+	if (s->conv) { /* non-stream Converse: the JSON answer at once */
+		buf_append(&s->pend, converse_json, sizeof converse_json - 1);
+		s->fin = 1;
+		h2_stream_flush(c, s);
+		return;
+	}
+	stub_event(&s->pend, "messageStart", "{\"role\":\"assistant\",\"p\":\"x\"}", 0);
 	s->started = 1;
 	s->start = L.now;
 	if (!h2_stream_flush(c, s))
@@ -374,6 +414,8 @@ static void h2_headers(struct stub_conn *c, const struct h2_frame *f)
 	}
 	s->c = c;
 	s->id = f->stream;
+	s->conv = h->req.target.n > 9 &&
+		  memcmp(h->req.target.p + h->req.target.n - 9, "/converse", 9) == 0;
 	s->win = (int32_t)h->peer.initial_window_size;
 	s->tm.fn = h2_tick;
 	s->tm.user = s;
