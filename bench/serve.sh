@@ -9,6 +9,7 @@
 # (http://, HTTP/1.1). TLS uses a throwaway EC P-256 CA and server
 # certificate made here with openssl; brock trusts the CA via AWS_CA_BUNDLE.
 # MAX_STREAMS: the stub's SETTINGS_MAX_CONCURRENT_STREAMS (default 100).
+# KEEP_ERR=PREFIX copies brock's stderr of each run to PREFIX.N.
 set -eu
 brock=$1 dir=$2
 shift 2
