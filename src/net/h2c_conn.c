@@ -419,6 +419,10 @@ static void h2c_pump(struct h2c_conn *k)
 			return;
 		if (k->state >= H2C_HELLO && h2c_read_frames(k, &e) < 0)
 			goto fail;
+		/* free the streams that just ended before queueing: they count
+		 * against MAX_CONCURRENT_STREAMS, and a stream waiting for room
+		 * would otherwise wait for the next event (up to H2C_TICK_MS) */
+		h2c_sweep(k);
 		h2c_queue(k);
 		r = h2c_socket_out(k, &e);
 		if (r < 0)
