@@ -9,7 +9,7 @@
 #   make fuzz-long  every target for FUZZ_SECONDS (or FUZZ_RUNS executions), new coverage merged into fuzz/corpus
 #   make lint       banned functions, cppcheck, include guards, symbol prefixes
 #   make demo       brock chat + brock models list against the local emulator
-#   make bench      throughput numbers
+#   make bench      every figure of bench/RESULTS.md (make bench-peers: only brock against its peers)
 #   make dist       release tarballs + SHA256SUMS in dist/ (reproducible)
 #   make deps       install build tools (Debian, idempotent)
 .SUFFIXES:
@@ -204,9 +204,36 @@ $(BUILD)/bench/bench: bench/bench.c $(BUILD)/bench/libbrock.a $(BUILD)/bench/bea
 	@echo "  LD      $@"
 	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -MMD -MP -MF $(@D)/.$(@F).d -o $@ $^ -ldeflate -lz
 
-bench: $(BUILD)/bench/bench
-	@echo "bench: $< (gcc $(BENCH_CFLAGS), glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), libdeflate $$(sed -n 's/^#define LIBDEFLATE_VERSION_STRING[^"]*"\(.*\)"/\1/p' /usr/include/libdeflate.h), $$(git rev-parse --short HEAD 2>/dev/null))"
+# The decoder's modules (HOT) at the other levels, the rest as above: what HOT's -O2 buys.
+BENCH_LEVELS = Os:-Os Oz:-Oz_-fno-jump-tables
+$(BUILD)/bench/bench-%: bench/bench.c $(addprefix src/,$(addsuffix .c,$(HOT))) $(BUILD)/bench/libbrock.a $(BUILD)/bench/bearssl/libbearssl.a
+	@echo "  LD      $@"
+	@mkdir -p $@.obj && for m in $(HOT); do \
+	  gcc $(CSTD) $(WARN) $(subst _, ,$(patsubst $*:%,%,$(filter $*:%,$(BENCH_LEVELS)))) -g $(INC) -c src/$$m.c \
+	      -o $@.obj/$$(echo $$m | tr / _).o || exit 1; done
+	@gcc $(CSTD) $(WARN) -Wno-missing-prototypes $(BENCH_CFLAGS) $(INC) -o $@ bench/bench.c $@.obj/*.o \
+	  $(BUILD)/bench/libbrock.a $(BUILD)/bench/bearssl/libbearssl.a -ldeflate -lz
+
+# Every figure bench/RESULTS.md reports: CRC-32 per path against zlib and libdeflate, event-stream
+# decode (HOT as shipped, then at -Os and -Oz), the stripped binaries, and CPU per streamed delta
+# and peak memory of brock chat and the gateway against the AWS SDK for JS v3 and pi-ai
+# (bench/peers.py; PEERS_ARGS, e.g. '--runs 20 --h2'). BENCH_SECONDS=0.01 (CI) only proves it runs.
+PEERS_ARGS ?= $(if $(filter 0.0%,$(BENCH_SECONDS)),--smoke)
+bench: $(BUILD)/bench/bench $(addprefix $(BUILD)/bench/bench-,$(foreach l,$(BENCH_LEVELS),$(firstword $(subst :, ,$(l))))) $(BUILD)/brock
+	@echo "bench: $< (gcc $(BENCH_CFLAGS), glibc, $$(gcc -dumpfullversion), zlib $$(sed -n 's/^#define ZLIB_VERSION "\(.*\)"/\1/p' /usr/include/zlib.h), libdeflate $$(sed -n 's/^#define LIBDEFLATE_VERSION_STRING[^"]*"\(.*\)"/\1/p' /usr/include/libdeflate.h), $$(git rev-parse --short HEAD 2>/dev/null)); load average $$(cut -d' ' -f1-3 /proc/loadavg)"
 	@$<
+	@for l in $(BENCH_LEVELS); do l=$${l%%:*}; echo "bench-$$l: $(HOT) at -$$l, the rest $(BENCH_CFLAGS); load average $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	  $(BUILD)/bench/bench-$$l evstream | tail -n +2 || exit 1; done
+	@for b in $(BUILD)/brock:strip $(BUILD)/aarch64/brock:aarch64-linux-gnu-strip $(BUILD)/armhf/brock:arm-linux-gnueabihf-strip; do \
+	  s=$${b#*:} b=$${b%%:*}; if [ -f $$b ] && command -v $$s >/dev/null; then \
+	    $$s --strip-all -R .comment -o $$b.stripped $$b && \
+	    echo "size: $$b stripped $$(wc -c <$$b.stripped) bytes (built $$(date -u -r $$b '+%F %H:%M'))"; fi; done
+	@echo "size: budget for x86_64 $$(sed -n '/^[[:space:]]*[0-9]/{s/^[[:space:]]*\([0-9]*\).*/\1/p;q;}' $(SIZE_BUDGET)) bytes ($(SIZE_BUDGET))"
+	@python3 bench/peers.py $(PEERS_ARGS)
+
+# Only the end-to-end part of make bench (npm ci in bench/peers first when node_modules is missing).
+bench-peers: $(BUILD)/brock
+	@python3 bench/peers.py $(PEERS_ARGS)
 
 # Serve-mode load: a C upstream stub (ConverseStream event streams) and a load
 # generator, run as separate processes against build/brock (bench/serve.sh).
@@ -239,5 +266,5 @@ distclean:
 # Per-object header dependencies written by -MMD -MP.
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
-.PHONY: size dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke fuzz-long bench bench-serve clean distclean
+.PHONY: size dist FORCE all deps deps-cross demo lint release unit check check-fast cross check-cross fuzz-build fuzz-smoke fuzz-long bench bench-peers bench-serve clean distclean
 .SECONDARY:
