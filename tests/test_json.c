@@ -789,6 +789,17 @@ static void test_writer_basic(void)
 	jw_int(&w, INT64_MIN);
 	CHECK(jw_finish(&w, &e) == 0);
 	CHECK_STR(wr_out(&b), "X-9223372036854775808");
+	buf_reset(&b);
+	jw_init(&w, &b);
+	jw_arr_begin(&w);
+	jw_int(&w, 0);
+	jw_int(&w, 9);
+	jw_int(&w, 10);
+	jw_int(&w, -1);
+	jw_int(&w, INT64_MAX);
+	jw_arr_end(&w);
+	CHECK(jw_finish(&w, &e) == 0);
+	CHECK_STR(wr_out(&b), "[0,9,10,-1,9223372036854775807]");
 	buf_free(&b);
 }
 

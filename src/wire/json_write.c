@@ -293,13 +293,17 @@ void jw_str_end(struct jw *w)
 
 void jw_int(struct jw *w, int64_t v)
 {
-	char tmp[24];
-	int n;
+	char tmp[24], *q = tmp + sizeof tmp;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
 
 	if (w_value(w))
 		return;
-	n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-	w_put(w, tmp, (size_t)n);
+	do /* no snprintf: three per streamed chunk showed in the profile */
+		*--q = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--q = '-';
+	w_put(w, q, (size_t)(tmp + sizeof tmp - q));
 	w_done(w);
 }
 
