@@ -176,16 +176,16 @@ def test_faults_config_set_leaves_no_sidecar(h):
         os.listdir(os.path.dirname(path))
 
 
-def _in_tmpfs(h, script):
+def _in_tmpfs(h, script, env=None):
     """Runs script (sh) in a private mount namespace with $T a 64 KiB tmpfs; None when the
-    machine does not allow it (not root, no unshare)."""
+    machine does not allow it (not root, no unshare). env: overrides for h.env()."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         return None
     t = os.path.join(h.tmp, "small")
     os.makedirs(t, exist_ok=True)
     p = subprocess.run(["unshare", "-m", "sh", "-ec",
                         'mount -t tmpfs -o size=64k tmpfs "$T"\n' + script],
-                       env=dict(h.env(), T=t, BROCK=h.brock_path), stdout=subprocess.PIPE,
+                       env=dict(h.env(**(env or {})), T=t, BROCK=h.brock_path), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60)
     if p.returncode == 99 or b"mount:" in p.stderr[:200] and b"permission denied" in p.stderr.lower():
         return None
@@ -236,3 +236,109 @@ ls -a "$T"
     assert "Read-only" in out or "read-only" in out, out
     assert "{ a: 1 }" in out, out
     assert set(out.split("rc=1")[1].split()) - {"{", "a:", "1", "}", ".", "..", "config.json5"} == set(), out
+
+
+def _listing(out, after):
+    """The names `ls -a` printed after the line `after`."""
+    lines = out.split("\n")
+    return set(lines[lines.index(after) + 1:]) - {"", ".", ".."}
+
+
+def test_faults_cache_refresh_enospc(h):
+    """`models list --refresh` with the cache directory on a full tmpfs: exit 1 naming the
+    cache file, the cached list untouched, no temp file."""
+    p = _in_tmpfs(h, r'''
+export BROCK_CACHE_DIR="$T/cache"
+"$BROCK" models list --refresh --plain >/dev/null
+f=$(ls "$T/cache")
+cp "$T/cache/$f" "$T/orig"
+dd if=/dev/zero of="$T/fill" bs=1k count=64 2>/dev/null || true
+set +e
+e=$("$BROCK" models list --refresh --plain 2>&1 >/dev/null)
+echo "rc=$?"
+echo "err: $e"
+set -e
+cmp "$T/cache/$f" "$T/orig" && echo same
+echo "file: $f"
+ls -a "$T/cache"
+echo end
+''')
+    if p is None:
+        h.skip("needs root and unshare -m (CI runs as root)")
+    out, err = p.stdout.decode(), p.stderr.decode()
+    assert p.returncode == 0, (out, err)
+    assert "rc=1\n" in out and "same\n" in out, (out, err)
+    name = out.split("file: ")[1].split("\n")[0]
+    assert name.startswith("models-"), out
+    assert "err: brock: " in out and "No space left" in out and name in out, (out, err)
+    assert _listing(out.split("\nend")[0], "file: " + name) == {name}, out
+
+
+def test_faults_cache_refresh_read_only(h):
+    p = _in_tmpfs(h, r'''
+export BROCK_CACHE_DIR="$T/cache"
+"$BROCK" models list --refresh --plain >/dev/null
+f=$(ls "$T/cache")
+cp "$T/cache/$f" "$T/orig"
+mount -o remount,ro "$T"
+set +e
+e=$("$BROCK" models list --refresh --plain 2>&1 >/dev/null)
+echo "rc=$?"
+echo "err: $e"
+set -e
+cmp "$T/cache/$f" "$T/orig" && echo same
+echo "file: $f"
+ls -a "$T/cache"
+''')
+    if p is None:
+        h.skip("needs root and unshare -m (CI runs as root)")
+    out, err = p.stdout.decode(), p.stderr.decode()
+    assert p.returncode == 0, (out, err)
+    assert "rc=1\n" in out and "same\n" in out, (out, err)
+    name = out.split("file: ")[1].split("\n")[0]
+    assert "err: brock: " in out and "ead-only" in out and name in out, (out, err)
+    assert _listing(out, "file: " + name) == {name}, out
+
+
+def _sso_tmpfs(h, fault):
+    """The SSO token cache directory on a tmpfs (bind-mounted over it) made full or read-only
+    (fault: the sh lines), then a refresh of the expired token."""
+    h.emu.config(sso_account_id="111122223333", sso_role_name="Developer")
+    h.aws_config(SSO_CONFIG)
+    path = h.sso_token_cache("corp", expires_in=-600)
+    with open(path, "rb") as f:
+        orig = f.read()
+    p = _in_tmpfs(h, r'''
+cp -p "$F" "$T/"
+mount --bind "$T" "$(dirname "$F")"
+''' + fault + r'''
+set +e
+e=$("$BROCK" --profile dev auth --json 2>&1 >/dev/null)
+echo "rc=$?"
+echo "err: $e"
+set -e
+cat "$F"
+echo
+echo "--ls"
+ls -a "$(dirname "$F")"
+''', env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "F": path})
+    if p is None:
+        h.skip("needs root and unshare -m (CI runs as root)")
+    out, err = p.stdout.decode(), p.stderr.decode()
+    assert p.returncode == 0, (out, err)
+    # a failed refresh of credentials: exit 3 (SPEC 2, a provider failed)
+    assert "rc=3\n" in out, (out, err)
+    assert "err: brock: " in out and path in out and "SSO token cache" in out, (out, err)
+    assert orig.decode() + "\n--ls" in out, (out, orig)
+    assert _listing(out, "--ls") - {"fill"} == {os.path.basename(path)}, out
+    return out
+
+
+def test_faults_sso_cache_enospc(h):
+    out = _sso_tmpfs(h, 'dd if=/dev/zero of="$T/fill" bs=1k count=64 2>/dev/null || true')
+    assert "No space left" in out, out
+
+
+def test_faults_sso_cache_read_only(h):
+    out = _sso_tmpfs(h, 'mount -o remount,ro "$T"')
+    assert "ead-only" in out, out
