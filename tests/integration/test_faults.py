@@ -342,3 +342,76 @@ def test_faults_sso_cache_enospc(h):
 def test_faults_sso_cache_read_only(h):
     out = _sso_tmpfs(h, 'mount -o remount,ro "$T"')
     assert "ead-only" in out, out
+
+
+def test_faults_ledger_enospc(h):
+    """`brock serve` with budgets and its state directory on a tmpfs that fills up: the gateway
+    keeps serving (the spend stays in memory and the budget still counts), says what went wrong
+    on stderr once, and once space returns the ledger is written whole: it parses and holds
+    every request."""
+    from test_serve import Serve, user
+    from test_serve_policy import keys_config, wait_for
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        h.skip("needs root and unshare -m (CI runs as root)")
+    key = "sk-ledger-enospc"
+    name = "k" * 64  # long records: a few dozen fill the ledger's page on the tmpfs
+    keys_config(h, [{"name": name, "key": key, "budget": {"usd": 1000, "period": "day"}}])
+    t = os.path.join(h.tmp, "small")
+    os.makedirs(t)
+    out_path, err_path = os.path.join(h.tmp, "serve.out"), os.path.join(h.tmp, "serve.err")
+    with open(out_path, "wb") as fo, open(err_path, "wb") as fe:
+        p = subprocess.Popen(
+            ["unshare", "-m", "sh", "-ec", 'mount -t tmpfs -o size=64k,mode=700 tmpfs "$T"\n'
+             'exec "$BROCK" serve --listen 127.0.0.1:0'],
+            env=h.env(AWS_MAX_ATTEMPTS="1", BROCK_STATE_DIR=t + "/state", T=t,
+                      BROCK=h.brock_path),
+            stdin=subprocess.DEVNULL, stdout=fo, stderr=fe, start_new_session=True)
+    p.out_path, p.err_path = out_path, err_path
+    try:
+        s = Serve(h, p).wait_ready()
+        root = "/proc/%d/root%s" % (p.pid, t)  # the tmpfs as brock's namespace sees it
+        state = root + "/state"
+        ledger = state + "/ledger"
+
+        def records():
+            with open(ledger) as f:
+                text = f.read()
+            if text and not text.endswith("\n"):
+                return -1  # an append the full disk cut short: the next compaction drops it
+            recs = [ln.split("\t") for ln in text.splitlines() if not ln.startswith("#")]
+            for f in recs:
+                assert len(f) == 9 and f[1] == name, f
+            return sum(int(f[2]) for f in recs)
+
+        st, _, data = s.chat(user("hi"), key=key)
+        assert st == 200, data
+        wait_for(lambda: records() == 1, "the first record")
+        fd = os.open(root + "/fill", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:  # the tmpfs is full from here
+            while os.write(fd, b"\0" * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        n = 1
+        for _ in range(3):  # three ticks' worth of appends: well over the page left
+            for _ in range(25):
+                st, _, data = s.chat(user("hi"), key=key)
+                assert st == 200, data  # it keeps serving
+                n += 1
+            time.sleep(1.2)
+        wait_for(lambda: "No space left" in s.stderr(), "the write failure on stderr")
+        time.sleep(2.5)  # more ticks that fail
+        err = s.stderr()
+        warns = [ln for ln in err.splitlines() if "ledger" in ln]
+        assert len(warns) == 1, err  # once, not once per tick or per request
+        assert ledger in warns[0].replace(root, t) or t + "/state/ledger" in warns[0], warns
+        os.unlink(root + "/fill")  # space returns: the next tick writes the whole table
+        wait_for(lambda: records() == n, "the ledger written again with all %d requests" % n)
+        assert sorted(os.listdir(state)) == ["ledger"], os.listdir(state)
+        wait_for(lambda: "written again" in s.stderr(), "the recovery on stderr")
+        assert p.poll() is None, s.stderr()
+    finally:
+        if p.poll() is None:
+            p.terminate()
+        p.wait(timeout=30)
