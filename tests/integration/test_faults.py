@@ -1,8 +1,11 @@
 """Files survive anything: brock is SIGKILLed at random moments while it rewrites the config
 (`config set`), the discovery cache (`models list --refresh`) and the SSO token cache (a refresh
-through SSO-OIDC); after every kill each file parses and holds either the old or the new content. ENOSPC and a read-only directory (a small tmpfs in a
-private mount namespace; needs root, as CI runs): a clear error, exit 1, the original untouched,
-no temporary file left."""
+through SSO-OIDC); after every kill each file parses and holds either the old or the new content. ENOSPC and a
+read-only directory (a small tmpfs in a private mount namespace; needs root, as CI runs) for the
+config, the discovery cache and the SSO token cache: a clear error naming the file, exit 1 (3 for
+the SSO refresh: credentials), the original untouched, no temporary file left. The gateway's
+ledger on a tmpfs that fills up: serve keeps answering, says so once, and writes the whole
+ledger when space returns; a read-only state directory at start: it refuses to start."""
 
 import json
 import os
@@ -415,3 +418,27 @@ def test_faults_ledger_enospc(h):
         if p.poll() is None:
             p.terminate()
         p.wait(timeout=30)
+
+
+def test_faults_ledger_read_only_at_start(h):
+    """A key with a budget and a state directory that cannot be written: `brock serve` refuses
+    to start (it could not keep the budget across restarts), exit 1, naming the ledger."""
+    from test_serve_policy import keys_config
+    keys_config(h, [{"name": "team", "key": "sk-ledger-ro", "budget": {"usd": 1, "period": "day"}}])
+    p = _in_tmpfs(h, r'''
+mkdir -m 700 "$T/state"
+printf '' >"$T/state/ledger"
+mount -o remount,ro "$T"
+set +e
+BROCK_STATE_DIR="$T/state" "$BROCK" serve --listen 127.0.0.1:0 2>&1
+echo "rc=$?"
+set -e
+ls -a "$T/state"
+''')
+    if p is None:
+        h.skip("needs root and unshare -m (CI runs as root)")
+    out = p.stdout.decode()
+    assert p.returncode == 0, (out, p.stderr)
+    assert "rc=1\n" in out and "ead-only" in out and "/state/ledger" in out, out
+    assert "serving" not in out, out
+    assert set(out.split("rc=1\n")[1].split()) == {".", "..", "ledger"}, out
