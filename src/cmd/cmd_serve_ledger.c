@@ -181,8 +181,8 @@ static void sl_job(struct loop_job *j)
 					 strerror(errno))
 			       : 0)) {
 		if (!sv->g->quiet && !p->failing)
-			fprintf(stderr, "brock: warning: ledger: %s; usage is kept in memory and "
-				"written when it can be\n", e.msg);
+			fprintf(stderr, "brock: warning: ledger: %s; kept in memory until "
+				"it can be written\n", e.msg);
 		p->failing = 1;
 		pthread_mutex_lock(&p->mu);
 		p->dirty = 1;
@@ -238,8 +238,7 @@ void cmd_serve_ledger_close(struct serve *sv)
 	p->job.user = sv;
 	sl_job(&p->job);
 	if (p->failing)
-		fprintf(stderr, "brock: warning: ledger: %s could not be written at exit: the "
-				"usage not yet in it is lost\n", p->path);
+		fprintf(stderr, "brock: warning: ledger: %s not written at exit\n", p->path);
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
