@@ -257,7 +257,9 @@ out:
 
 /* Refresh under the lock of the cache directory, as `config set` does (no
  * sidecar file): another process may have refreshed while we waited, so the
- * cache is read again first and used as it is when it is fresh now. */
+ * cache is read again first and used as it is when it is fresh now. -2 when
+ * the refreshed token could not be saved (the refresh token may have been
+ * rotated: going on would lose the session silently). */
 static int sso_refresh_locked(struct creds_chain *c, const struct sso_params *p,
 			      struct buf *text, struct sso_token *t, const char *name,
 			      struct err *e)
@@ -278,7 +280,7 @@ static int sso_refresh_locked(struct creds_chain *c, const struct sso_params *p,
 		if (creds_now(c) + CREDS_REFRESH_BEFORE_S < t->expires)
 			r = 0;
 		else if (sso_refresh(c, p, t, e) == 0)
-			r = sso_cache_write(p, text, t, e);
+			r = sso_cache_write(p, text, t, e) == 0 ? 0 : -2;
 	}
 	close(lfd);
 	return r;
@@ -369,9 +371,14 @@ static int sso_creds(struct creds_chain *c, const char *name, const struct sso_p
 		int can = p->session[0] && t->refresh[0] && t->client_id[0] &&
 			  t->client_secret[0] && (t->reg_expires == 0 || now < t->reg_expires);
 		struct err re;
+		int rr = can ? sso_refresh_locked(c, p, &text, t, name, &re) : -1;
 
-		if (can && sso_refresh_locked(c, p, &text, t, name, &re) == 0) {
+		if (rr == 0) {
 			/* refreshed, by us or by another process meanwhile */
+		} else if (rr == -2) {
+			err_set(e, ERR_CREDS, "profile %s: the SSO token was refreshed but not saved: %s",
+				name, re.msg);
+			goto out;
 		} else if (now >= t->expires) {
 			if (can)
 				err_set(e, ERR_CREDS,

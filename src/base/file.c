@@ -209,8 +209,8 @@ int file_write_atomic(const char *path, const void *p, size_t n, unsigned mode, 
 		return err_set(e, ERR_OTHER, "path too long: %.300s", path);
 	fd = mkstemp(tmp); /* O_EXCL, mode 0600 from the start: safe in a shared dir */
 	if (fd < 0)
-		return err_set(e, ERR_OTHER, "cannot create a temp file in %.300s: %s", dir,
-			       strerror(errno));
+		return err_set(e, ERR_OTHER, "cannot write %.300s: cannot create a temp file in "
+			       "its directory: %s", path, strerror(errno));
 	/* mkostemp(O_CLOEXEC) is not in C11 + _DEFAULT_SOURCE; the child of a
 	 * credential_process closes what is left anyway */
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -219,7 +219,7 @@ int file_write_atomic(const char *path, const void *p, size_t n, unsigned mode, 
 
 		close(fd);
 		unlink(tmp);
-		return err_set(e, ERR_OTHER, "cannot write %.300s: %s", tmp, strerror(er));
+		return err_set(e, ERR_OTHER, "cannot write %.300s: %s", path, strerror(er));
 	}
 	if (close(fd) < 0 || rename(tmp, path) < 0) {
 		int er = errno;

@@ -706,8 +706,10 @@ static int run(struct aws *a, struct creds_chain *cc, const struct disc_opts *o,
 	fresh_list.fetched = now;
 	LOG(a, "discovery: %zu models fetched", fresh_list.n);
 	if (s->use_cache && disc_cache_store(s->dir, s->name, &fresh_list, a->region,
-					     (const char *)s->filter.p, &ce) < 0)
-		LOG(a, "discovery: cache not written: %s", ce.msg);
+					     (const char *)s->filter.p, &ce) < 0) {
+		snprintf(r->warning, sizeof r->warning, "model cache not written: %s", ce.msg);
+		r->store_failed = 1;
+	}
 	take_list(r, &fresh_list);
 	r->source = DISC_FETCHED;
 	return 0;

@@ -152,6 +152,8 @@ struct disc_result {
 	struct disc_list list;
 	int source;        /* enum disc_source */
 	char warning[768]; /* "" or a line for stderr (main prints it unless -q) */
+	int store_failed;  /* fetched, but the cache file could not be written
+			      (warning says why): an error for --refresh */
 };
 
 /* Discovery as SPEC 5 runs it: off when enabled is false; with enabled

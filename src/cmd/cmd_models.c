@@ -129,7 +129,7 @@ int cmd_models(const struct globals *g, int argc, char **argv, struct err *e)
 	}
 	if (g->verbose)
 		ctx_log(&c, "discovery: %s, %zu models", source_name(dr.source), dr.list.n);
-	if (dr.warning[0] && !g->quiet)
+	if (dr.warning[0] && !g->quiet && !(a.refresh && dr.store_failed))
 		fprintf(stderr, "brock: warning: %s\n", dr.warning);
 	rc = catalog_build(&cat, &c.cfg, dr.list.n ? &dr.list : NULL, e);
 	if (rc == 0) {
@@ -138,6 +138,8 @@ int cmd_models(const struct globals *g, int argc, char **argv, struct err *e)
 		rc = render(&cat, &a, e);
 		catalog_free(&cat);
 	}
+	if (rc == 0 && a.refresh && dr.store_failed) /* the list is shown, the refresh failed */
+		rc = err_set(e, ERR_OTHER, "%s", dr.warning);
 	disc_result_free(&dr);
 	ctx_close(&c);
 	return rc;

@@ -8,8 +8,10 @@
  * half a record in the middle of the file (a torn last line is skipped on
  * the next start, which rewrites the file without it). The file is
  * compacted again when the appends pass LEDGER_COMPACT_AT bytes, when the
- * UTC day changes, after a failed write, and at exit. One brock serve per
- * state directory. */
+ * UTC day changes, after a failed write, and at exit. A failed write (a
+ * full disk) is said once, and again when the file is written whole; the
+ * gateway keeps serving and counting budgets from memory meanwhile. One
+ * brock serve per state directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -178,11 +180,17 @@ static void sl_job(struct loop_job *j)
 			       ? err_set(&e, ERR_OTHER, "cannot append to %s: %s", p->path,
 					 strerror(errno))
 			       : 0)) {
-		if (!sv->g->quiet)
-			fprintf(stderr, "brock: warning: ledger: %s\n", e.msg);
+		if (!sv->g->quiet && !p->failing)
+			fprintf(stderr, "brock: warning: ledger: %s; kept in memory until "
+				"it can be written\n", e.msg);
+		p->failing = 1;
 		pthread_mutex_lock(&p->mu);
 		p->dirty = 1;
 		pthread_mutex_unlock(&p->mu);
+	} else if (p->failing) {
+		p->failing = 0;
+		if (!sv->g->quiet)
+			fprintf(stderr, "brock: ledger: %s written again\n", p->path);
 	}
 	buf_free(&out);
 	atomic_store(&p->job_busy, 0);
@@ -229,6 +237,8 @@ void cmd_serve_ledger_close(struct serve *sv)
 	pthread_mutex_unlock(&p->mu);
 	p->job.user = sv;
 	sl_job(&p->job);
+	if (p->failing)
+		fprintf(stderr, "brock: warning: ledger: %s not written at exit\n", p->path);
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;

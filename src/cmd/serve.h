@@ -146,6 +146,8 @@ struct serve_pol {
 	struct ledger led;
 	struct buf pending;
 	int dirty;                  /* a write failed: compact next time */
+	int failing;                /* that failure was reported: quiet until a
+				       write succeeds (helper job only) */
 	size_t appended;            /* bytes appended since the last compaction */
 	int64_t compacted_day;
 	char path[4096];
