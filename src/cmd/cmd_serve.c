@@ -734,9 +734,10 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			cmd_serve_refuse(c, &ref);
 			return SERVER_ANSWERED;
 		}
-		/* chat: first on the loop over HTTP/2 upstream (cmd_serve_h2.c), else
-		 * handed to a helper thread; the others: a helper thread */
-		return route == ROUTE_CHAT ? SERVER_GO_INLINE : SERVER_GO;
+		/* chat and the pass-through: first on the loop over HTTP/2 upstream
+		 * (cmd_serve_h2.c), else handed to a helper thread; the others: a
+		 * helper thread */
+		return route == ROUTE_CHAT || pt ? SERVER_GO_INLINE : SERVER_GO;
 	}
 	case ROUTE_MODELS:
 		return serve_method(c, rq, "GET") ? SERVER_GO : SERVER_ANSWERED;
@@ -777,7 +778,8 @@ static void serve_handle(void *user, struct server_conn *c, const struct server_
 	const struct serve_req *q = cmd_serve_req(c);
 
 	if (server_on_loop(c)) {
-		if (!cmd_serve_h2_chat(sv, c, rq))
+		if (!(cmd_serve_route_of(rq->path) == ROUTE_CHAT ? cmd_serve_h2_chat(sv, c, rq)
+						  : cmd_serve_pt_loop(sv, c, rq)))
 			server_handoff(c);
 		return;
 	}
