@@ -734,10 +734,11 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			cmd_serve_refuse(c, &ref);
 			return SERVER_ANSWERED;
 		}
-		/* chat and the pass-through: first on the loop over HTTP/2 upstream
+		/* chat, /v1/messages, the pass-through: first on the loop over HTTP/2 upstream
 		 * (cmd_serve_h2.c), else handed to a helper thread; the others: a
 		 * helper thread */
-		return route == ROUTE_CHAT || pt ? SERVER_GO_INLINE : SERVER_GO;
+		return route == ROUTE_CHAT || route == ROUTE_MESSAGES || pt ? SERVER_GO_INLINE
+									    : SERVER_GO;
 	}
 	case ROUTE_MODELS:
 		return serve_method(c, rq, "GET") ? SERVER_GO : SERVER_ANSWERED;
@@ -778,8 +779,11 @@ static void serve_handle(void *user, struct server_conn *c, const struct server_
 	const struct serve_req *q = cmd_serve_req(c);
 
 	if (server_on_loop(c)) {
-		if (!(cmd_serve_route_of(rq->path) == ROUTE_CHAT ? cmd_serve_h2_chat(sv, c, rq)
-						  : cmd_serve_pt_loop(sv, c, rq)))
+		enum serve_route r = cmd_serve_route_of(rq->path);
+
+		if (!(r == ROUTE_CHAT	    ? cmd_serve_h2_chat(sv, c, rq)
+		      : r == ROUTE_MESSAGES ? cmd_serve_messages_loop(sv, c, rq)
+					    : cmd_serve_pt_loop(sv, c, rq)))
 			server_handoff(c);
 		return;
 	}

@@ -427,6 +427,8 @@ int cmd_serve_h2_write(struct serve_h2call *k, const void *p, size_t n, struct e
  * blocking path must run it (server_handoff). */
 int cmd_serve_h2_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq);
 int cmd_serve_pt_loop(struct serve *sv, struct server_conn *c, const struct server_request *rq);
+int cmd_serve_messages_loop(struct serve *sv, struct server_conn *c,
+			    const struct server_request *rq);
 /* cmd_serve_h2_free after server_run. */
 void cmd_serve_h2_free(struct serve *sv);
 struct aws_response;
