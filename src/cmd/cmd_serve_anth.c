@@ -1,6 +1,9 @@
 /* cmd_serve_anth: the Anthropic Messages API of serve mode (SPEC 7.2), on
  * helper threads (anthropic.h has the pure half).
  *
+ * (/v1/messages runs on the loop first: cmd_serve_anth_h2.c; serve_anth.h
+ * has what both share.)
+ *
  * POST /v1/messages (any query): the body is mapped (anth_map_invoke), the
  * model resolved (a Bedrock id as is; an Anthropic name such as
  * "claude-sonnet-4-5-20250929" against the catalog, anth_resolve_model),
@@ -29,13 +32,8 @@
 #include "bedrock/anthropic.h"
 #include "bedrock/catalog.h"
 #include "cmd/serve.h"
+#include "cmd/serve_anth.h"
 #include "wire/json.h"
-
-#define ANTH_PING_MS 10000            /* silence before a ping (SPEC: at most 15 s) */
-#define ANTH_PING_EVERY_MS 1000       /* how often the tick looks */
-#define ANTH_BODY_OUT_MAX (64u << 20) /* the upstream request body */
-#define ANTH_ANSWER_MAX (32u << 20)   /* a non-stream answer */
-#define ANTH_SSE_HEAD "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
 
 /* ------------------------------------------------------------------------ */
 /* Pings */
@@ -88,21 +86,6 @@ void cmd_serve_ping_tick(struct serve *sv)
 /* ------------------------------------------------------------------------ */
 /* One call */
 
-struct anth_call {
-	struct serve *sv;
-	struct server_conn *c;
-	struct serve_req *q;
-	struct serve_ping ping;
-	char model[ANTH_MODEL_MAX];  /* the Bedrock id called */
-	char name[ANTH_MODEL_MAX];   /* the model as the client named it (echoed) */
-	char id[64];                 /* msg_... for the Converse path */
-	struct anth_relay rl;        /* Claude: InvokeModelWithResponseStream */
-	struct anth_conv cv;         /* others: ConverseStream */
-	struct conv_stream cs;
-	struct conv_usage usage;     /* what the answer reported */
-	int last;                    /* the last model to try: every error is answered */
-	int next;                    /* failed before any byte, worth the next model */
-};
 
 /* An upstream error before the stream's head: answered, unless another
  * model may serve (429, 5xx, not the last one; SPEC 7.4). */
@@ -160,8 +143,8 @@ static int anth_up_body(void *user, const uint8_t *p, size_t n, struct err *e)
 }
 
 /* A failure after the stream's head: an `event: error`. */
-static void anth_late_error(const struct err *e, int status, const char *type, anth_write_fn w,
-			    void *user)
+void cmd_serve_anth_late_error(const struct err *e, int status, const char *type, anth_write_fn w,
+			       void *user)
 {
 	struct anth_error ae;
 	struct buf b;
@@ -185,14 +168,14 @@ static int anth_finish(struct anth_call *ac, int rc, const struct aws_response *
 		return 0;
 	}
 	if (rc < 0 && !server_client_gone(ac->c))
-		anth_late_error(e, r->status >= 300 ? r->status : 0,
+		cmd_serve_anth_late_error(e, r->status >= 300 ? r->status : 0,
 				r->error_type[0] ? r->error_type : NULL, anth_write, ac);
 	ping_del(ac->sv, &ac->ping);
 	server_stream_end(ac->c);
 	return rc < 0;
 }
 
-static void anth_usage_conv(const struct anth_usage *a, struct conv_usage *u)
+void cmd_serve_anth_usage(const struct anth_usage *a, struct conv_usage *u)
 {
 	u->input_tokens = a->input_tokens;
 	u->output_tokens = a->output_tokens;
@@ -221,7 +204,7 @@ static int anth_invoke(struct anth_call *ac, const struct buf *body, int stream,
 			struct err e2;
 
 			if (anth_usage_from_message(r->body.p, r->body.len, &au, &e2) == 0)
-				anth_usage_conv(&au, &ac->usage);
+				cmd_serve_anth_usage(&au, &ac->usage);
 			server_reply(ac->c, 200, "application/json", NULL, r->body.p, r->body.len);
 		} else {
 			anth_fail(ac, e, r);
@@ -235,7 +218,7 @@ static int anth_invoke(struct anth_call *ac, const struct buf *body, int stream,
 	rc = cmd_serve_runtime(ac->sv, ac->model, "invoke-with-response-stream", &up, r, e);
 	if (rc == 0)
 		rc = anth_relay_finish(&ac->rl, e);
-	anth_usage_conv(&ac->rl.usage, &ac->usage);
+	cmd_serve_anth_usage(&ac->rl.usage, &ac->usage);
 	rc = anth_finish(ac, rc, r, e) ? -1 : rc;
 	anth_relay_free(&ac->rl);
 	return rc;
@@ -249,7 +232,7 @@ static int anth_usage_cb(void *user, const struct conv_usage *u, struct err *e)
 }
 
 /* A Converse answer as the message object. */
-static int anth_conv_answer(struct anth_call *ac, const struct buf *body, struct err *e)
+int cmd_serve_anth_conv_answer(struct anth_call *ac, const struct buf *body, struct err *e)
 {
 	struct conv_handler uh;
 	struct buf out;
@@ -315,7 +298,7 @@ static int anth_converse(struct anth_call *ac, const struct buf *body, int strea
 			anth_fail(ac, e, r);
 		}
 	} else if (rc == 0) {
-		rc = anth_conv_answer(ac, &r->body, e);
+		rc = cmd_serve_anth_conv_answer(ac, &r->body, e);
 	} else {
 		anth_fail(ac, e, r);
 	}
@@ -347,8 +330,8 @@ static const char *anth_geo(const char *region)
  * (404 for another provider's ref or an unknown Anthropic name, the
  * catalog's error when it cannot be built) and -1. Aliases
  * (serve.modelAliases) go first. */
-static int anth_model(struct serve *sv, struct server_conn *c, const char *name,
-		      char out[ANTH_MODEL_MAX], int loop)
+int cmd_serve_anth_model(struct serve *sv, struct server_conn *c, const char *name,
+			 char out[ANTH_MODEL_MAX], int loop)
 {
 	char alias[SERVE_MODEL_MAX];
 	struct catalog cat;
@@ -394,13 +377,13 @@ static int anth_model(struct serve *sv, struct server_conn *c, const char *name,
 }
 
 /* The client's anthropic-beta header(s), joined; "" when none. */
-static void anth_betas_of(const struct server_request *rq, struct buf *b)
+void cmd_serve_anth_betas(const struct server_request *rq, struct buf *b)
 {
 	if (http_header_join(rq->p, "anthropic-beta", b) < 0)
 		buf_reset(b);
 }
 
-static void anth_msg_id(char *out, size_t n)
+void cmd_serve_anth_msg_id(char *out, size_t n)
 {
 	uint8_t rnd[12];
 	char hex[2 * sizeof rnd + 1];
@@ -417,7 +400,8 @@ static void anth_msg_id(char *out, size_t n)
 }
 
 /* The map error of a client's body: 400 invalid_request_error, or ours. */
-static void anth_map_failed(struct server_conn *c, const struct anth_req *ar, const struct err *e)
+void cmd_serve_anth_map_failed(struct server_conn *c, const struct anth_req *ar,
+			       const struct err *e)
 {
 	char msg[ERR_MSG_MAX + 80];
 
@@ -456,8 +440,8 @@ static void anth_charge(struct anth_call *ac, int64_t t0, int rc, const struct a
 
 /* The body for ac->model: the Anthropic body for Claude (InvokeModel),
  * Converse's for the others. */
-static int anth_body(struct anth_call *ac, const struct server_request *rq, const char *beta,
-		     struct anth_req *ar, struct buf *body, struct err *e)
+int cmd_serve_anth_body(struct anth_call *ac, const struct server_request *rq, const char *beta,
+			struct anth_req *ar, struct buf *body, struct err *e)
 {
 	int rc;
 
@@ -521,8 +505,8 @@ static void anth_models(struct anth_call *ac, const struct server_request *rq, c
 		/* the answer names the model that serves it */
 		snprintf(ac->model, sizeof ac->model, "%s", fb[i]);
 		snprintf(ac->name, sizeof ac->name, "%s", fb[i]);
-		if (anth_body(ac, rq, beta, ar, body, &e) < 0) {
-			anth_map_failed(ac->c, ar, &e);
+		if (cmd_serve_anth_body(ac, rq, beta, ar, body, &e) < 0) {
+			cmd_serve_anth_map_failed(ac->c, ar, &e);
 			return;
 		}
 	}
@@ -546,251 +530,36 @@ void cmd_serve_messages(struct serve *sv, struct server_conn *c, const struct se
 	ac->q = cmd_serve_req(c);
 	buf_init(&body, ANTH_BODY_OUT_MAX);
 	buf_init(&beta, 8192);
-	anth_betas_of(rq, &beta);
+	cmd_serve_anth_betas(rq, &beta);
 	memset(&ar, 0, sizeof ar);
 	pthread_rwlock_rdlock(&sv->cfg_mu); /* serve.anthropicBetas (NULL: the default list) */
 	rc = anth_map_invoke(rq->body, rq->body_len, (const char *)beta.p,
 			     (const char *const *)sv->ctx.cfg.serve_anthropic_betas, &ar, &body, &e);
 	pthread_rwlock_unlock(&sv->cfg_mu);
 	if (rc < 0)
-		anth_map_failed(c, &ar, &e);
+		cmd_serve_anth_map_failed(c, &ar, &e);
 	else
-		rc = anth_model(sv, c, ar.model, ac->model, 0); /* aliases, Anthropic names */
+		rc = cmd_serve_anth_model(sv, c, ar.model, ac->model, 0); /* aliases, Anthropic names */
 	if (rc == 0) {
 		snprintf(ac->name, sizeof ac->name, "%s", ar.model);
 		if (ac->q)
 			snprintf(ac->q->model, sizeof ac->q->model, "%.150s", ac->model);
 		if (!anth_model_is_claude(ac->model) &&
-		    (rc = anth_body(ac, rq, (const char *)beta.p, &ar, &body, &e)) < 0)
-			anth_map_failed(c, &ar, &e);
+		    (rc = cmd_serve_anth_body(ac, rq, (const char *)beta.p, &ar, &body, &e)) < 0)
+			cmd_serve_anth_map_failed(c, &ar, &e);
 	}
 	/* admitted once: a request the loop hands to a helper thread keeps its slot */
 	if (rc == 0 && !(ac->q && ac->q->admitted) &&
 	    (rc = cmd_serve_admit(sv, ac->q, ac->model, &ref)) < 0)
 		cmd_serve_refuse(c, &ref); /* 403 permission_error, 429 rate_limit_error */
 	if (rc == 0) {
-		anth_msg_id(ac->id, sizeof ac->id);
+		cmd_serve_anth_msg_id(ac->id, sizeof ac->id);
 		anth_models(ac, rq, (const char *)beta.p, &ar, &body);
 		cmd_serve_release(sv, ac->q);
 	}
 	buf_free(&beta);
 	buf_free(&body);
 	free(ac);
-}
-
-/* ------------------------------------------------------------------------ */
-/* On the loop over HTTP/2 (cmd_serve_h2.c's engine): the same events. A
- * stream's head goes out with Bedrock's 2xx event stream; pings are a
- * loop timer. */
-
-struct anth_loop {
-	struct serve_h2call k; /* first */
-	struct anth_call ac;
-	struct loop_timer ping;
-	int64_t last; /* clock_ms of the last write */
-	int claude;
-};
-
-static int anth_loop_write(void *user, const uint8_t *p, size_t n, struct err *e)
-{
-	struct anth_loop *al = user;
-
-	al->last = clock_ms();
-	return cmd_serve_h2_write(&al->k, p, n, e);
-}
-
-static void anth_loop_ping(struct loop *l, struct loop_timer *t)
-{
-	static const char ping[] = ANTH_PING;
-	struct anth_loop *al = t->user;
-	int64_t now = clock_ms();
-
-	if (al->k.gone || server_client_gone(al->k.c))
-		return;
-	if (now - al->last >= ANTH_PING_MS && !server_out_full(al->k.c)) {
-		server_stream_send(al->k.c, ping, sizeof ping - 1);
-		al->last = now;
-	}
-	loop_timer_set(l, t, al->last + ANTH_PING_MS);
-}
-
-static int anth_loop_head(struct serve_h2call *k, struct err *e)
-{
-	struct anth_loop *al = (struct anth_loop *)k;
-
-	if (!k->stream || !k->event_stream)
-		return 0;
-	if (server_stream_start(k->c, 200, "text/event-stream", ANTH_SSE_HEAD) < 0)
-		return err_set(e, ERR_NET, "the client went away");
-	al->last = clock_ms();
-	al->ping.fn = anth_loop_ping;
-	al->ping.user = al;
-	loop_timer_set(server_loop_of(k->c), &al->ping, al->last + ANTH_PING_MS);
-	return 0;
-}
-
-static int anth_loop_data(struct serve_h2call *k, const uint8_t *p, size_t n, struct err *e)
-{
-	struct anth_loop *al = (struct anth_loop *)k;
-
-	return al->claude ? anth_relay_feed(&al->ac.rl, p, n, e)
-			  : conv_stream_feed(&al->ac.cs, p, n, e);
-}
-
-static int anth_loop_end(struct serve_h2call *k, struct err *e)
-{
-	struct anth_loop *al = (struct anth_loop *)k;
-	struct anth_usage au;
-	struct err e2;
-
-	if (k->stream) {
-		if (al->claude ? anth_relay_finish(&al->ac.rl, e) < 0
-			       : conv_stream_finish(&al->ac.cs, e) < 0 || anth_conv_end(&al->ac.cv, e) < 0)
-			return -1;
-		loop_timer_stop(server_loop_of(k->c), &al->ping);
-		server_stream_end(k->c);
-		return 0;
-	}
-	if (!al->claude) {
-		anth_conv_answer(&al->ac, &k->answer, e);
-		k->usage = al->ac.usage;
-		return 0;
-	}
-	if (anth_usage_from_message(k->answer.p, k->answer.len, &au, &e2) == 0)
-		anth_usage_conv(&au, &k->usage);
-	server_reply(k->c, 200, "application/json", NULL, k->answer.p, k->answer.len);
-	return 0;
-}
-
-static int anth_loop_fail(struct serve_h2call *k, const struct err *e, int status, const char *type)
-{
-	struct anth_loop *al = (struct anth_loop *)k;
-	struct err e2;
-
-	if (!server_status(k->c)) {
-		if (!k->gone)
-			cmd_serve_fail(k->c, e, status >= 300 ? status : 0, type);
-		return 0;
-	}
-	loop_timer_stop(server_loop_of(k->c), &al->ping);
-	if (!k->gone && !server_client_gone(k->c)) {
-		if (!al->claude && anth_conv_started(&al->ac.cv))
-			anth_conv_fail(&al->ac.cv, e, &e2);
-		else
-			anth_late_error(e, status, type, anth_loop_write, al);
-		server_stream_end(k->c);
-	}
-	return 1;
-}
-
-static void anth_loop_usage(struct serve_h2call *k)
-{
-	struct anth_loop *al = (struct anth_loop *)k;
-
-	if (k->stream && al->claude)
-		anth_usage_conv(&al->ac.rl.usage, &k->usage);
-	else if (k->stream)
-		k->usage = al->ac.cv.usage;
-}
-
-static void anth_loop_free(struct serve_h2call *k)
-{
-	struct anth_loop *al = (struct anth_loop *)k;
-
-	loop_timer_stop(server_loop_of(k->c), &al->ping);
-	if (k->stream && al->claude) {
-		anth_relay_free(&al->ac.rl);
-	} else if (k->stream) {
-		conv_stream_free(&al->ac.cs);
-		anth_conv_free(&al->ac.cv);
-	}
-}
-
-static const struct serve_h2ops anth_loop_ops = {anth_loop_head, anth_loop_data, anth_loop_end,
-						 anth_loop_fail, anth_loop_usage, anth_loop_free};
-
-/* Mapped, resolved without the catalog, admitted: 0 to send, 1 answered,
- * -1 for the blocking path (an Anthropic name, serve.fallbacks). */
-static int anth_loop_prepare(struct anth_loop *al, const struct server_request *rq,
-			     struct anth_req *ar)
-{
-	struct serve *sv = al->k.sv;
-	char fb[1][SERVE_MODEL_MAX];
-	struct serve_refusal ref;
-	struct buf beta;
-	struct err e;
-	int rc;
-
-	buf_init(&beta, 8192);
-	anth_betas_of(rq, &beta);
-	pthread_rwlock_rdlock(&sv->cfg_mu); /* serve.anthropicBetas (NULL: the default list) */
-	rc = anth_map_invoke(rq->body, rq->body_len, (const char *)beta.p,
-			     (const char *const *)sv->ctx.cfg.serve_anthropic_betas, ar, &al->k.body, &e);
-	pthread_rwlock_unlock(&sv->cfg_mu);
-	if (rc < 0)
-		anth_map_failed(al->k.c, ar, &e);
-	else if ((rc = anth_model(sv, al->k.c, ar->model, al->ac.model, 1)) > 0 ||
-		 (rc == 0 && cmd_serve_fallbacks(sv, al->k.q, al->ac.model, fb, 1) > 0))
-		rc = -2;
-	if (rc == 0) {
-		snprintf(al->ac.name, sizeof al->ac.name, "%s", ar->model);
-		if (al->k.q)
-			snprintf(al->k.q->model, sizeof al->k.q->model, "%.150s", al->ac.model);
-		al->claude = anth_model_is_claude(al->ac.model);
-		if (!al->claude && (rc = anth_body(&al->ac, rq, (const char *)beta.p, ar,
-						   &al->k.body, &e)) < 0)
-			anth_map_failed(al->k.c, ar, &e);
-	}
-	if (rc == 0 && !(al->k.q && al->k.q->admitted) &&
-	    (rc = cmd_serve_admit(sv, al->k.q, al->ac.model, &ref)) < 0)
-		cmd_serve_refuse(al->k.c, &ref);
-	buf_free(&beta);
-	return rc == -2 ? -1 : rc < 0 ? 1 : 0;
-}
-
-int cmd_serve_messages_loop(struct serve *sv, struct server_conn *c,
-			    const struct server_request *rq)
-{
-	struct anth_loop *al;
-	struct anth_req ar;
-	struct conv_handler h;
-	int rc;
-
-	if (!cmd_serve_h2_ready(sv, c) || !(al = calloc(1, sizeof *al)))
-		return 0;
-	al->k.sv = al->ac.sv = sv;
-	al->k.c = al->ac.c = c;
-	al->k.q = al->ac.q = cmd_serve_req(c);
-	al->k.ops = &anth_loop_ops;
-	al->k.what = "messages";
-	buf_init(&al->k.body, ANTH_BODY_OUT_MAX);
-	memset(&ar, 0, sizeof ar);
-	if ((rc = anth_loop_prepare(al, rq, &ar)) != 0) {
-		buf_free(&al->k.body);
-		free(al);
-		return rc > 0;
-	}
-	anth_msg_id(al->ac.id, sizeof al->ac.id);
-	snprintf(al->k.model_id, sizeof al->k.model_id, "%s", al->ac.model);
-	al->k.stream = ar.stream;
-	if (al->claude)
-		al->k.action = ar.stream ? "invoke-with-response-stream" : "invoke";
-	if (ar.stream && al->claude) {
-		anth_relay_init(&al->ac.rl, anth_loop_write, al);
-	} else if (ar.stream) {
-		anth_conv_init(&al->ac.cv, al->ac.id, al->ac.name, anth_loop_write, al);
-		anth_conv_handler(&al->ac.cv, &h);
-		conv_stream_init(&al->ac.cs, &h, 0);
-	}
-	if (sv->g->verbose)
-		ctx_log(&sv->ctx, "messages %s via %s%s, body %zu bytes", al->ac.model,
-			al->claude ? "invoke" : "converse", ar.stream ? " (stream)" : "",
-			al->k.body.len);
-	if (cmd_serve_h2_start(&al->k) < 0) {
-		cmd_serve_h2_discard(&al->k);
-		return 0;
-	}
-	return 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -811,7 +580,7 @@ void cmd_serve_count_tokens(struct serve *sv, struct server_conn *c,
 
 	buf_init(&body, ANTH_BODY_OUT_MAX);
 	buf_init(&beta, 8192);
-	anth_betas_of(rq, &beta);
+	cmd_serve_anth_betas(rq, &beta);
 	memset(&ar, 0, sizeof ar);
 	pthread_rwlock_rdlock(&sv->cfg_mu);
 	rc = anth_map_count_tokens(rq->body, rq->body_len, (const char *)beta.p,
@@ -819,8 +588,8 @@ void cmd_serve_count_tokens(struct serve *sv, struct server_conn *c,
 				   &e);
 	pthread_rwlock_unlock(&sv->cfg_mu);
 	if (rc < 0) {
-		anth_map_failed(c, &ar, &e);
-	} else if (anth_model(sv, c, ar.model, model, 0) == 0) {
+		cmd_serve_anth_map_failed(c, &ar, &e);
+	} else if (cmd_serve_anth_model(sv, c, ar.model, model, 0) == 0) {
 		if (q)
 			snprintf(q->model, SERVE_LOG_MODEL, "%.150s", model);
 		if (cmd_serve_admit(sv, q, model, &ref) < 0) { /* no tokens are charged */
