@@ -870,6 +870,7 @@ static void serve_free(struct serve *sv)
 	cmd_serve_policy_free(sv);
 	pthread_mutex_destroy(&sv->m.mu);
 	pthread_mutex_destroy(&sv->ping_mu);
+	pthread_mutex_destroy(&sv->names_mu);
 	pthread_mutex_destroy(&sv->keys_mu);
 	pthread_rwlock_destroy(&sv->cfg_mu);
 	ctx_close(&sv->ctx);
@@ -898,6 +899,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 	}
 	pthread_mutex_init(&sv->m.mu, NULL);
 	pthread_mutex_init(&sv->ping_mu, NULL);
+	pthread_mutex_init(&sv->names_mu, NULL);
 	pthread_mutex_init(&sv->keys_mu, NULL);
 	pthread_rwlock_init(&sv->cfg_mu, NULL);
 	if (cmd_serve_policy_init(sv, e) < 0) {

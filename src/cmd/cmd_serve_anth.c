@@ -326,6 +326,37 @@ static const char *anth_geo(const char *region)
 	return NULL;
 }
 
+/* Names the catalog resolved, for the loop (serve.names, a small ring). */
+static int anth_name_known(struct serve *sv, const char *name, char out[ANTH_MODEL_MAX])
+{
+	int64_t now = clock_ms();
+	int hit = 0;
+	size_t i;
+
+	pthread_mutex_lock(&sv->names_mu);
+	for (i = 0; i < SERVE_NAMES_MAX && !hit; i++)
+		if (sv->names[i].until > now && strcmp(sv->names[i].name, name) == 0) {
+			snprintf(out, ANTH_MODEL_MAX, "%s", sv->names[i].id);
+			hit = 1;
+		}
+	pthread_mutex_unlock(&sv->names_mu);
+	return hit;
+}
+
+static void anth_name_keep(struct serve *sv, const char *name, const char *id)
+{
+	struct serve_name *n;
+
+	if (strlen(name) >= sizeof n->name || strlen(id) >= sizeof n->id)
+		return;
+	pthread_mutex_lock(&sv->names_mu);
+	n = &sv->names[sv->names_next++ % SERVE_NAMES_MAX];
+	snprintf(n->name, sizeof n->name, "%s", name);
+	snprintf(n->id, sizeof n->id, "%s", id);
+	n->until = clock_ms() + SERVE_NAME_TTL_MS;
+	pthread_mutex_unlock(&sv->names_mu);
+}
+
 /* The Bedrock id for a client's model name. 0 with out set; else answered
  * (404 for another provider's ref or an unknown Anthropic name, the
  * catalog's error when it cannot be built) and -1. Aliases
@@ -354,8 +385,8 @@ int cmd_serve_anth_model(struct serve *sv, struct server_conn *c, const char *na
 		snprintf(out, ANTH_MODEL_MAX, "%s", id); /* a Bedrock id or ARN */
 		return 0;
 	}
-	if (loop)
-		return 1; /* the catalog may need discovery (I/O): the blocking path */
+	if (loop) /* the catalog may need discovery (I/O): the blocking path, unless known */
+		return anth_name_known(sv, id, out) ? 0 : 1;
 	if (cmd_serve_catalog(sv, &cat, &e) < 0) {
 		cmd_serve_fail(c, &e, 0, NULL);
 		return -1;
@@ -367,6 +398,8 @@ int cmd_serve_anth_model(struct serve *sv, struct server_conn *c, const char *na
 		 : err_set(&e, ERR_OTHER, "out of memory");
 	free(ids);
 	catalog_free(&cat);
+	if (rc == 0)
+		anth_name_keep(sv, id, out);
 	if (rc < 0) {
 		char msg[ANTH_MODEL_MAX + 80];
 

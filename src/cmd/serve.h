@@ -187,6 +187,17 @@ struct serve_req {
 	int admitted, released;  /* cmd_serve_admit / cmd_serve_release */
 };
 
+/* An Anthropic model name ("claude-sonnet-4-5") the blocking path resolved
+ * against the catalog, so that the loop can call it without the catalog
+ * (cmd_serve_anth.c; kept SERVE_NAME_TTL_MS). */
+#define SERVE_NAMES_MAX 16
+#define SERVE_NAME_TTL_MS 600000
+struct serve_name {
+	char name[128];
+	char id[256];
+	int64_t until; /* clock_ms; 0: empty */
+};
+
 struct serve {
 	const struct globals *g;
 	struct ctx ctx;
@@ -207,6 +218,9 @@ struct serve {
 	struct serve_ping *pings;
 	int64_t ping_next;         /* clock_ms of the next look at them (tick only) */
 	struct serve_pol pol;      /* per-key policy, usage and the ledger */
+	pthread_mutex_t names_mu;  /* names: Anthropic model names the catalog resolved */
+	struct serve_name names[SERVE_NAMES_MAX];
+	unsigned names_next;
 };
 
 /* A streamed SSE answer that gets `ping` events while nothing else is sent

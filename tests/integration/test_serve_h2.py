@@ -346,7 +346,7 @@ def test_serve_h2_messages_policy_charged_budget(h):
 
 def test_serve_h2_messages_anthropic_name_hands_off(h):
     """An Anthropic model name needs the catalog (discovery may call out): the blocking path, over
-    HTTP/1.1 to the front; a Bedrock id on the same server stays on the loop."""
+    HTTP/1.1 to the front, the first time; a Bedrock id, and then the same name, stay on the loop."""
     s = h2_serve(h)
     st, _, data = test_serve_anth.messages(s, test_serve_anth.body(model="claude-sonnet-4-5"))
     assert st == 200, data
@@ -355,8 +355,13 @@ def test_serve_h2_messages_anthropic_name_hands_off(h):
     st, _, data = test_serve_anth.messages(s, test_serve_anth.body(stream=True))
     assert st == 200 and test_serve_anth.text_of(test_serve_anth.sse(data)), data
     assert h2(h)["streams"] == 1
+    # the name is known now: the loop calls the id the catalog gave
+    st, _, data = test_serve_anth.messages(s, test_serve_anth.body(model="claude-sonnet-4-5", stream=True))
+    assert st == 200 and test_serve_anth.text_of(test_serve_anth.sse(data)), data
+    c = h2(h)
+    assert c["streams"] == 2 and c["h1_conns"] == 1, c
     ids = [e["model_id"] for e in h.emu.log() if e["route"] in ("invoke", "invoke-with-response-stream")]
-    assert ids == [test_serve_anth.CLAUDE] * 2, ids
+    assert ids == [test_serve_anth.CLAUDE] * 3, ids
 
 
 def _messages_raw(n, port, model):
