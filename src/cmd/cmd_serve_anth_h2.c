@@ -78,7 +78,7 @@ static int anth_loop_end(struct serve_h2call *k, struct err *e)
 			       : conv_stream_finish(&al->ac.cs, e) < 0 || anth_conv_end(&al->ac.cv, e) < 0)
 			return -1;
 		loop_timer_stop(server_loop_of(k->c), &al->ping);
-		server_stream_end(k->c);
+		k->end_stream = 1;
 		return 0;
 	}
 	if (!al->claude) {
@@ -88,6 +88,7 @@ static int anth_loop_end(struct serve_h2call *k, struct err *e)
 	}
 	if (anth_usage_from_message(k->answer.p, k->answer.len, &au, &e2) == 0)
 		cmd_serve_anth_usage(&au, &k->usage);
+	cmd_serve_h2_charge(k);
 	server_reply(k->c, 200, "application/json", NULL, k->answer.p, k->answer.len);
 	return 0;
 }
@@ -108,7 +109,7 @@ static int anth_loop_fail(struct serve_h2call *k, const struct err *e, int statu
 			anth_conv_fail(&al->ac.cv, e, &e2);
 		else
 			cmd_serve_anth_late_error(e, status, type, anth_loop_write, al);
-		server_stream_end(k->c);
+		k->end_stream = 1;
 	}
 	return 1;
 }

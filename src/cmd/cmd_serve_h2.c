@@ -49,24 +49,37 @@ void cmd_serve_h2_discard(struct serve_h2call *k)
 	free(k);
 }
 
-/* The request's end: metrics, the log line's fields, the server told. */
-static void sh2_finish(struct serve_h2call *k, int failed_late)
+void cmd_serve_h2_charge(struct serve_h2call *k)
 {
-	struct server_conn *c = k->c;
-	int gone = k->gone || server_client_gone(c);
-
+	if (k->charged)
+		return;
+	k->charged = 1;
 	if (k->ops->usage)
 		k->ops->usage(k);
 	if (k->q) {
 		k->q->upstream = 1;
-		k->q->gone_counted = gone;
 		snprintf(k->q->request_id, sizeof k->q->request_id, "%s", k->head.request_id);
 		k->q->tokens_in = k->usage.has_usage ? k->usage.input_tokens : 0;
 		k->q->tokens_out = k->usage.has_usage ? k->usage.output_tokens : 0;
 	}
 	cmd_serve_charge(k->sv, k->q, k->model_id, &k->usage);
+}
+
+/* The request's end: charged before the client can see the end (its next
+ * request is admitted against it), metrics, the log line's fields, the
+ * server told. */
+static void sh2_finish(struct serve_h2call *k, int failed_late)
+{
+	struct server_conn *c = k->c;
+	int gone = k->gone || server_client_gone(c);
+
+	cmd_serve_h2_charge(k);
+	if (k->q)
+		k->q->gone_counted = gone;
 	cmd_serve_count_upstream(k->sv, (double)(clock_ms() - k->t0) / 1e3, &k->usage, failed_late,
 				 gone);
+	if (k->end_stream && !gone)
+		server_stream_end(c);
 	cmd_serve_h2_discard(k);
 	server_defer_done(c);
 }
@@ -421,7 +434,7 @@ static int chat_end(struct serve_h2call *k, struct err *e)
 	if (k->stream) {
 		if (conv_stream_finish(&ch->cs, e) < 0 || oai_stream_end(&ch->os, e) < 0)
 			return -1;
-		server_stream_end(k->c);
+		k->end_stream = 1;
 		return 0;
 	}
 	aws_response_init(&r);
@@ -439,8 +452,8 @@ static int chat_fail(struct serve_h2call *k, const struct err *e, int status, co
 	struct err e2;
 
 	if (k->stream && oai_stream_started(&ch->os)) {
-		if (!k->gone && !server_client_gone(k->c) && oai_stream_fail(&ch->os, e, &e2) == 0)
-			server_stream_end(k->c);
+		k->end_stream = !k->gone && !server_client_gone(k->c) &&
+				oai_stream_fail(&ch->os, e, &e2) == 0;
 		return 1;
 	}
 	if (!k->gone)

@@ -542,13 +542,14 @@ static int pt_loop_end(struct serve_h2call *k, struct err *e)
 	if (k->stream) {
 		if (pt_relay_finish(&pc->rl, e) < 0)
 			return -1;
-		server_stream_end(k->c);
+		k->end_stream = 1;
 		return 0;
 	}
 	pt_loop_response(k, k->head.status, &r);
 	pc->r = &r;
-	pt_answer(pc, 0, e);
 	pt_usage(pc, &k->usage);
+	cmd_serve_h2_charge(k);
+	pt_answer(pc, 0, e);
 	pc->r = NULL;
 	pt_loop_response_free(&r);
 	return 0;

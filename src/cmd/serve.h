@@ -418,12 +418,13 @@ struct serve_h2call {
 	struct h2c_head head;
 	struct conv_usage usage;
 	int event_stream, gone;
+	int end_stream;                    /* end the client's stream once charged */
 	/* the engine's */
 	struct h2c *h2;
 	struct h2c_stream *st;
 	struct loop_timer timer; /* retry backoff; the cleanup after the client left */
 	int64_t t0;
-	int attempt, counted_stream;
+	int attempt, counted_stream, charged;
 };
 /* 1 when the loop can make the call: the endpoint is https without a
  * proxy (an endpoint without h2 is learnt on the way: H2C_E_NO_H2) and
@@ -433,6 +434,9 @@ int cmd_serve_h2_ready(struct serve *sv, struct server_conn *c);
  * free (cmd_serve_h2_discard) before server_handoff. */
 int cmd_serve_h2_start(struct serve_h2call *k);
 void cmd_serve_h2_discard(struct serve_h2call *k);
+/* Charges k->usage to the key (once; the engine does it at the end): a
+ * route that answers whole calls it before server_reply. */
+void cmd_serve_h2_charge(struct serve_h2call *k);
 /* A piece of the client's stream from the loop: the time to first token,
  * the SSE head when nothing was sent yet, the upstream paused while the
  * client's output is over its bound. */
