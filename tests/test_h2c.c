@@ -20,7 +20,7 @@ struct rx {
 	struct h2c_stream *s;
 	int status, ended, failed, kind, got_head;
 	char reqid[80];
-	char lines[1024];
+	char lines[512];
 	char data[4096];
 	size_t n, total;
 	int pause_after_first, cancel_after_first;

@@ -66,7 +66,7 @@ struct h2c_head {
 	char error_type[96];   /* x-amzn-errortype */
 	/* content-type and every x-amzn-* header as "name: value\n" lines (the
 	 * form of aws_response.headers; what does not fit is left out) */
-	char lines[1024];
+	char lines[512];
 };
 
 struct h2c_stream_cb {
