@@ -20,6 +20,7 @@ struct rx {
 	struct h2c_stream *s;
 	int status, ended, failed, kind, got_head;
 	char reqid[80];
+	char lines[512];
 	char data[4096];
 	size_t n, total;
 	int pause_after_first, cancel_after_first;
@@ -35,6 +36,7 @@ static void on_head(struct h2c_stream *s, void *user, const struct h2c_head *h)
 	(void)s;
 	r->status = h->status;
 	snprintf(r->reqid, sizeof r->reqid, "%s", h->request_id);
+	snprintf(r->lines, sizeof r->lines, "%s", h->lines);
 }
 
 static void on_data(struct h2c_stream *s, void *user, const uint8_t *p, size_t n)
@@ -176,6 +178,7 @@ static void test_one_stream(void)
 		fprintf(stderr, "  %s\n", r.msg);
 	CHECK(r.ended == 1 && r.status == 200);
 	CHECK(strcmp(r.reqid, "req-1") == 0);
+	CHECK(strstr(r.lines, "x-amzn-requestid: req-1\n") != NULL); /* the lines pass-through relays */
 	CHECK(strcmp(r.data, "chunk 0\nchunk 1\nchunk 2\n") == 0);
 	CHECK(c.st.conns_opened == 1 && c.st.streams_open == 0);
 	h2c_free(&c);

@@ -734,9 +734,11 @@ static int serve_head(void *user, struct server_conn *c, const struct server_req
 			cmd_serve_refuse(c, &ref);
 			return SERVER_ANSWERED;
 		}
-		/* chat: first on the loop over HTTP/2 upstream (cmd_serve_h2.c), else
-		 * handed to a helper thread; the others: a helper thread */
-		return route == ROUTE_CHAT ? SERVER_GO_INLINE : SERVER_GO;
+		/* chat, /v1/messages, the pass-through: first on the loop over HTTP/2 upstream
+		 * (cmd_serve_h2.c), else handed to a helper thread; the others: a
+		 * helper thread */
+		return route == ROUTE_CHAT || route == ROUTE_MESSAGES || pt ? SERVER_GO_INLINE
+									    : SERVER_GO;
 	}
 	case ROUTE_MODELS:
 		return serve_method(c, rq, "GET") ? SERVER_GO : SERVER_ANSWERED;
@@ -777,7 +779,11 @@ static void serve_handle(void *user, struct server_conn *c, const struct server_
 	const struct serve_req *q = cmd_serve_req(c);
 
 	if (server_on_loop(c)) {
-		if (!cmd_serve_h2_chat(sv, c, rq))
+		enum serve_route r = cmd_serve_route_of(rq->path);
+
+		if (!(r == ROUTE_CHAT	    ? cmd_serve_h2_chat(sv, c, rq)
+		      : r == ROUTE_MESSAGES ? cmd_serve_messages_loop(sv, c, rq)
+					    : cmd_serve_pt_loop(sv, c, rq)))
 			server_handoff(c);
 		return;
 	}
@@ -864,6 +870,7 @@ static void serve_free(struct serve *sv)
 	cmd_serve_policy_free(sv);
 	pthread_mutex_destroy(&sv->m.mu);
 	pthread_mutex_destroy(&sv->ping_mu);
+	pthread_mutex_destroy(&sv->names_mu);
 	pthread_mutex_destroy(&sv->keys_mu);
 	pthread_rwlock_destroy(&sv->cfg_mu);
 	ctx_close(&sv->ctx);
@@ -892,6 +899,7 @@ int cmd_serve(const struct globals *g, int argc, char **argv, struct err *e)
 	}
 	pthread_mutex_init(&sv->m.mu, NULL);
 	pthread_mutex_init(&sv->ping_mu, NULL);
+	pthread_mutex_init(&sv->names_mu, NULL);
 	pthread_mutex_init(&sv->keys_mu, NULL);
 	pthread_rwlock_init(&sv->cfg_mu, NULL);
 	if (cmd_serve_policy_init(sv, e) < 0) {

@@ -1,6 +1,9 @@
 /* cmd_serve_anth: the Anthropic Messages API of serve mode (SPEC 7.2), on
  * helper threads (anthropic.h has the pure half).
  *
+ * (/v1/messages runs on the loop first: cmd_serve_anth_h2.c; serve_anth.h
+ * has what both share.)
+ *
  * POST /v1/messages (any query): the body is mapped (anth_map_invoke), the
  * model resolved (a Bedrock id as is; an Anthropic name such as
  * "claude-sonnet-4-5-20250929" against the catalog, anth_resolve_model),
@@ -29,13 +32,8 @@
 #include "bedrock/anthropic.h"
 #include "bedrock/catalog.h"
 #include "cmd/serve.h"
+#include "cmd/serve_anth.h"
 #include "wire/json.h"
-
-#define ANTH_PING_MS 10000            /* silence before a ping (SPEC: at most 15 s) */
-#define ANTH_PING_EVERY_MS 1000       /* how often the tick looks */
-#define ANTH_BODY_OUT_MAX (64u << 20) /* the upstream request body */
-#define ANTH_ANSWER_MAX (32u << 20)   /* a non-stream answer */
-#define ANTH_SSE_HEAD "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
 
 /* ------------------------------------------------------------------------ */
 /* Pings */
@@ -88,21 +86,6 @@ void cmd_serve_ping_tick(struct serve *sv)
 /* ------------------------------------------------------------------------ */
 /* One call */
 
-struct anth_call {
-	struct serve *sv;
-	struct server_conn *c;
-	struct serve_req *q;
-	struct serve_ping ping;
-	char model[ANTH_MODEL_MAX];  /* the Bedrock id called */
-	char name[ANTH_MODEL_MAX];   /* the model as the client named it (echoed) */
-	char id[64];                 /* msg_... for the Converse path */
-	struct anth_relay rl;        /* Claude: InvokeModelWithResponseStream */
-	struct anth_conv cv;         /* others: ConverseStream */
-	struct conv_stream cs;
-	struct conv_usage usage;     /* what the answer reported */
-	int last;                    /* the last model to try: every error is answered */
-	int next;                    /* failed before any byte, worth the next model */
-};
 
 /* An upstream error before the stream's head: answered, unless another
  * model may serve (429, 5xx, not the last one; SPEC 7.4). */
@@ -159,6 +142,21 @@ static int anth_up_body(void *user, const uint8_t *p, size_t n, struct err *e)
 	return anth_relay_feed(&ac->rl, p, n, e);
 }
 
+/* A failure after the stream's head: an `event: error`. */
+void cmd_serve_anth_late_error(const struct err *e, int status, const char *type, anth_write_fn w,
+			       void *user)
+{
+	struct anth_error ae;
+	struct buf b;
+	struct err e2;
+
+	anth_error_classify(e, status, type, &ae);
+	buf_init(&b, 16384);
+	if (anth_error_event(&b, ae.type, e->msg[0] ? e->msg : "error") == 0)
+		w(user, b.p, b.len, &e2);
+	buf_free(&b);
+}
+
 /* The end of a stream: closed cleanly, or an error event once the head went
  * out (the client gone: nothing), or an ordinary error answer. 1 when it
  * failed after the head. */
@@ -169,24 +167,15 @@ static int anth_finish(struct anth_call *ac, int rc, const struct aws_response *
 		anth_fail(ac, e, r);
 		return 0;
 	}
-	if (rc < 0 && !server_client_gone(ac->c)) {
-		struct anth_error ae;
-		struct buf b;
-		struct err e2;
-
-		anth_error_classify(e, r->status >= 300 ? r->status : 0,
-				    r->error_type[0] ? r->error_type : NULL, &ae);
-		buf_init(&b, 16384);
-		if (anth_error_event(&b, ae.type, e->msg[0] ? e->msg : "error") == 0)
-			anth_write(ac, b.p, b.len, &e2);
-		buf_free(&b);
-	}
+	if (rc < 0 && !server_client_gone(ac->c))
+		cmd_serve_anth_late_error(e, r->status >= 300 ? r->status : 0,
+				r->error_type[0] ? r->error_type : NULL, anth_write, ac);
 	ping_del(ac->sv, &ac->ping);
 	server_stream_end(ac->c);
 	return rc < 0;
 }
 
-static void anth_usage_conv(const struct anth_usage *a, struct conv_usage *u)
+void cmd_serve_anth_usage(const struct anth_usage *a, struct conv_usage *u)
 {
 	u->input_tokens = a->input_tokens;
 	u->output_tokens = a->output_tokens;
@@ -215,7 +204,7 @@ static int anth_invoke(struct anth_call *ac, const struct buf *body, int stream,
 			struct err e2;
 
 			if (anth_usage_from_message(r->body.p, r->body.len, &au, &e2) == 0)
-				anth_usage_conv(&au, &ac->usage);
+				cmd_serve_anth_usage(&au, &ac->usage);
 			server_reply(ac->c, 200, "application/json", NULL, r->body.p, r->body.len);
 		} else {
 			anth_fail(ac, e, r);
@@ -229,7 +218,7 @@ static int anth_invoke(struct anth_call *ac, const struct buf *body, int stream,
 	rc = cmd_serve_runtime(ac->sv, ac->model, "invoke-with-response-stream", &up, r, e);
 	if (rc == 0)
 		rc = anth_relay_finish(&ac->rl, e);
-	anth_usage_conv(&ac->rl.usage, &ac->usage);
+	cmd_serve_anth_usage(&ac->rl.usage, &ac->usage);
 	rc = anth_finish(ac, rc, r, e) ? -1 : rc;
 	anth_relay_free(&ac->rl);
 	return rc;
@@ -243,7 +232,7 @@ static int anth_usage_cb(void *user, const struct conv_usage *u, struct err *e)
 }
 
 /* A Converse answer as the message object. */
-static int anth_conv_answer(struct anth_call *ac, const struct aws_response *r, struct err *e)
+int cmd_serve_anth_conv_answer(struct anth_call *ac, const struct buf *body, struct err *e)
 {
 	struct conv_handler uh;
 	struct buf out;
@@ -251,7 +240,7 @@ static int anth_conv_answer(struct anth_call *ac, const struct aws_response *r, 
 	int rc;
 
 	buf_init(&out, ANTH_ANSWER_MAX);
-	rc = anth_conv_message(r->body.p, r->body.len, ac->id, ac->name, &out, e);
+	rc = anth_conv_message(body->p, body->len, ac->id, ac->name, &out, e);
 	if (rc == 0)
 		server_reply(ac->c, 200, "application/json", NULL, out.p, out.len);
 	else
@@ -260,7 +249,7 @@ static int anth_conv_answer(struct anth_call *ac, const struct aws_response *r, 
 	memset(&uh, 0, sizeof uh);
 	uh.user = &ac->usage;
 	uh.metadata = anth_usage_cb;
-	conv_parse_response(&uh, 0, r->body.p, r->body.len, &e2);
+	conv_parse_response(&uh, 0, body->p, body->len, &e2);
 	return rc;
 }
 
@@ -309,7 +298,7 @@ static int anth_converse(struct anth_call *ac, const struct buf *body, int strea
 			anth_fail(ac, e, r);
 		}
 	} else if (rc == 0) {
-		rc = anth_conv_answer(ac, r, e);
+		rc = cmd_serve_anth_conv_answer(ac, &r->body, e);
 	} else {
 		anth_fail(ac, e, r);
 	}
@@ -337,12 +326,43 @@ static const char *anth_geo(const char *region)
 	return NULL;
 }
 
+/* Names the catalog resolved, for the loop (serve.names, a small ring). */
+static int anth_name_known(struct serve *sv, const char *name, char out[ANTH_MODEL_MAX])
+{
+	int64_t now = clock_ms();
+	int hit = 0;
+	size_t i;
+
+	pthread_mutex_lock(&sv->names_mu);
+	for (i = 0; i < SERVE_NAMES_MAX && !hit; i++)
+		if (sv->names[i].until > now && strcmp(sv->names[i].name, name) == 0) {
+			snprintf(out, ANTH_MODEL_MAX, "%s", sv->names[i].id);
+			hit = 1;
+		}
+	pthread_mutex_unlock(&sv->names_mu);
+	return hit;
+}
+
+static void anth_name_keep(struct serve *sv, const char *name, const char *id)
+{
+	struct serve_name *n;
+
+	if (strlen(name) >= sizeof n->name || strlen(id) >= sizeof n->id)
+		return;
+	pthread_mutex_lock(&sv->names_mu);
+	n = &sv->names[sv->names_next++ % SERVE_NAMES_MAX];
+	snprintf(n->name, sizeof n->name, "%s", name);
+	snprintf(n->id, sizeof n->id, "%s", id);
+	n->until = clock_ms() + SERVE_NAME_TTL_MS;
+	pthread_mutex_unlock(&sv->names_mu);
+}
+
 /* The Bedrock id for a client's model name. 0 with out set; else answered
  * (404 for another provider's ref or an unknown Anthropic name, the
  * catalog's error when it cannot be built) and -1. Aliases
  * (serve.modelAliases) go first. */
-static int anth_model(struct serve *sv, struct server_conn *c, const char *name,
-		      char out[ANTH_MODEL_MAX])
+int cmd_serve_anth_model(struct serve *sv, struct server_conn *c, const char *name,
+			 char out[ANTH_MODEL_MAX], int loop)
 {
 	char alias[SERVE_MODEL_MAX];
 	struct catalog cat;
@@ -365,6 +385,8 @@ static int anth_model(struct serve *sv, struct server_conn *c, const char *name,
 		snprintf(out, ANTH_MODEL_MAX, "%s", id); /* a Bedrock id or ARN */
 		return 0;
 	}
+	if (loop) /* the catalog may need discovery (I/O): the blocking path, unless known */
+		return anth_name_known(sv, id, out) ? 0 : 1;
 	if (cmd_serve_catalog(sv, &cat, &e) < 0) {
 		cmd_serve_fail(c, &e, 0, NULL);
 		return -1;
@@ -376,6 +398,8 @@ static int anth_model(struct serve *sv, struct server_conn *c, const char *name,
 		 : err_set(&e, ERR_OTHER, "out of memory");
 	free(ids);
 	catalog_free(&cat);
+	if (rc == 0)
+		anth_name_keep(sv, id, out);
 	if (rc < 0) {
 		char msg[ANTH_MODEL_MAX + 80];
 
@@ -386,13 +410,13 @@ static int anth_model(struct serve *sv, struct server_conn *c, const char *name,
 }
 
 /* The client's anthropic-beta header(s), joined; "" when none. */
-static void anth_betas_of(const struct server_request *rq, struct buf *b)
+void cmd_serve_anth_betas(const struct server_request *rq, struct buf *b)
 {
 	if (http_header_join(rq->p, "anthropic-beta", b) < 0)
 		buf_reset(b);
 }
 
-static void anth_msg_id(char *out, size_t n)
+void cmd_serve_anth_msg_id(char *out, size_t n)
 {
 	uint8_t rnd[12];
 	char hex[2 * sizeof rnd + 1];
@@ -409,7 +433,8 @@ static void anth_msg_id(char *out, size_t n)
 }
 
 /* The map error of a client's body: 400 invalid_request_error, or ours. */
-static void anth_map_failed(struct server_conn *c, const struct anth_req *ar, const struct err *e)
+void cmd_serve_anth_map_failed(struct server_conn *c, const struct anth_req *ar,
+			       const struct err *e)
 {
 	char msg[ERR_MSG_MAX + 80];
 
@@ -448,8 +473,8 @@ static void anth_charge(struct anth_call *ac, int64_t t0, int rc, const struct a
 
 /* The body for ac->model: the Anthropic body for Claude (InvokeModel),
  * Converse's for the others. */
-static int anth_body(struct anth_call *ac, const struct server_request *rq, const char *beta,
-		     struct anth_req *ar, struct buf *body, struct err *e)
+int cmd_serve_anth_body(struct anth_call *ac, const struct server_request *rq, const char *beta,
+			struct anth_req *ar, struct buf *body, struct err *e)
 {
 	int rc;
 
@@ -513,8 +538,8 @@ static void anth_models(struct anth_call *ac, const struct server_request *rq, c
 		/* the answer names the model that serves it */
 		snprintf(ac->model, sizeof ac->model, "%s", fb[i]);
 		snprintf(ac->name, sizeof ac->name, "%s", fb[i]);
-		if (anth_body(ac, rq, beta, ar, body, &e) < 0) {
-			anth_map_failed(ac->c, ar, &e);
+		if (cmd_serve_anth_body(ac, rq, beta, ar, body, &e) < 0) {
+			cmd_serve_anth_map_failed(ac->c, ar, &e);
 			return;
 		}
 	}
@@ -538,28 +563,30 @@ void cmd_serve_messages(struct serve *sv, struct server_conn *c, const struct se
 	ac->q = cmd_serve_req(c);
 	buf_init(&body, ANTH_BODY_OUT_MAX);
 	buf_init(&beta, 8192);
-	anth_betas_of(rq, &beta);
+	cmd_serve_anth_betas(rq, &beta);
 	memset(&ar, 0, sizeof ar);
 	pthread_rwlock_rdlock(&sv->cfg_mu); /* serve.anthropicBetas (NULL: the default list) */
 	rc = anth_map_invoke(rq->body, rq->body_len, (const char *)beta.p,
 			     (const char *const *)sv->ctx.cfg.serve_anthropic_betas, &ar, &body, &e);
 	pthread_rwlock_unlock(&sv->cfg_mu);
 	if (rc < 0)
-		anth_map_failed(c, &ar, &e);
+		cmd_serve_anth_map_failed(c, &ar, &e);
 	else
-		rc = anth_model(sv, c, ar.model, ac->model); /* aliases, Anthropic names */
+		rc = cmd_serve_anth_model(sv, c, ar.model, ac->model, 0); /* aliases, Anthropic names */
 	if (rc == 0) {
 		snprintf(ac->name, sizeof ac->name, "%s", ar.model);
 		if (ac->q)
 			snprintf(ac->q->model, sizeof ac->q->model, "%.150s", ac->model);
 		if (!anth_model_is_claude(ac->model) &&
-		    (rc = anth_body(ac, rq, (const char *)beta.p, &ar, &body, &e)) < 0)
-			anth_map_failed(c, &ar, &e);
+		    (rc = cmd_serve_anth_body(ac, rq, (const char *)beta.p, &ar, &body, &e)) < 0)
+			cmd_serve_anth_map_failed(c, &ar, &e);
 	}
-	if (rc == 0 && (rc = cmd_serve_admit(sv, ac->q, ac->model, &ref)) < 0)
+	/* admitted once: a request the loop hands to a helper thread keeps its slot */
+	if (rc == 0 && !(ac->q && ac->q->admitted) &&
+	    (rc = cmd_serve_admit(sv, ac->q, ac->model, &ref)) < 0)
 		cmd_serve_refuse(c, &ref); /* 403 permission_error, 429 rate_limit_error */
 	if (rc == 0) {
-		anth_msg_id(ac->id, sizeof ac->id);
+		cmd_serve_anth_msg_id(ac->id, sizeof ac->id);
 		anth_models(ac, rq, (const char *)beta.p, &ar, &body);
 		cmd_serve_release(sv, ac->q);
 	}
@@ -586,7 +613,7 @@ void cmd_serve_count_tokens(struct serve *sv, struct server_conn *c,
 
 	buf_init(&body, ANTH_BODY_OUT_MAX);
 	buf_init(&beta, 8192);
-	anth_betas_of(rq, &beta);
+	cmd_serve_anth_betas(rq, &beta);
 	memset(&ar, 0, sizeof ar);
 	pthread_rwlock_rdlock(&sv->cfg_mu);
 	rc = anth_map_count_tokens(rq->body, rq->body_len, (const char *)beta.p,
@@ -594,8 +621,8 @@ void cmd_serve_count_tokens(struct serve *sv, struct server_conn *c,
 				   &e);
 	pthread_rwlock_unlock(&sv->cfg_mu);
 	if (rc < 0) {
-		anth_map_failed(c, &ar, &e);
-	} else if (anth_model(sv, c, ar.model, model) == 0) {
+		cmd_serve_anth_map_failed(c, &ar, &e);
+	} else if (cmd_serve_anth_model(sv, c, ar.model, model, 0) == 0) {
 		if (q)
 			snprintf(q->model, SERVE_LOG_MODEL, "%.150s", model);
 		if (cmd_serve_admit(sv, q, model, &ref) < 0) { /* no tokens are charged */

@@ -33,6 +33,7 @@
 #define PT_ANSWER_MAX (32u << 20) /* a non-stream answer collected before it is relayed */
 #define PT_OUT_MAX (EVS_MAX_MESSAGE + 65536)
 #define PT_FWD_MAX 16             /* client headers forwarded */
+#define PT_STORE_MAX 8192         /* their bytes */
 
 int cmd_serve_runtime(struct serve *sv, const char *model_id, const char *action,
 		      struct aws_request *rq, struct aws_response *r, struct err *e)
@@ -177,11 +178,11 @@ static void pt_answer_headers(struct slice lines, char *out, size_t outn)
 	}
 }
 
-static void pt_ctype(const struct aws_response *r, const char *dflt, char *out, size_t n)
+static void pt_ctype(struct slice lines, const char *dflt, char *out, size_t n)
 {
 	struct slice v;
 
-	if (aws_response_header(r, "content-type", &v) && v.n && v.n < n) {
+	if (httpc_lines_header(lines, "content-type", &v) && v.n && v.n < n) {
 		memcpy(out, v.p, v.n);
 		out[v.n] = '\0';
 	} else {
@@ -189,21 +190,27 @@ static void pt_ctype(const struct aws_response *r, const char *dflt, char *out, 
 	}
 }
 
-/* aws on_headers of a 2xx stream: the head goes out at once. */
-static int pt_up_headers(void *user, const struct http_parser *p, struct err *e)
+/* A 2xx stream's head: Bedrock's status, type and x-amzn headers. */
+static int pt_start(struct pt_call *pc, int status, struct slice lines)
 {
-	struct pt_call *pc = user;
 	char extra[4096], ctype[128];
-
 	struct serve_req *q = cmd_serve_req(pc->c);
 
 	if (q && q->ttft_ms < 0) {
 		q->ttft_ms = clock_ms() - q->t0;
 		cmd_serve_count_ttft(pc->sv, (double)q->ttft_ms / 1e3);
 	}
-	pt_answer_headers(buf_slice(&pc->r->headers), extra, sizeof extra);
-	pt_ctype(pc->r, pc->rt.response_type, ctype, sizeof ctype);
-	if (server_stream_start(pc->c, p->status, ctype, extra) < 0)
+	pt_answer_headers(lines, extra, sizeof extra);
+	pt_ctype(lines, pc->rt.response_type, ctype, sizeof ctype);
+	return server_stream_start(pc->c, status, ctype, extra);
+}
+
+/* aws on_headers of a 2xx stream: the head goes out at once. */
+static int pt_up_headers(void *user, const struct http_parser *p, struct err *e)
+{
+	struct pt_call *pc = user;
+
+	if (pt_start(pc, p->status, buf_slice(&pc->r->headers)) < 0)
 		return err_set(e, ERR_NET, "the client went away");
 	return 0;
 }
@@ -235,7 +242,7 @@ static void pt_meter_init(struct pt_call *pc)
 	anth_relay_init(&pc->meter_ar, pt_meter_discard, NULL);
 }
 
-static void pt_meter_free(struct pt_call *pc)
+static void pt_meter_usage_end(struct pt_call *pc)
 {
 	if (pc->rt.op == PT_INVOKE_STREAM && !pc->meter_failed) {
 		pc->usage.input_tokens = pc->meter_ar.usage.input_tokens;
@@ -244,6 +251,10 @@ static void pt_meter_free(struct pt_call *pc)
 		pc->usage.cache_write = pc->meter_ar.usage.cache_write;
 		pc->usage.has_usage = pc->meter_ar.events > 0;
 	}
+}
+
+static void pt_meter_free(struct pt_call *pc)
+{
 	conv_stream_free(&pc->meter_cs);
 	anth_relay_free(&pc->meter_ar);
 }
@@ -280,8 +291,8 @@ static int pt_up_body(void *user, const uint8_t *p, size_t n, struct err *e)
 }
 
 /* Fills the upstream request from the client's: body, types, headers. */
-static void pt_request(const struct server_request *rq, const struct pt_route *rt,
-		       struct aws_request *up, struct httpc_header *h, char *store, size_t storen)
+static size_t pt_request(const struct server_request *rq, const struct pt_route *rt,
+			 struct aws_request *up, struct httpc_header *h, char *store, size_t storen)
 {
 	size_t i, used = 0;
 
@@ -310,6 +321,7 @@ static void pt_request(const struct server_request *rq, const struct pt_route *r
 		}
 	}
 	up->extra = h;
+	return used;
 }
 
 static int pt_usage_cb(void *user, const struct conv_usage *u, struct err *e)
@@ -364,8 +376,38 @@ static int pt_answer(struct pt_call *pc, int rc, struct err *e)
 		return 0;
 	}
 	pt_answer_headers(buf_slice(&r->headers), extra, sizeof extra);
-	pt_ctype(r, "application/json", ctype, sizeof ctype);
+	pt_ctype(buf_slice(&r->headers), "application/json", ctype, sizeof ctype);
 	server_reply(pc->c, r->status, ctype, extra, r->body.p, r->body.len);
+	return 0;
+}
+
+/* The model called (the head hook checked the path and the provider; an
+ * alias's target is the model called, SPEC 7.4) and the key admitted for
+ * it, once (a request the loop hands to a helper thread keeps its slot):
+ * 0, or -1 answered. */
+static int pt_admit(struct serve *sv, struct server_conn *c, const struct server_request *rq,
+		    struct pt_route *rt, char mid[SERVE_MODEL_MAX], const char **id)
+{
+	struct serve_req *q = cmd_serve_req(c);
+	struct serve_refusal ref;
+	struct err e;
+	int alias;
+
+	if (pt_parse_path((const char *)rq->path.p, rq->path.n, rt, &e) < 0 ||
+	    (!(alias = cmd_serve_resolve(sv, rt->model_id, mid)) &&
+	     cmd_serve_bedrock_id(rt->model_id, id) < 0)) {
+		cmd_serve_pt_error(c, 404, NULL, "unknown route", NULL);
+		return -1;
+	}
+	if (alias)
+		*id = mid;
+	if (q)
+		snprintf(q->model, sizeof q->model, "%.150s", *id);
+	/* before any upstream byte: 403/429 in the Bedrock dialect */
+	if (!(q && q->admitted) && cmd_serve_admit(sv, q, *id, &ref) < 0) {
+		cmd_serve_refuse(c, &ref);
+		return -1;
+	}
 	return 0;
 }
 
@@ -374,41 +416,25 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	struct serve_req *q = cmd_serve_req(c);
 	struct pt_call *pc = calloc(1, sizeof *pc);
 	struct httpc_header h[PT_FWD_MAX];
-	struct serve_refusal ref;
-	char store[8192], mid[SERVE_MODEL_MAX];
+	char store[PT_STORE_MAX], mid[SERVE_MODEL_MAX];
 	struct aws_request up;
 	struct aws_response r;
 	const char *id;
 	struct err e;
 	int64_t t0;
-	int rc, late, alias = 0;
+	int rc, late;
 
 	if (!pc) {
 		cmd_serve_pt_error(c, 500, NULL, "out of memory", NULL);
 		return;
 	}
-	/* the head hook checked the path and the provider; an alias's target
-	 * is the model called (SPEC 7.4) */
-	if (pt_parse_path((const char *)rq->path.p, rq->path.n, &pc->rt, &e) < 0 ||
-	    (!(alias = cmd_serve_resolve(sv, pc->rt.model_id, mid)) &&
-	     cmd_serve_bedrock_id(pc->rt.model_id, &id) < 0)) {
-		cmd_serve_pt_error(c, 404, NULL, "unknown route", NULL);
+	if (pt_admit(sv, c, rq, &pc->rt, mid, &id) < 0) {
 		free(pc);
 		return;
 	}
-	if (alias)
-		id = mid;
 	pc->sv = sv;
 	pc->c = c;
 	pc->r = &r;
-	if (q)
-		snprintf(q->model, sizeof q->model, "%.150s", id);
-	/* before any upstream byte: 403/429 in the Bedrock dialect */
-	if (cmd_serve_admit(sv, q, id, &ref) < 0) {
-		cmd_serve_refuse(c, &ref);
-		free(pc);
-		return;
-	}
 	memset(&up, 0, sizeof up);
 	pt_request(rq, &pc->rt, &up, h, store, sizeof store);
 	up.max_body = PT_ANSWER_MAX;
@@ -426,6 +452,7 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 	late = pt_answer(pc, rc, &e);
 	if (pc->rt.stream) {
 		cmd_serve_streams_add(sv, -1);
+		pt_meter_usage_end(pc);
 		pt_meter_free(pc);
 		pt_relay_free(&pc->rl);
 		buf_free(&pc->out);
@@ -449,4 +476,191 @@ void cmd_serve_pt(struct serve *sv, struct server_conn *c, const struct server_r
 		ctx_log(&sv->ctx, "%s %s: %s", pc->rt.action, id, e.msg);
 	aws_response_free(&r);
 	free(pc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* On the loop over HTTP/2 (cmd_serve_h2.c's engine): the same answers. */
+
+struct pt_loop {
+	struct serve_h2call k; /* first */
+	struct pt_call pc;
+	struct httpc_header h[PT_FWD_MAX];
+	char *store; /* the forwarded headers' bytes */
+};
+
+/* Bedrock's answer as aws_call leaves it: the head's lines, the body lent. */
+static void pt_loop_response(struct serve_h2call *k, int status, struct aws_response *r)
+{
+	aws_response_init(r);
+	r->status = status;
+	snprintf(r->request_id, sizeof r->request_id, "%s", k->head.request_id);
+	buf_append_str(&r->headers, k->head.lines);
+	buf_free(&r->body);
+	r->body = k->answer; /* lent */
+}
+
+static void pt_loop_response_free(struct aws_response *r)
+{
+	memset(&r->body, 0, sizeof r->body);
+	aws_response_free(r);
+}
+
+static int pt_loop_head(struct serve_h2call *k, struct err *e)
+{
+	struct pt_loop *pl = (struct pt_loop *)k;
+	struct aws_response r;
+	int rc;
+
+	if (!k->stream)
+		return 0;
+	pt_loop_response(k, k->head.status, &r);
+	rc = pt_start(&pl->pc, k->head.status, buf_slice(&r.headers));
+	pt_loop_response_free(&r);
+	return rc < 0 ? err_set(e, ERR_NET, "the client went away") : 0;
+}
+
+/* Whole verified frames go on as they come; a bad one ends the stream. */
+static int pt_loop_data(struct serve_h2call *k, const uint8_t *p, size_t n, struct err *e)
+{
+	struct pt_call *pc = &((struct pt_loop *)k)->pc;
+	struct err e2;
+	int rc;
+
+	buf_reset(&pc->out);
+	rc = pt_relay_feed(&pc->rl, p, n, &pc->out, e);
+	if (pc->out.len && cmd_serve_h2_write(k, pc->out.p, pc->out.len, &e2) < 0)
+		return err_set(e, ERR_NET, "the client went away");
+	pt_meter(pc, pc->out.p, pc->out.len);
+	return rc;
+}
+
+static int pt_loop_end(struct serve_h2call *k, struct err *e)
+{
+	struct pt_call *pc = &((struct pt_loop *)k)->pc;
+	struct aws_response r;
+
+	if (k->stream) {
+		if (pt_relay_finish(&pc->rl, e) < 0)
+			return -1;
+		k->end_stream = 1;
+		return 0;
+	}
+	pt_loop_response(k, k->head.status, &r);
+	pc->r = &r;
+	pt_usage(pc, &k->usage);
+	cmd_serve_h2_charge(k);
+	pt_answer(pc, 0, e);
+	pc->r = NULL;
+	pt_loop_response_free(&r);
+	return 0;
+}
+
+/* Before the head: Bedrock's own error answer relayed, or ours; after
+ * it: the connection closes (or the h2 stream is reset) without the end. */
+static int pt_loop_fail(struct serve_h2call *k, const struct err *e, int status, const char *type)
+{
+	struct pt_call *pc = &((struct pt_loop *)k)->pc;
+	struct aws_response r;
+	struct err e2 = *e;
+
+	(void)type;
+	if (server_status(k->c)) {
+		if (!k->gone)
+			server_stream_abort(k->c);
+		return 1;
+	}
+	if (k->gone)
+		return 0;
+	pt_loop_response(k, status, &r);
+	pc->r = &r;
+	pt_answer(pc, -1, &e2);
+	pc->r = NULL;
+	pt_loop_response_free(&r);
+	return 0;
+}
+
+static void pt_loop_usage(struct serve_h2call *k)
+{
+	struct pt_call *pc = &((struct pt_loop *)k)->pc;
+
+	if (!k->stream)
+		return;
+	pt_meter_usage_end(pc);
+	k->usage = pc->usage;
+}
+
+static void pt_loop_free(struct serve_h2call *k)
+{
+	struct pt_loop *pl = (struct pt_loop *)k;
+
+	if (k->stream) {
+		pt_meter_free(&pl->pc);
+		pt_relay_free(&pl->pc.rl);
+		buf_free(&pl->pc.out);
+	}
+	free(pl->store);
+}
+
+static const struct serve_h2ops pt_loop_ops = {pt_loop_head, pt_loop_data, pt_loop_end,
+					       pt_loop_fail, pt_loop_usage, pt_loop_free};
+
+/* The client's forwarded headers, copied for the call's life: measured,
+ * then written again into a store of that size (the same headers fit). */
+static int pt_loop_headers(struct pt_loop *pl, const struct server_request *rq)
+{
+	char store[PT_STORE_MAX];
+	struct aws_request up;
+	size_t used;
+
+	memset(&up, 0, sizeof up);
+	used = pt_request(rq, &pl->pc.rt, &up, pl->h, store, sizeof store);
+	pl->store = malloc(used ? used : 1);
+	if (!pl->store)
+		return -1;
+	memset(&up, 0, sizeof up);
+	pt_request(rq, &pl->pc.rt, &up, pl->h, pl->store, used);
+	pl->k.ctype = up.content_type;
+	pl->k.accept = up.accept;
+	pl->k.extra = pl->h;
+	pl->k.nextra = up.nextra;
+	return 0;
+}
+
+int cmd_serve_pt_loop(struct serve *sv, struct server_conn *c, const struct server_request *rq)
+{
+	char mid[SERVE_MODEL_MAX];
+	struct pt_loop *pl;
+	const char *id;
+
+	if (!cmd_serve_h2_ready(sv, c) || !(pl = calloc(1, sizeof *pl)))
+		return 0;
+	if (pt_admit(sv, c, rq, &pl->pc.rt, mid, &id) < 0) {
+		free(pl);
+		return 1;
+	}
+	pl->k.sv = pl->pc.sv = sv;
+	pl->k.c = pl->pc.c = c;
+	pl->k.q = cmd_serve_req(c);
+	pl->k.ops = &pt_loop_ops;
+	pl->k.what = pl->pc.rt.action;
+	pl->k.action = pl->pc.rt.action;
+	pl->k.stream = pl->pc.rt.stream;
+	snprintf(pl->k.model_id, sizeof pl->k.model_id, "%s", id);
+	buf_init(&pl->k.body, rq->body_len + 1);
+	if (pt_loop_headers(pl, rq) < 0 || buf_append(&pl->k.body, rq->body, rq->body_len) < 0) {
+		buf_free(&pl->k.body);
+		free(pl->store);
+		free(pl);
+		return 0;
+	}
+	if (pl->k.stream) {
+		pt_relay_init(&pl->pc.rl);
+		pt_meter_init(&pl->pc);
+		buf_init(&pl->pc.out, PT_OUT_MAX);
+	}
+	if (cmd_serve_h2_start(&pl->k) < 0) {
+		cmd_serve_h2_discard(&pl->k);
+		return 0;
+	}
+	return 1;
 }

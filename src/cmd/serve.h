@@ -13,6 +13,7 @@
 #include "bedrock/policy.h"
 #include "bedrock/openai.h"
 #include "cmd/ctx.h"
+#include "net/h2c.h"
 #include "net/server.h"
 
 #define SERVE_MAX_KEYS 256
@@ -188,6 +189,17 @@ struct serve_req {
 	int admitted, released;  /* cmd_serve_admit / cmd_serve_release */
 };
 
+/* An Anthropic model name ("claude-sonnet-4-5") the blocking path resolved
+ * against the catalog, so that the loop can call it without the catalog
+ * (cmd_serve_anth.c; kept SERVE_NAME_TTL_MS). */
+#define SERVE_NAMES_MAX 16
+#define SERVE_NAME_TTL_MS 600000
+struct serve_name {
+	char name[128];
+	char id[256];
+	int64_t until; /* clock_ms; 0: empty */
+};
+
 struct serve {
 	const struct globals *g;
 	struct ctx ctx;
@@ -208,6 +220,9 @@ struct serve {
 	struct serve_ping *pings;
 	int64_t ping_next;         /* clock_ms of the next look at them (tick only) */
 	struct serve_pol pol;      /* per-key policy, usage and the ledger */
+	pthread_mutex_t names_mu;  /* names: Anthropic model names the catalog resolved */
+	struct serve_name names[SERVE_NAMES_MAX];
+	unsigned names_next;
 };
 
 /* A streamed SSE answer that gets `ping` events while nothing else is sent
@@ -362,12 +377,80 @@ void cmd_serve_ledger_close(struct serve *sv);
 struct oai_req;
 int cmd_serve_chat_prepare(struct serve *sv, struct server_conn *c, const struct server_request *rq,
 			   struct oai_req *orq, struct buf *cbody, char id[OAI_ID_MAX]);
-/* cmd_serve_h2.c: the chat route on the loop over HTTP/2. 1 when it took
- * the request (answered or deferred), 0 when the blocking path must run it
- * (server_handoff). cmd_serve_h2_free after server_run. */
+/* ---- cmd_serve_h2.c: a route's Bedrock call on the loop over HTTP/2 ----
+ *
+ * A route that runs on the loop (SERVER_GO_INLINE) checks
+ * cmd_serve_h2_ready, maps and admits the request (pure), allocates a
+ * struct that starts with a serve_h2call (calloc), fills its public part
+ * and calls cmd_serve_h2_start: the call is signed with the cached
+ * credentials, sent on a stream of the loop's h2c, retried on loop timers
+ * with aws_call's policy, and deferred (server_defer) until it ends; then
+ * it is charged and counted (cmd_serve_charge with k->usage, the upstream
+ * metrics) and freed (ops->free, then the struct). What needs the
+ * blocking path (not ready, an endpoint without h2) is server_handoff. */
+struct serve_h2call;
+struct serve_h2ops {
+	/* a 2xx head (k->head): a route that relays Bedrock's status starts here */
+	int (*head)(struct serve_h2call *k, struct err *e);
+	/* DATA of a 2xx event stream (k->stream): into the route's decoder */
+	int (*data)(struct serve_h2call *k, const uint8_t *p, size_t n, struct err *e);
+	/* a 2xx end: the stream's end, or the answer from k->answer */
+	int (*end)(struct serve_h2call *k, struct err *e);
+	/* a failure (status, type: Bedrock's error answer, else 0 / NULL; the
+	 * error body is in k->answer): answered in the route's dialect unless
+	 * k->gone; 1 when the stream had started (a late failure) */
+	int (*fail)(struct serve_h2call *k, const struct err *e, int status, const char *type);
+	void (*usage)(struct serve_h2call *k); /* NULL: k->usage is kept up to date */
+	void (*free)(struct serve_h2call *k);  /* the route's part (not k itself) */
+};
+struct serve_h2call {
+	struct serve *sv;
+	struct server_conn *c;
+	struct serve_req *q;
+	const struct serve_h2ops *ops;
+	const char *what;                  /* the -v log's word: "chat", "messages", an action */
+	char model_id[SERVE_MODEL_MAX];    /* called and charged */
+	const char *action;                /* NULL: converse or converse-stream */
+	const char *ctype, *accept;        /* NULL: JSON, by stream */
+	const struct httpc_header *extra;  /* more request headers (the route's storage) */
+	size_t nextra;
+	int stream;                        /* the answer is relayed as it comes */
+	struct buf body;                   /* the upstream body (kept for retries) */
+	struct buf answer;                 /* a non-stream answer, or an error answer */
+	struct h2c_head head;
+	struct conv_usage usage;
+	int event_stream, gone;
+	int end_stream;                    /* end the client's stream once charged */
+	/* the engine's */
+	struct h2c *h2;
+	struct h2c_stream *st;
+	struct loop_timer timer; /* retry backoff; the cleanup after the client left */
+	int64_t t0;
+	int attempt, counted_stream, charged;
+};
+/* 1 when the loop can make the call: the endpoint is https without a
+ * proxy (an endpoint without h2 is learnt on the way: H2C_E_NO_H2) and
+ * the cached credentials need no refresh. */
+int cmd_serve_h2_ready(struct serve *sv, struct server_conn *c);
+/* 0: deferred (the call owns k); -1: nothing sent, k is the caller's to
+ * free (cmd_serve_h2_discard) before server_handoff. */
+int cmd_serve_h2_start(struct serve_h2call *k);
+void cmd_serve_h2_discard(struct serve_h2call *k);
+/* Charges k->usage to the key (once; the engine does it at the end): a
+ * route that answers whole calls it before server_reply. */
+void cmd_serve_h2_charge(struct serve_h2call *k);
+/* A piece of the client's stream from the loop: the time to first token,
+ * the SSE head when nothing was sent yet, the upstream paused while the
+ * client's output is over its bound. */
+int cmd_serve_h2_write(struct serve_h2call *k, const void *p, size_t n, struct err *e);
+/* The routes on the loop: 1 when taken (answered or deferred), 0 when the
+ * blocking path must run it (server_handoff). */
 int cmd_serve_h2_chat(struct serve *sv, struct server_conn *c, const struct server_request *rq);
+int cmd_serve_pt_loop(struct serve *sv, struct server_conn *c, const struct server_request *rq);
+int cmd_serve_messages_loop(struct serve *sv, struct server_conn *c,
+			    const struct server_request *rq);
+/* cmd_serve_h2_free after server_run. */
 void cmd_serve_h2_free(struct serve *sv);
-struct h2c;
 struct aws_response;
 /* The non-stream answer: the chat.completion object from Converse's answer. */
 int cmd_serve_completion(struct server_conn *c, const struct oai_req *orq, const char *id,

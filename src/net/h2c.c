@@ -293,6 +293,19 @@ static void h2c_copy_value(char *dst, size_t cap, struct slice v)
 	dst[n] = 0;
 }
 
+/* One "name: value\n" line of h2c_head.lines, when it fits whole. */
+static void h2c_add_line(struct h2c_head *h, struct hpack_field *fl)
+{
+	size_t used = strlen(h->lines);
+
+	if (used + fl->name.n + fl->value.n + 4 > sizeof h->lines)
+		return;
+	h2c_copy_value(h->lines + used, fl->name.n + 1, fl->name);
+	memcpy(h->lines + used + fl->name.n, ": ", 2);
+	h2c_copy_value(h->lines + used + fl->name.n + 2, fl->value.n + 1, fl->value);
+	memcpy(h->lines + used + fl->name.n + 2 + fl->value.n, "\n", 2);
+}
+
 /* Decodes a header block (always to its end: the table must stay in step). */
 static int h2c_on_headers(struct h2c_conn *k, const struct h2_frame *f, struct err *e)
 {
@@ -316,6 +329,9 @@ static int h2c_on_headers(struct h2c_conn *k, const struct h2_frame *f, struct e
 		} else if (slice_eq_str(fl.name, "x-amzn-errortype")) {
 			h2c_copy_value(h.error_type, sizeof h.error_type, fl.value);
 		}
+		if (slice_eq_str(fl.name, "content-type") ||
+		    (fl.name.n > 7 && memcmp(fl.name.p, "x-amzn-", 7) == 0))
+			h2c_add_line(&h, &fl);
 	}
 	if (r < 0 && r != HPACK_E_LIST_SIZE)
 		return hpack_err(e, r);

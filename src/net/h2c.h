@@ -64,6 +64,9 @@ struct h2c_head {
 	char request_id[80];   /* x-amzn-requestid (empty when absent) */
 	char content_type[96]; /* content-type */
 	char error_type[96];   /* x-amzn-errortype */
+	/* content-type and every x-amzn-* header as "name: value\n" lines (the
+	 * form of aws_response.headers; what does not fit is left out) */
+	char lines[512];
 };
 
 struct h2c_stream_cb {

@@ -6,8 +6,13 @@ import json
 import os
 import selectors
 import socket
+import sys
 import time
 
+import test_serve_anth
+import test_serve_policy
+import test_serve_policy_routes
+import test_serve_pt
 from test_serve import serve, sse_events, user, metric
 
 
@@ -75,10 +80,10 @@ def test_serve_h2_fallback_when_h2_refused(h):
     assert c["streams"] == 0, c
 
 
-def _open_streams(port, n, body):
+def _open_streams(port, n, body, path="/v1/chat/completions"):
     data = json.dumps(body).encode()
-    req = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-           b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(data) + data)
+    req = (b"POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+           b"Connection: close\r\nContent-Length: %d\r\n\r\n" % (path.encode(), len(data)) + data)
     socks = []
     for _ in range(n):
         c = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -185,3 +190,219 @@ def test_serve_h2_slow_client_stalls_only_its_stream(h):
     c = h2(h)
     # each event loop has its own upstream connections: the two clients may be on two loops
     assert 1 <= c["conns"] <= (os.cpu_count() or 1) and c["streams"] == 2, c
+
+
+# ---------------------------------------------------------------------------
+# The other routes on the loop: each test of their own suite again, with the runtime endpoint at
+# the h2 front. The front counts HTTP/1.1 connections: none means no call took the blocking path.
+
+def _over_h2(h, fn, mods=None, h1=0):
+    """fn(h) with every serve() of mods (default: fn's own module) at the h2 front; h1: calls
+    that still take the blocking path (/v1/messages/count_tokens)."""
+    h2(h, reset=True)
+    mods = mods or [sys.modules[fn.__module__]]
+    origs = [m.serve for m in mods]
+
+    def wrap(orig):
+        def on_h2(hh, args=(), env=None):
+            e = {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": h.emu.info["https_h2"]}
+            e.update(env or {})
+            return orig(hh, args, e)
+        return on_h2
+
+    for m, o in zip(mods, origs):
+        m.serve = wrap(o)
+    try:
+        fn(h)
+    finally:
+        for m, o in zip(mods, origs):
+            m.serve = o
+    c = h2(h)
+    assert c["h1_conns"] <= h1 and c["streams"] > 0, c
+
+
+def test_serve_h2_pt_converse_and_invoke(h):
+    _over_h2(h, test_serve_pt.test_pt_converse_and_invoke)
+
+
+def test_serve_h2_pt_streams_relayed(h):
+    _over_h2(h, test_serve_pt.test_pt_streams_relayed_frame_by_frame)
+
+
+def test_serve_h2_pt_bad_crc(h):
+    _over_h2(h, test_serve_pt.test_pt_bad_crc_closes_the_connection)
+
+
+def test_serve_h2_pt_credentials_and_key(h):
+    _over_h2(h, test_serve_pt.test_pt_client_credentials_dropped_key_checked)
+
+
+def test_serve_h2_pt_content_types(h):
+    _over_h2(h, test_serve_pt.test_pt_content_types_and_routes)
+
+
+def test_serve_h2_pt_errors_relayed(h):
+    _over_h2(h, test_serve_pt.test_pt_upstream_errors_relayed)
+
+
+def test_serve_h2_pt_policy(h):
+    _over_h2(h, test_serve_policy_routes.test_serve_policy_passthrough, [test_serve_policy])
+
+
+def test_serve_h2_pt_retry_then_answer(h):
+    """A throttled attempt is retried on a loop timer; the second one answers."""
+    h.emu.config(fail_next=1, fail_route="runtime", fail_status=429, fail_message="Rate exceeded",
+                 reply_chunks=["ok"])
+    s = h2_serve(h, env={"AWS_MAX_ATTEMPTS": "2"})
+    st, hdrs, data = test_serve_pt.post(s, "converse-stream", test_serve_pt.CONVERSE)
+    assert st == 200 and hdrs["content-type"] == "application/vnd.amazon.eventstream", data
+    assert test_serve_pt.frames(data)[-1]["headers"][":event-type"] == "metadata"
+    c = h2(h)
+    assert c["streams"] == 2 and c["h1_conns"] == 0, c
+
+
+def test_serve_h2_pt_client_leaving_resets_upstream(h):
+    h.emu.config(reply_chunks=["tick "] * 200, event_delay=0.05)
+    s = h2_serve(h)
+    c = _open_streams(s.port, 1, test_serve_pt.CONVERSE,
+                      "/model/%s/converse-stream" % test_serve_pt.ENC)[0]
+    first = c.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200 "), first
+    c.close()
+    assert wait_for(lambda: h2(h)["resets"], 1) == 1, h2(h)
+    assert wait_for(lambda: metric(s.metrics(), "brock_open_streams"), 0) == 0
+
+
+def test_serve_h2_pt_streams_share_few_connections(h):
+    n = 200
+    h.emu.config(reply_chunks=["x", "y", "z"], event_delay=0.2)
+    h.brock_config('{serve: {maxConnectionsPerIp: %d}}' % (n + 100))
+    s = h2_serve(h)
+    got = _read_all(_open_streams(s.port, n, test_serve_pt.CONVERSE,
+                                  "/model/%s/converse-stream" % test_serve_pt.ENC))
+    done = sum(1 for v in got if v.startswith(b"HTTP/1.1 200 ") and v.endswith(b"\r\n0\r\n\r\n"))
+    assert done == n, (done, [v[:300] for v in got][:3])
+    c = h2(h)
+    assert c["streams"] == n and 1 <= c["conns"] <= 8 and c["h1_conns"] == 0, c
+    assert c["max_open_streams"] > 1, c
+    m = s.metrics()
+    assert 'brock_requests_total{route="/model/{id}/converse-stream",code="200"} %d' % n in m, m
+    assert metric(m, "brock_open_streams") == 0, m
+
+
+# /v1/messages: Claude through InvokeModel(WithResponseStream), the others through Converse(Stream)
+
+def test_serve_h2_anth_claude_non_stream(h):
+    _over_h2(h, test_serve_anth.test_anth_claude_non_stream)
+
+
+def test_serve_h2_anth_claude_stream_thinking_tools_cache(h):
+    _over_h2(h, test_serve_anth.test_anth_claude_stream_thinking_tools_cache)
+
+
+def test_serve_h2_anth_betas_filtered(h):
+    _over_h2(h, test_serve_anth.test_anth_betas_filtered)
+
+
+def test_serve_h2_anth_non_claude_stream_and_non_stream(h):
+    _over_h2(h, test_serve_anth.test_anth_non_claude_stream_and_non_stream)
+
+
+def test_serve_h2_anth_non_claude_tool_use_stream(h):
+    _over_h2(h, test_serve_anth.test_anth_non_claude_tool_use_stream)
+
+
+def test_serve_h2_anth_errors_400_404(h):
+    _over_h2(h, test_serve_anth.test_anth_errors_400_404)
+
+
+def test_serve_h2_anth_upstream_429_before_and_after_the_head(h):
+    _over_h2(h, test_serve_anth.test_anth_upstream_429_before_and_after_the_head)
+
+
+def test_serve_h2_anth_converse_mid_stream_exception(h):
+    _over_h2(h, test_serve_anth.test_anth_converse_mid_stream_exception)
+
+
+def test_serve_h2_anth_keys_x_api_key_and_bearer(h):
+    _over_h2(h, test_serve_anth.test_anth_keys_x_api_key_and_bearer)
+
+
+def test_serve_h2_anth_ping_while_upstream_is_silent(h):
+    _over_h2(h, test_serve_anth.test_anth_ping_while_upstream_is_silent)
+
+
+def test_serve_h2_anth_betas_from_config(h):
+    _over_h2(h, test_serve_anth.test_anth_betas_from_config)
+
+
+def test_serve_h2_messages_policy_globs_rpm(h):
+    _over_h2(h, test_serve_policy_routes.test_serve_policy_messages_globs_rpm, [test_serve_policy], h1=1)
+
+
+def test_serve_h2_messages_policy_charged_budget(h):
+    _over_h2(h, test_serve_policy_routes.test_serve_policy_messages_charged_budget, [test_serve_policy])
+
+
+def test_serve_h2_messages_anthropic_name_hands_off(h):
+    """An Anthropic model name needs the catalog (discovery may call out): the blocking path, over
+    HTTP/1.1 to the front, the first time; a Bedrock id, and then the same name, stay on the loop."""
+    s = h2_serve(h)
+    st, _, data = test_serve_anth.messages(s, test_serve_anth.body(model="claude-sonnet-4-5"))
+    assert st == 200, data
+    c = h2(h)
+    assert c["h1_conns"] >= 1 and c["streams"] == 0, c
+    st, _, data = test_serve_anth.messages(s, test_serve_anth.body(stream=True))
+    assert st == 200 and test_serve_anth.text_of(test_serve_anth.sse(data)), data
+    assert h2(h)["streams"] == 1
+    # the name is known now: the loop calls the id the catalog gave
+    st, _, data = test_serve_anth.messages(s, test_serve_anth.body(model="claude-sonnet-4-5", stream=True))
+    assert st == 200 and test_serve_anth.text_of(test_serve_anth.sse(data)), data
+    c = h2(h)
+    assert c["streams"] == 2 and c["h1_conns"] == 1, c
+    ids = [e["model_id"] for e in h.emu.log() if e["route"] in ("invoke", "invoke-with-response-stream")]
+    assert ids == [test_serve_anth.CLAUDE] * 3, ids
+
+
+def _messages_raw(n, port, model):
+    b = test_serve_anth.body(model=model, stream=True)
+    data = json.dumps(b).encode()
+    req = (b"POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+           b"anthropic-version: 2023-06-01\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+           % len(data) + data)
+    socks = []
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.1", port), timeout=30)
+        c.sendall(req)
+        socks.append(c)
+    return socks
+
+
+def test_serve_h2_messages_client_leaving_resets_upstream(h):
+    h.emu.config(reply_chunks=["tick "] * 200, event_delay=0.05)
+    s = h2_serve(h)
+    for model in (test_serve_anth.CLAUDE, test_serve_anth.NOVA):
+        before = h2(h)["resets"]
+        c = _messages_raw(1, s.port, model)[0]
+        first = c.recv(4096)
+        assert first.startswith(b"HTTP/1.1 200 "), first
+        c.close()
+        assert wait_for(lambda: h2(h)["resets"], before + 1) == before + 1, (model, h2(h))
+        assert wait_for(lambda: metric(s.metrics(), "brock_open_streams"), 0) == 0
+
+
+def test_serve_h2_messages_streams_share_few_connections(h):
+    n = 200
+    h.emu.config(reply_chunks=["x", "y", "z"], event_delay=0.2)
+    h.brock_config('{serve: {maxConnectionsPerIp: %d}}' % (n + 100))
+    s = h2_serve(h)
+    got = _read_all(_messages_raw(n // 2, s.port, test_serve_anth.CLAUDE) +
+                    _messages_raw(n // 2, s.port, test_serve_anth.NOVA))
+    done = sum(1 for v in got if v.startswith(b"HTTP/1.1 200 ") and b"event: message_stop" in v)
+    assert done == n, (done, [v[:300] for v in got if b"message_stop" not in v][:3])
+    c = h2(h)
+    assert c["streams"] == n and 1 <= c["conns"] <= 8 and c["h1_conns"] == 0, c
+    assert c["max_open_streams"] > 1, c
+    m = s.metrics()
+    assert 'brock_requests_total{route="/v1/messages",code="200"} %d' % n in m, m
+    assert metric(m, "brock_open_streams") == 0, m
