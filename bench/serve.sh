@@ -10,6 +10,8 @@
 # certificate made here with openssl; brock trusts the CA via AWS_CA_BUNDLE.
 # MAX_STREAMS: the stub's SETTINGS_MAX_CONCURRENT_STREAMS (default 100).
 # KEEP_ERR=PREFIX copies brock's stderr of each run to PREFIX.N.
+# PROTO: the route the clients use, openai (default), anthropic or bedrock
+# (serve_load --proto).
 set -eu
 brock=$1 dir=$2
 shift 2
@@ -63,8 +65,8 @@ for n in $ns; do
 		port=$(sed -n 's/.*on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/err")
 	done
 	[ -n "$port" ] || { echo "brock serve did not start:" >&2; head -3 "$tmp/err" >&2; exit 1; }
-	printf 'upstream=%s N=%s deltas=%s cadence_ms=%s: ' "$upstream" "$n" "$deltas" "$cadence"
-	"$dir/serve_load" "$port" "$n" "$deltas" "$cadence" "$srv" | tr -d '\n' || true
+	printf 'upstream=%s proto=%s N=%s deltas=%s cadence_ms=%s: ' "$upstream" "${PROTO:-openai}" "$n" "$deltas" "$cadence"
+	"$dir/serve_load" --proto "${PROTO:-openai}" "$port" "$n" "$deltas" "$cadence" "$srv" | tr -d '\n' || true
 	kill "$srv"; wait "$srv" 2>/dev/null || true
 	[ -z "${KEEP_ERR:-}" ] || cp "$tmp/err" "$KEEP_ERR.$n"
 	# the stub's counters for this run (it resets them on each report)
