@@ -125,6 +125,44 @@ static void test_messages(void)
 	loop_free(&l);
 }
 
+/* ---- a timer that re-arms itself in the past ---- */
+
+static long spins;
+
+static void on_spin(struct loop *l, struct loop_timer *t)
+{
+	if (++spins >= 50000000L) /* the fallback: without the bound this is reached inside one pass */
+		loop_stop(l);
+	else
+		loop_timer_set(l, t, l->now); /* due at once: a bug in a timer's owner */
+}
+
+/* The loop still gets back to epoll (here: a message that stops it) while a
+ * timer keeps re-arming itself at the loop's now. */
+static void test_timer_rearmed_in_the_past(void)
+{
+	struct loop l;
+	struct loop_msg m = {NULL, 0, 0, on_msg, NULL};
+	struct loop_timer t = {0, 0, on_spin, NULL};
+	struct poster p;
+	struct err e;
+	pthread_t th;
+
+	CHECK(loop_init(&l, &e) == 0);
+	got_msgs = 0;
+	got_bits = 0;
+	CHECK(loop_timer_set(&l, &t, clock_ms()) == 0);
+	p.l = &l;
+	p.m = &m;
+	CHECK(pthread_create(&th, NULL, post_thread, &p) == 0);
+	loop_run(&l);
+	pthread_join(th, NULL);
+	CHECK(got_bits & 4u);        /* stopped by the message, */
+	CHECK(spins < 50000000L);    /* not by the fallback */
+	loop_timer_stop(&l, &t);
+	loop_free(&l);
+}
+
 /* ---- the pool ---- */
 
 #define BURST 16
@@ -190,6 +228,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	T_RUN(test_timers);
 	T_RUN(test_messages);
+	T_RUN(test_timer_rearmed_in_the_past);
 	T_RUN(test_pool_burst);
 	return t_done(argv[0]);
 }

@@ -33,7 +33,7 @@ static void anth_loop_ping(struct loop *l, struct loop_timer *t)
 {
 	static const char ping[] = ANTH_PING;
 	struct anth_loop *al = t->user;
-	int64_t now = clock_ms();
+	int64_t now = clock_ms(), next;
 
 	if (al->k.gone || server_client_gone(al->k.c))
 		return;
@@ -41,7 +41,13 @@ static void anth_loop_ping(struct loop *l, struct loop_timer *t)
 		server_stream_send(al->k.c, ping, sizeof ping - 1);
 		al->last = now;
 	}
-	loop_timer_set(l, t, al->last + ANTH_PING_MS);
+	/* never in the past: a client that reads nothing keeps the output full
+	 * and last where it was, and a past deadline would run this again at
+	 * once, forever (the loop's now does not move within its timers) */
+	next = al->last + ANTH_PING_MS;
+	if (next <= now)
+		next = now + ANTH_PING_EVERY_MS;
+	loop_timer_set(l, t, next);
 }
 
 static int anth_loop_head(struct serve_h2call *k, struct err *e)

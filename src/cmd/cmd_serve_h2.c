@@ -274,16 +274,23 @@ static void sh2_on_client(void *user, struct server_conn *c, int ev)
 
 /* ---- sending ---- */
 
-/* The signed headers as HTTP/2 fields: lowercase, Host as :authority. */
-static size_t sh2_fields(const struct aws_wire *w, char (*names)[40], struct hpack_field *f)
+#define SH2_NAME_MAX 128
+
+/* The signed headers as HTTP/2 fields: lowercase, Host as :authority. -1
+ * for a name longer than SH2_NAME_MAX - 1 (never dropped in silence). */
+static int sh2_fields(const struct aws_wire *w, char (*names)[SH2_NAME_MAX], struct hpack_field *f,
+		      size_t *nf, struct err *e)
 {
 	size_t i, j, n = 0;
 
 	for (i = 0; i < w->nh; i++) {
 		size_t ln = strlen(w->h[i].name);
 
-		if (strcmp(w->h[i].name, "Host") == 0 || ln >= sizeof names[0])
+		if (strcmp(w->h[i].name, "Host") == 0)
 			continue;
+		if (ln >= SH2_NAME_MAX)
+			return err_set(e, ERR_USAGE, "header name longer than %d bytes: %.40s...",
+				       SH2_NAME_MAX - 1, w->h[i].name);
 		for (j = 0; j <= ln; j++)
 			names[n][j] = (char)str_lower_ch(w->h[i].name[j]);
 		f[n].name = slice_str(names[n]);
@@ -294,7 +301,8 @@ static size_t sh2_fields(const struct aws_wire *w, char (*names)[40], struct hpa
 				   : HPACK_REP_INDEX;
 		n++;
 	}
-	return n;
+	*nf = n;
+	return 0;
 }
 
 /* One attempt: sign with fresh cached credentials, open a stream. */
@@ -305,7 +313,7 @@ static int sh2_send(struct serve_h2call *k, struct err *e)
 	struct aws_creds cr;
 	struct aws_wire w;
 	struct buf path;
-	char region[CONV_REGION_MAX], names[AWS_MAX_HDRS][40];
+	char region[CONV_REGION_MAX], names[AWS_MAX_HDRS][SH2_NAME_MAX];
 	struct hpack_field f[AWS_MAX_HDRS];
 	struct h2c_req hr;
 	int rc = -1;
@@ -328,13 +336,13 @@ static int sh2_send(struct serve_h2call *k, struct err *e)
 		buf_free(&path);
 		return err_set(e, ERR_CREDS, "the gateway's credentials are being refreshed");
 	}
+	memset(&hr, 0, sizeof hr);
 	if (aws_wire_open(&k->sv->ctx.aws, &arq, &w, e) == 0 &&
-	    aws_wire_sign(&k->sv->ctx.aws, &cr, &arq, &w, e) == 0) {
-		memset(&hr, 0, sizeof hr);
+	    aws_wire_sign(&k->sv->ctx.aws, &cr, &arq, &w, e) == 0 &&
+	    sh2_fields(&w, names, f, &hr.nfields, e) == 0) {
 		hr.method = "POST";
 		hr.path = (const char *)w.u.path.p; /* the wire path that was signed */
 		hr.fields = f;
-		hr.nfields = sh2_fields(&w, names, f);
 		hr.body = k->body.p;
 		hr.nbody = k->body.len;
 		k->attempt++;

@@ -182,9 +182,14 @@ void loop_timer_stop(struct loop *l, struct loop_timer *t)
 		loop_heap_down(l, i);
 }
 
+/* At most as many runs as there were timers: one that re-arms itself at or
+ * before now (a bug) costs a busy loop that still polls, not a loop thread
+ * that never returns to epoll. */
 static void loop_run_timers(struct loop *l)
 {
-	while (l->nheap > 0 && l->heap[0]->at <= l->now && !l->stop) {
+	size_t budget = l->nheap;
+
+	while (budget-- > 0 && l->nheap > 0 && l->heap[0]->at <= l->now && !l->stop) {
 		struct loop_timer *t = l->heap[0];
 
 		loop_timer_stop(l, t);

@@ -449,13 +449,15 @@ static int sv_canonical(const struct sigv4_request *req, unsigned flags,
 	/* off the stack, which serve-mode threads keep small */
 	h = malloc(sizeof(*h));
 	ps = malloc(sizeof(*ps) + cap * sizeof(ps->a[0]));
+	if (ps) {
+		ps->n = 0;
+		ps->cap = cap;
+		buf_init(&ps->scratch, SIGV4_MAX_CANON); /* before any goto out frees it */
+	}
 	if (!h || !ps) {
 		rc = err_set(e, ERR_OTHER, "sigv4: out of memory");
 		goto out;
 	}
-	ps->n = 0;
-	ps->cap = cap;
-	buf_init(&ps->scratch, SIGV4_MAX_CANON);
 	if (sv_hdrs_collect(h, req, xh, nxh, e) < 0)
 		goto out;
 	buf_reset(signed_headers);

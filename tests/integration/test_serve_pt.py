@@ -76,10 +76,13 @@ def test_pt_converse_and_invoke(h):
     e = h.emu.log("converse")[-1]
     assert e["model_id"] == CLAUDE and e["auth"]["verdict"] == "ok", e
     assert e["headers"].get("x-amzn-bedrock-trace") == "ENABLED", e["headers"]
-    st, hdrs, data = post(s, "invoke", INVOKE)
+    # the longest Bedrock header name (40 bytes) is forwarded too, on every path
+    st, hdrs, data = post(s, "invoke", INVOKE, {"X-Amzn-Bedrock-PerformanceConfig-Latency": "standard"})
     assert st == 200, data
     j = json.loads(data)
     assert j["type"] == "message" and j["content"][0]["text"] == "Passed through", j
+    e = h.emu.log()[-1]
+    assert e["headers"].get("x-amzn-bedrock-performanceconfig-latency") == "standard", e["headers"]
     st, _, data = post(s, "count-tokens", {"input": {"converse": CONVERSE}})
     assert st == 200 and json.loads(data)["inputTokens"] > 0, data
     m = s.metrics()
