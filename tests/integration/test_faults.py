@@ -247,15 +247,16 @@ def _listing(out, after):
     return set(lines[lines.index(after) + 1:]) - {"", ".", ".."}
 
 
-def test_faults_cache_refresh_enospc(h):
-    """`models list --refresh` with the cache directory on a full tmpfs: exit 1 naming the
-    cache file, the cached list untouched, no temp file."""
+def _cache_refresh_fault(h, fault, want):
+    """`models list --refresh` with the cache directory on a tmpfs made full or read-only
+    (fault: the sh line) after a first refresh: exit 1 with `want` and the cache file named,
+    the cached list untouched, no temp file."""
     p = _in_tmpfs(h, r'''
 export BROCK_CACHE_DIR="$T/cache"
 "$BROCK" models list --refresh --plain >/dev/null
 f=$(ls "$T/cache")
 cp "$T/cache/$f" "$T/orig"
-dd if=/dev/zero of="$T/fill" bs=1k count=64 2>/dev/null || true
+''' + fault + r'''
 set +e
 e=$("$BROCK" models list --refresh --plain 2>&1 >/dev/null)
 echo "rc=$?"
@@ -273,34 +274,17 @@ echo end
     assert "rc=1\n" in out and "same\n" in out, (out, err)
     name = out.split("file: ")[1].split("\n")[0]
     assert name.startswith("models-"), out
-    assert "err: brock: " in out and "No space left" in out and name in out, (out, err)
+    assert "err: brock: " in out and want in out and name in out, (out, err)
     assert _listing(out.split("\nend")[0], "file: " + name) == {name}, out
 
 
+def test_faults_cache_refresh_enospc(h):
+    _cache_refresh_fault(h, 'dd if=/dev/zero of="$T/fill" bs=1k count=64 2>/dev/null || true',
+                         "No space left")
+
+
 def test_faults_cache_refresh_read_only(h):
-    p = _in_tmpfs(h, r'''
-export BROCK_CACHE_DIR="$T/cache"
-"$BROCK" models list --refresh --plain >/dev/null
-f=$(ls "$T/cache")
-cp "$T/cache/$f" "$T/orig"
-mount -o remount,ro "$T"
-set +e
-e=$("$BROCK" models list --refresh --plain 2>&1 >/dev/null)
-echo "rc=$?"
-echo "err: $e"
-set -e
-cmp "$T/cache/$f" "$T/orig" && echo same
-echo "file: $f"
-ls -a "$T/cache"
-''')
-    if p is None:
-        h.skip("needs root and unshare -m (CI runs as root)")
-    out, err = p.stdout.decode(), p.stderr.decode()
-    assert p.returncode == 0, (out, err)
-    assert "rc=1\n" in out and "same\n" in out, (out, err)
-    name = out.split("file: ")[1].split("\n")[0]
-    assert "err: brock: " in out and "ead-only" in out and name in out, (out, err)
-    assert _listing(out, "file: " + name) == {name}, out
+    _cache_refresh_fault(h, 'mount -o remount,ro "$T"', "ead-only")
 
 
 def _sso_tmpfs(h, fault):
