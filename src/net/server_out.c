@@ -139,9 +139,9 @@ static void so_backpressure(struct server_conn *c)
 }
 
 /* Queues pieces as one unit; -1 when the client is gone. The final piece
- * of an answer from a helper thread is left for the loop, which writes it
- * in the same step as the done hook (sc_handler_done); it never waits for
- * backpressure. */
+ * of an answer (from a helper thread or on the loop) is written after the
+ * done hook (sc_handler_done, sc_refused): a client that reads its answer
+ * and asks /metrics finds it counted. It never waits for backpressure. */
 static int so_queue_final(struct server_conn *c, const struct slice *v, size_t nv, int final)
 {
 	int rc = 0, post = 0, was_empty;
@@ -169,6 +169,8 @@ static int so_queue_final(struct server_conn *c, const struct slice *v, size_t n
 			rc = -1;
 	}
 	pthread_mutex_unlock(&c->mu);
+	if (c->inline_run && final)
+		return rc; /* the caller's sc_handler_done or sc_refused writes it */
 	if (c->inline_run)
 		return server_conn_flush(c) < 0 ? -1 : rc;
 	if (post)

@@ -28,7 +28,7 @@ from test_serve import REF, metric, serve, sse_events
 CLIENTS = int(os.environ.get("BROCK_STRESS_CLIENTS", "30"))  # more than 64: 503s (over the cap)
 PER_CLIENT = int(os.environ.get("BROCK_STRESS_REQUESTS", "20"))
 KEY = "sk-stress-key-0123456789"
-POOL_MAX = 8  # CONN_POOL_MAX: idle upstream connections brock may keep
+POOL_MAX = 64  # CONN_POOL_MAX: idle upstream connections brock may keep
 DEADLINE_S = 120  # whole-run bound (sanitizer builds are several times slower)
 
 
