@@ -7,6 +7,9 @@
  *   converse   the same capture through conv_stream_feed (framing, JSON,
  *              text callbacks), with the text-delta fast path and without
  *   sigv4      signatures/s for a Bedrock converse-stream request
+ *   trust      trust anchors from the system CA bundle (BENCH_CA_BUNDLE, default
+ *              /etc/ssl/certs/ca-certificates.crt): milliseconds per load, what
+ *              the first https call of every brock command pays
  * Each measurement runs for about BENCH_SECONDS (default 1.5 s; a CRC cell for
  * 1/16 of it), so the whole run stays well under 30 s; BENCH_SECONDS=0.01 (CI)
  * only proves it links and runs. CRC rates are the best of three alternating
@@ -20,7 +23,9 @@
 #include <zlib.h>
 
 #include "base/buf.h"
+#include "base/file.h"
 #include "bedrock/converse.h"
+#include "net/tls.h"
 #include "wire/crc32.h"
 #include "wire/evstream.h"
 #include "base/err.h"
@@ -445,11 +450,46 @@ static void bench_sigv4(void)
 	sigv4_result_free(&res);
 }
 
+/* ------------------------------------------------------------------ trust */
+
+static void bench_trust(void)
+{
+	const char *path = getenv("BENCH_CA_BUNDLE");
+	struct tls_trust t = {0};
+	struct buf b;
+	struct err e = {0};
+	size_t added = 0;
+	double t0, el;
+	uint64_t n = 0;
+
+	if (!path || !*path)
+		path = "/etc/ssl/certs/ca-certificates.crt";
+	buf_init(&b, TLS_BUNDLE_MAX);
+	if (file_read(path, TLS_BUNDLE_MAX, &b, &e) != 1) {
+		printf("trust: %s not readable, skipped\n", path);
+		buf_free(&b);
+		return;
+	}
+	t0 = now();
+	do {
+		if (tls_trust_add_pem(&t, b.p, b.len, &added, &e) != 0) {
+			printf("trust: %s\n", e.msg);
+			exit(1);
+		}
+		tls_trust_free(&t);
+		n++;
+		el = now() - t0;
+	} while (el < bench_seconds);
+	printf("trust anchors (%s, %zu KiB, %zu certificates)\n  %-34s %10.2f ms\n", path,
+	       b.len >> 10, added, "one load", el * 1e3 / (double)n);
+	buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	const char *s = getenv("BENCH_SECONDS");
 
-	/* bench [crc32|evstream|converse|sigv4]: one part only */
+	/* bench [crc32|evstream|converse|sigv4|trust]: one part only */
 	const char *only = argc > 1 ? argv[1] : "";
 
 	if (s && strtod(s, NULL) > 0)
@@ -462,5 +502,7 @@ int main(int argc, char **argv)
 		bench_converse();
 	if (!*only || !strcmp(only, "sigv4"))
 		bench_sigv4();
+	if (!*only || !strcmp(only, "trust"))
+		bench_trust();
 	return 0;
 }

@@ -8,8 +8,11 @@
 #include "net/conn.h"
 #include "net/httpc.h"
 #include "net/tls.h"
+#include "base/base64.h"
+#include "amazon_roots.h"
 
 #include <arpa/inet.h>
+#include <bearssl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -71,6 +74,143 @@ static void test_pem_mixed(void)
 	free(ca);
 	free(other);
 	free(key);
+}
+
+/* The anchors of t[from..from+n) equal the built-in ones, in order. */
+static int same_as_builtin(const struct tls_trust *t, size_t from)
+{
+	struct tls_trust b = {0};
+	struct err e = {0};
+	size_t i;
+	int ok = tls_trust_add_builtin(&b, NULL, &e) == 0 && t->n >= from + b.n;
+
+	for (i = 0; ok && i < b.n; i++) {
+		const br_x509_trust_anchor *x = (const br_x509_trust_anchor *)t->ta + from + i;
+		const br_x509_trust_anchor *y = (const br_x509_trust_anchor *)b.ta + i;
+
+		ok = x->flags == y->flags && x->pkey.key_type == y->pkey.key_type &&
+		     x->dn.len == y->dn.len && memcmp(x->dn.data, y->dn.data, x->dn.len) == 0;
+		if (ok && y->pkey.key_type == BR_KEYTYPE_RSA)
+			ok = x->pkey.key.rsa.nlen == y->pkey.key.rsa.nlen &&
+			     memcmp(x->pkey.key.rsa.n, y->pkey.key.rsa.n, y->pkey.key.rsa.nlen) == 0 &&
+			     x->pkey.key.rsa.elen == y->pkey.key.rsa.elen &&
+			     memcmp(x->pkey.key.rsa.e, y->pkey.key.rsa.e, y->pkey.key.rsa.elen) == 0;
+		else if (ok)
+			ok = x->pkey.key.ec.curve == y->pkey.key.ec.curve &&
+			     x->pkey.key.ec.qlen == y->pkey.key.ec.qlen &&
+			     memcmp(x->pkey.key.ec.q, y->pkey.key.ec.q, y->pkey.key.ec.qlen) == 0;
+	}
+	tls_trust_free(&b);
+	return ok;
+}
+
+/* One root as PEM: label, base64 lines of width w (0: one line), line end
+ * eol, pad: trailing white space after the boundary lines. */
+static void pem_obj(struct buf *o, const uint8_t *der, size_t n, const char *label, size_t w,
+		    const char *eol, const char *pad)
+{
+	char *b64 = malloc(base64_encoded_len(n) + 1);
+	size_t len = base64_encode(b64, der, n), i;
+
+	buf_appendf(o, "-----BEGIN %s-----%s%s", label, pad, eol);
+	for (i = 0; i < len; i += w ? w : len) {
+		size_t k = w && len - i > w ? w : len - i;
+
+		buf_append(o, b64 + i, k);
+		buf_append_str(o, eol);
+	}
+	buf_appendf(o, "-----END %s-----%s%s", label, pad, eol);
+	free(b64);
+}
+
+/* The PEM scanner (RFC 7468): the built-in roots written as PEM in every
+ * layout a bundle uses give exactly the built-in anchors; objects that are
+ * not certificates, do not close, close under another label or are not
+ * base64 are skipped without losing the ones around them. */
+static void test_pem_layouts(void)
+{
+	static const char *const labels[] = {"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"};
+	static const size_t widths[] = {64, 76, 0, 1};
+	struct tls_trust t = {0};
+	struct err e = {0};
+	struct buf b;
+	size_t i, off, added = 0, nroots = sizeof amazon_roots_len / sizeof amazon_roots_len[0];
+	const uint8_t *der;
+
+	buf_init(&b, 1 << 20);
+	for (int v = 0; v < 8; v++) {
+		buf_reset(&b);
+		buf_append_str(&b, v & 1 ? "# Amazon roots\r\n\r\n" : "");
+		for (i = 0, der = amazon_roots_der; i < nroots; der += amazon_roots_len[i++]) {
+			pem_obj(&b, der, amazon_roots_len[i], labels[(i + (size_t)v) % 3],
+				widths[(i + (size_t)v) % 4], v & 2 ? "\r\n" : "\n", v & 4 ? " \t" : "");
+			buf_append_str(&b, v & 1 ? "explanatory text -----\n" : "");
+		}
+		if (v == 7) /* no final line end */
+			b.len -= 2;
+		CHECK(tls_trust_add_pem(&t, b.p, b.len, &added, &e) == 0);
+		CHECK(added == nroots && t.n == nroots && same_as_builtin(&t, 0));
+		tls_trust_free(&t);
+	}
+	/* skipped objects between good ones */
+	buf_reset(&b);
+	der = amazon_roots_der;
+	pem_obj(&b, der, amazon_roots_len[0], "PUBLIC KEY", 64, "\n", "");
+	pem_obj(&b, der, amazon_roots_len[0], "CERTIFICATE REQUEST", 64, "\n", "");
+	buf_append_str(&b, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END X509 CERTIFICATE-----\n");
+	buf_append_str(&b, "-----BEGIN CERTIFICATE-----\nMIIBIjAN\n"); /* never closed: */
+	for (i = 0, off = 0; i < nroots; off += amazon_roots_len[i++]) {
+		if (i == 2) {
+			buf_append_str(&b, "-----BEGIN CERTIFICATE-----\nMII*\n-----END CERTIFICATE-----\n");
+			buf_append_str(&b, "-----BEGIN CERTIFICATE-----\nTUlJ\n-----END CERTIFICATE-----\n");
+			buf_append_str(&b, "----BEGIN CERTIFICATE-----\n");
+		}
+		pem_obj(&b, der + off, amazon_roots_len[i], "CERTIFICATE", 64, "\n", "");
+	}
+	buf_append_str(&b, "-----BEGIN CERTIFICATE-----\n");
+	CHECK(tls_trust_add_pem(&t, b.p, b.len, &added, &e) == 0);
+	CHECK(added == nroots && same_as_builtin(&t, 0));
+	tls_trust_free(&t);
+	/* a body over TLS_CERT_MAX is skipped, the next object is not */
+	buf_reset(&b);
+	buf_append_str(&b, "-----BEGIN CERTIFICATE-----\n");
+	for (i = 0; i < TLS_CERT_MAX / 48 + 2; i++)
+		buf_append_str(&b, "MIIBMIIBMIIBMIIBMIIBMIIBMIIBMIIBMIIBMIIBMIIBMIIBMIIBMIIBMIIBMIIB\n");
+	buf_append_str(&b, "-----END CERTIFICATE-----\n");
+	pem_obj(&b, der, amazon_roots_len[0], "CERTIFICATE", 64, "\n", "");
+	CHECK(tls_trust_add_pem(&t, b.p, b.len, &added, &e) == 0 && added == 1);
+	tls_trust_free(&t);
+	buf_free(&b);
+}
+
+/* The DER walker: every proper prefix of a root and the root with a byte
+ * after it are skipped (0), never read past; the root itself is added. */
+static void test_der_cut(void)
+{
+	struct tls_trust t = {0};
+	struct err e = {0};
+	const uint8_t *der = amazon_roots_der;
+	size_t i, k, bad = 0;
+
+	for (i = 0; i < sizeof amazon_roots_len / sizeof amazon_roots_len[0]; der += amazon_roots_len[i++]) {
+		size_t n = amazon_roots_len[i];
+		uint8_t *p = malloc(n + 1);
+
+		for (k = 0; k < n; k++) { /* an exact-size copy: ASan sees any over-read */
+			uint8_t *q = malloc(k ? k : 1);
+
+			memcpy(q, der, k);
+			bad += tls_trust_add_der(&t, q, k, &e) != 0;
+			free(q);
+		}
+		memcpy(p, der, n);
+		p[n] = 0;
+		bad += tls_trust_add_der(&t, p, n + 1, &e) != 0;
+		bad += tls_trust_add_der(&t, p, n, &e) != 1;
+		free(p);
+	}
+	CHECK(bad == 0 && t.n == 5 && same_as_builtin(&t, 0));
+	tls_trust_free(&t);
 }
 
 static void test_builtin_roots(void)
@@ -481,6 +621,8 @@ int main(int argc, char **argv)
 
 	(void)argc;
 	T_RUN(test_builtin_roots);
+	T_RUN(test_pem_layouts);
+	T_RUN(test_der_cut);
 	T_RUN(test_error_names);
 	T_RUN(test_nb_client_hello);
 	T_RUN(test_nb_garbage);

@@ -5,8 +5,8 @@
  * backend could replace it behind the same few functions.
  *
  * Policy, fixed (no switches): TLS 1.2 only; ECDHE_{ECDSA,RSA} with
- * AES-128/256-GCM or ChaCha20-Poly1305; SNI always sent; the certificate
- * chain and the host name always verified against the system clock. */
+ * AES-128/256-GCM; SNI always sent; the certificate chain and the host name
+ * always verified against the system clock. */
 #ifndef BROCK_TLS_H
 #define BROCK_TLS_H
 
@@ -37,10 +37,16 @@ struct tls_trust {
 int tls_trust_load(struct tls_trust *t, const struct env *env, struct err *e);
 
 /* Adds every decodable certificate of a PEM bundle (RSA or EC key) as an
- * anchor; undecodable ones are skipped. *added (may be NULL) gets the count.
+ * anchor; undecodable ones (bad base64, a label other than CERTIFICATE,
+ * X509 CERTIFICATE or TRUSTED CERTIFICATE, no matching END line) are skipped. *added (may be NULL) gets the count.
  * Fails only on a limit or on memory. Pure: no I/O. */
 int tls_trust_add_pem(struct tls_trust *t, const void *pem, size_t n, size_t *added,
 		      struct err *e);
+
+/* Adds a DER certificate as an anchor: 1 when added, 0 when it is not a
+ * certificate with an RSA or P-256/384/521 key (skipped), -1 on a limit or
+ * on memory. Pure: no I/O. */
+int tls_trust_add_der(struct tls_trust *t, const void *der, size_t n, struct err *e);
 
 /* Adds the Amazon Trust Services roots compiled into the binary. */
 int tls_trust_add_builtin(struct tls_trust *t, size_t *added, struct err *e);
