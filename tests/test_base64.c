@@ -48,6 +48,37 @@ static void test_all_bytes_roundtrip(void)
 	}
 }
 
+/* The decoder takes whole groups of four at once and single characters
+ * otherwise: white space (with BASE64_WS) anywhere gives the same bytes, a
+ * bad character or a '=' in the data anywhere is refused, for every length
+ * and every position. */
+static void test_every_position(void)
+{
+	static const char bad[] = {'*', '-', '_', 0, (char)0x80, '=', ' '};
+	uint8_t raw[40], back[64];
+	char enc[64], t[80];
+	size_t n, e, len, pos, j;
+	int wrong = 0;
+
+	for (len = 0; len < sizeof raw; len++)
+		raw[len] = (uint8_t)(len * 37 + 11);
+	for (len = 0; len <= sizeof raw; len++) {
+		e = base64_encode(enc, raw, len);
+		for (pos = 0; pos <= e; pos++) {
+			memcpy(t, enc, pos);
+			t[pos] = '\n';
+			memcpy(t + pos + 1, enc + pos, e - pos);
+			wrong += base64_decode(back, sizeof back, t, e + 1, BASE64_WS, &n) != 0 ||
+				 n != len || memcmp(back, raw, len) != 0;
+			for (j = 0; j < sizeof bad; j++) {
+				t[pos] = bad[j]; /* one '=' more is never valid padding */
+				wrong += base64_decode(back, sizeof back, t, e + 1, 0, &n) != -1;
+			}
+		}
+	}
+	CHECK(wrong == 0);
+}
+
 static void test_strict_rejects(void)
 {
 	static const char *const bad[] = {
@@ -211,6 +242,7 @@ int main(int argc, char **argv)
 	T_RUN(test_rfc4648);
 	T_RUN(test_all_bytes_roundtrip);
 	T_RUN(test_strict_rejects);
+	T_RUN(test_every_position);
 	T_RUN(test_flags);
 	T_RUN(test_capacity);
 	T_RUN(test_buf);

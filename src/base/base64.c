@@ -101,6 +101,21 @@ int base64_decode(uint8_t *dst, size_t cap, const char *src, size_t n, unsigned 
 
 	for (size_t i = 0; i < n; i++) {
 		int c;
+		/* a whole group of four alphabet characters at once (the bulk of
+		 * any text); anything else goes one character at a time below */
+		while (k == 0 && n - i >= 4 && o + 3 <= cap) {
+			int a = b64_value(s[i]), b = b64_value(s[i + 1]), d = b64_value(s[i + 2]),
+			    f = b64_value(s[i + 3]);
+
+			if ((a | b | d | f) < 0)
+				break;
+			dst[o++] = (uint8_t)(a << 2 | b >> 4);
+			dst[o++] = (uint8_t)(b << 4 | d >> 2);
+			dst[o++] = (uint8_t)(d << 6 | f);
+			i += 4;
+		}
+		if (i == n)
+			break;
 		if ((flags & BASE64_WS) && is_ws(s[i]))
 			continue;
 		if (s[i] == '=') {
