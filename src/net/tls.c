@@ -138,8 +138,9 @@ void tls_trust_free(struct tls_trust *t)
  * BearSSL's X.509 decoder, an interpreter step per byte, took 85 M
  * instructions for a 144-certificate system bundle, 80% of a whole
  * `brock chat`. The walker accepts every certificate BearSSL's decoder
- * accepts, with the same result (fuzz_x509 holds it to that); it does not
- * read the validity dates or the signature, which an anchor never uses. */
+ * accepts, with the same result, but for a zero-length key (fuzz_x509 holds
+ * it to that); it does not read the validity dates or the signature, which
+ * an anchor never uses. */
 
 struct der {
 	const uint8_t *p, *end;
