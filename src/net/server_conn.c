@@ -329,7 +329,7 @@ static void sc_handler_done(struct server_conn *c)
 			else
 				server_reply(c, 500, "text/plain", NULL, msg, sizeof msg - 1);
 		}
-		if (c->st == SC_DEAD) { /* an inline answer found the client gone */
+		if (c->st == SC_DEAD) { /* a piece before the last found the client gone */
 			if (s->done)
 				s->done(s->user, c, &c->rq, c->status);
 			return;
@@ -400,7 +400,7 @@ static void sc_refused(struct server_conn *c, int status)
 		s->done(s->user, c, c->rq.p ? &c->rq : NULL, status);
 	sc_request_free(c);
 	if (c->st == SC_DEAD)
-		return; /* writing the refusal found the client gone */
+		return; /* closed already: nothing to write */
 	c->st = SC_FLUSH;
 	sc_after_flush(c, server_conn_flush(c));
 }
@@ -572,7 +572,7 @@ static int sc_on_head(struct server_conn *c)
 	if (s->head)
 		go = s->head(s->user, c, &c->rq);
 	if (go == SERVER_ANSWERED) {
-		if (c->st == SC_DEAD) { /* writing the answer found the client gone */
+		if (c->st == SC_DEAD) { /* a piece before the last found the client gone */
 			if (s->done)
 				s->done(s->user, c, &c->rq, c->status);
 			return -1;

@@ -396,9 +396,12 @@ int tls_trust_add_der(struct tls_trust *t, const void *der, size_t n, struct err
 
 /* PEM (RFC 7468), scanned here rather than by BearSSL's decoder, which
  * took 78% of the 430 M instructions of loading a 144-certificate system
- * bundle (an interpreter step per byte). A boundary line is "-----BEGIN " or
- * "-----END ", a label, "-----", then at most white space (CR included);
- * 1 with the label when p..eol is one. */
+ * bundle (an interpreter step per byte). As strict as OpenSSL's reader,
+ * which the AWS CLI and SDKs use, where BearSSL's was laxer: upper-case
+ * BEGIN and END, five dashes, the END label the BEGIN one, space, tab, CR
+ * and LF in the body. A boundary line is "-----BEGIN " or "-----END ", a
+ * label, "-----", then at most white space (CR included); 1 with the label
+ * when p..eol is one. */
 static int pem_boundary(const uint8_t *p, const uint8_t *eol, const char *kw, const uint8_t **label,
 			size_t *llen)
 {
