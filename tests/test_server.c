@@ -84,7 +84,7 @@ static struct server srv;
 static atomic_int stop_flag;
 static pthread_t srv_thread;
 static unsigned srv_port;
-static int done_count, done_last;
+static int done_count, done_last, deny_done;
 static int flood_gone, flood_sent;
 static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -162,10 +162,13 @@ static void on_done(void *user, struct server_conn *c, const struct server_reque
 {
 	(void)user;
 	(void)c;
-	if (rq && slice_eq_str(rq->path, "/deny"))
+	int deny = rq && slice_eq_str(rq->path, "/deny");
+
+	if (deny)
 		poll(NULL, 0, 50); /* a slow hook: the answer must still wait for it */
 	pthread_mutex_lock(&done_mu);
 	done_count++;
+	deny_done += deny;
 	done_last = status;
 	pthread_mutex_unlock(&done_mu);
 }
@@ -716,14 +719,14 @@ static void test_refused_at_head(void)
 		int before;
 
 		pthread_mutex_lock(&done_mu);
-		before = done_count;
+		before = deny_done;
 		pthread_mutex_unlock(&done_mu);
 		reader_init(&r, fd);
 		send_str(fd, "GET /deny HTTP/1.1\r\nHost: h\r\n\r\nGET /ok HTTP/1.1\r\nHost: h\r\n\r\n");
 		CHECK(read_answer(&r, &a, 0) == 1 && a.status == 401 && a.keep_alive);
 		/* an answer written on the loop is counted before the client has it */
 		pthread_mutex_lock(&done_mu);
-		CHECK(done_count == before + 1 && done_last == 401);
+		CHECK(deny_done == before + 1);
 		pthread_mutex_unlock(&done_mu);
 		CHECK(read_answer(&r, &a, 0) == 1 && a.status == 200);
 		http_parser_free(&r.p);
