@@ -276,16 +276,24 @@ static void test_paths(void)
 	check_path("models.bedrockDiscovery.enabled", "models.bedrockDiscovery.enabled");
 	check_path("a['amazon-bedrock'].x[3]", "a[\"amazon-bedrock\"].x[3]");
 	check_path("['a.b'].c", "[\"a.b\"].c");
+	/* non-identifier bare keys format quoted, and that form reads back */
+	check_path("serve.\xc3\xa9t\xc3\xa9", "serve[\"\xc3\xa9t\xc3\xa9\"]");
+	check_path("a b.c]", "[\"a b\"][\"c]\"]");
+	check_path("[\"a b\"][\"c]\"]", "[\"a b\"][\"c]\"]");
 
 	static const char *const bad[] = {".a", "a.", "a..b", "a[", "a[]", "a[x]", "a[01]",
 					  "a[1", "a['x]", "a['x'", "a.[0]", "a[0]b", "a[-1]",
-					  "[\"\\1\"]"};
+					  "[\"\\1\"]",
+					  /* invalid UTF-8, bare as quoted: a document's keys never are */
+					  "se\x84ve.x", "a.\xc3", "a.\xed\xa0\x80", "['\xff']"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int r = j5_path_parse(&p, bad[i], &e) < 0 && e.cls == ERR_USAGE;
 		t_case(bad[i], r);
 		if (!r)
 			j5_path_free(&p);
 	}
+	CHECK(j5_path_parse(&p, "se\x84ve.x", &e) < 0);
+	CHECK_STR(e.msg, "bad path: invalid UTF-8 at offset 2");
 }
 
 static void test_lookup(void)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/json.h"
 #include "wire/json5_int.h"
 
 int j5_is_ident(const char *key, size_t n)
@@ -105,7 +106,7 @@ int j5_path_parse(struct j5_path *p, const char *expr, struct err *e)
 			}
 			i++;
 		} else {
-			size_t a = i;
+			size_t a = i, bad;
 			if (p->n > 0) {
 				if (expr[i] != '.') {
 					j5_path_free(p);
@@ -119,6 +120,13 @@ int j5_path_parse(struct j5_path *p, const char *expr, struct err *e)
 			if (i == a) {
 				j5_path_free(p);
 				return err_set(e, ERR_USAGE, "bad path: empty key at offset %zu", a);
+			}
+			/* a document's keys are UTF-8 (the reader checks): other bytes
+			 * could never match, and no quoted form could write them */
+			if (!json_utf8_valid(expr + a, i - a, &bad)) {
+				j5_path_free(p);
+				return err_set(e, ERR_USAGE, "bad path: invalid UTF-8 at offset %zu",
+					       a + bad);
 			}
 			if (seg_key(sg, expr + a, i - a) < 0) {
 				j5_path_free(p);

@@ -113,10 +113,12 @@ def test_config_refused_edits_leave_file_unchanged(h):
     for args in (["set", "models.bedrockDiscovery.region.x", "1"],       # through a string
                  ["set", 'models.providers["amazon-bedrock"].models.x', "1"],  # array, not object
                  ["set", "", "1"],
-                 ["set", "a[", "1"]):
+                 ["set", "a[", "1"],
+                 ["set", "se\udc84ve.x", "1"]):  # byte 0x84: not UTF-8 (was "edit too large")
         r = cfg(h, *args)
         assert r.rc == 2 and r.stderr.startswith("brock: "), (args, r)
         assert h.read(path) == before and os.stat(path).st_mtime_ns == mtime, args
+    assert r.stderr == "brock: bad path: invalid UTF-8 at offset 2\n", r
     # a file that does not parse: every edit refused, with FILE:LINE:COL, bytes unchanged
     broken = OPENCLAW.replace("maxTokens: 8192 }]", "maxTokens: 8192 ]")
     h.write(path, broken)
