@@ -55,6 +55,15 @@ static void test_decode_error_truncates(void)
 			 sizeof type, msg, sizeof msg);
 	CHECK(strlen(type) == 7);
 	CHECK_STR(msg, "a long"); /* cut to the buffer, trailing space dropped */
+	/* a destination of size 0 is never touched, not even read (JSON and XML) */
+	strcpy(msg, "kept");
+	aws_decode_error(NULL, NULL, "{\"__type\":\"T\",\"message\":\"m\"}", 28, NULL, 0, msg,
+			 sizeof msg);
+	CHECK_STR(msg, "m");
+	strcpy(type, "kept");
+	aws_decode_error(NULL, "hdr", "<ErrorResponse><Error><Code>C</Code></Error></ErrorResponse>", 60,
+			 type, sizeof type, NULL, 0);
+	CHECK_STR(type, "C");
 }
 
 static void test_retryable(void)

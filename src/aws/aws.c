@@ -118,7 +118,7 @@ static void aws_decode_json_error(const uint8_t *body, size_t n, char *type, siz
 	    json_type(&d, 0) != JSON_OBJECT)
 		return;
 	buf_init(&s, 4096);
-	if (!type[0]) {
+	if (typen && !type[0]) {
 		t = json_get(&d, 0, "__type");
 		if (t < 0)
 			t = json_get(&d, 0, "code");
@@ -127,7 +127,7 @@ static void aws_decode_json_error(const uint8_t *body, size_t n, char *type, siz
 		if (json_str(&d, t, &s, &v, &e) == 0)
 			aws_type_clean(type, typen, v.p, v.n);
 	}
-	if (!msg[0]) {
+	if (msgn && !msg[0]) {
 		t = json_get(&d, 0, "message");
 		if (t < 0)
 			t = json_get(&d, 0, "Message");
@@ -146,10 +146,10 @@ static void aws_decode_xml_error(const uint8_t *body, size_t n, char *type, size
 	struct err e;
 
 	buf_init(&s, 4096);
-	if (!type[0] && xml_find_text(body, n, code_path, &s, &e) == 1)
+	if (typen && !type[0] && xml_find_text(body, n, code_path, &s, &e) == 1)
 		aws_type_clean(type, typen, s.p, s.len);
 	buf_reset(&s);
-	if (!msg[0] && xml_find_text(body, n, msg_path, &s, &e) == 1)
+	if (msgn && !msg[0] && xml_find_text(body, n, msg_path, &s, &e) == 1)
 		aws_copy_clean(msg, msgn, s.p, s.len);
 	buf_free(&s);
 }
