@@ -118,7 +118,8 @@ def test_config_refused_edits_leave_file_unchanged(h):
         r = cfg(h, *args)
         assert r.rc == 2 and r.stderr.startswith("brock: "), (args, r)
         assert h.read(path) == before and os.stat(path).st_mtime_ns == mtime, args
-    assert r.stderr == "brock: bad path: invalid UTF-8 at offset 2\n", r
+        if "\udc84" in args[1]:
+            assert r.stderr == "brock: bad path: invalid UTF-8 at offset 2\n", r
     # a file that does not parse: every edit refused, with FILE:LINE:COL, bytes unchanged
     broken = OPENCLAW.replace("maxTokens: 8192 }]", "maxTokens: 8192 ]")
     h.write(path, broken)
