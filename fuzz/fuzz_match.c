@@ -6,8 +6,8 @@
  * fnmatch(3) on every glob without '[' or '\' (the only syntax they do not
  * share); a model is allowed exactly when a glob matches its id or
  * "amazon-bedrock/<id>", and an empty list allows all; a region found is
- * of lower-case letters, digits and '-', fits, and sits in the host between the service and ".amazonaws.com";
- * an ARN's region is its fourth field. */
+ * lower-case letters, digits and '-', fits, and sits in the host between
+ * the service and ".amazonaws.com"; an ARN's region is its fourth field. */
 #include <fnmatch.h>
 #include <stdint.h>
 #include <stdlib.h>
