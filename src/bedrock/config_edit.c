@@ -22,6 +22,14 @@ struct ed {
 	char unit[16];  /* one indentation level */
 	int tc;         /* the file uses trailing commas in multi-line containers */
 	char quote;     /* key style: 0 unquoted where possible, '"' or '\'' */
+	/* config unset: byte ranges already removed, highest first; the text
+	 * after an item is read as if they were gone (see edit_unset) */
+	const struct cut *cut;
+	size_t ncut;
+};
+
+struct cut {
+	size_t a, b; /* [a, b) */
 };
 
 struct splice {
@@ -51,12 +59,35 @@ static size_t indent_len(const struct ed *x, size_t pos)
 	return i - a;
 }
 
+/* Only blanks before pos on its line (read backwards: a long line costs
+ * nothing). */
 static int first_on_line(const struct ed *x, size_t pos)
 {
-	for (size_t i = line_start(x, pos); i < pos; i++)
-		if (!is_blank_ch(x->s[i]))
-			return 0;
-	return 1;
+	while (pos > 0 && is_blank_ch(x->s[pos - 1]))
+		pos--;
+	return pos == 0 || x->s[pos - 1] == '\n' || x->s[pos - 1] == '\r';
+}
+
+/* p, or the end of the removed range that holds p. */
+static size_t ed_live(const struct ed *x, size_t p)
+{
+	size_t lo = 0, hi = x->ncut;
+
+	/* the first range (highest first) that starts at or before p */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->cut[mid].a <= p)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < x->ncut && p < x->cut[lo].b ? x->cut[lo].b : p;
+}
+
+/* The byte after i, past removed ranges. */
+static size_t ed_next(const struct ed *x, size_t i)
+{
+	return ed_live(x, i + 1);
 }
 
 /* From pos, skips blanks and comments that end on this line. Returns the
@@ -64,40 +95,41 @@ static int first_on_line(const struct ed *x, size_t pos)
  * follows on the line. */
 static size_t rest_of_line(const struct ed *x, size_t pos)
 {
-	size_t i = pos;
+	size_t i = ed_live(x, pos);
 
 	for (;;) {
 		while (i < x->n && is_blank_ch(x->s[i]))
-			i++;
+			i = ed_next(x, i);
 		if (i >= x->n || x->s[i] == '\n' || x->s[i] == '\r')
 			return i;
-		if (x->s[i] == '/' && i + 1 < x->n && x->s[i + 1] == '/') {
+		size_t i1 = ed_next(x, i);
+		if (x->s[i] == '/' && i1 < x->n && x->s[i1] == '/') {
 			while (i < x->n && x->s[i] != '\n' && x->s[i] != '\r')
-				i++;
+				i = ed_next(x, i);
 			return i;
 		}
-		if (x->s[i] == '/' && i + 1 < x->n && x->s[i + 1] == '*') {
-			size_t j = i + 2;
-			while (j + 1 < x->n && !(x->s[j] == '*' && x->s[j + 1] == '/')) {
-				if (x->s[j] == '\n' || x->s[j] == '\r')
-					return SIZE_MAX;
-				j++;
-			}
-			if (j + 1 >= x->n)
+		if (x->s[i] != '/' || i1 >= x->n || x->s[i1] != '*')
+			return SIZE_MAX;
+		for (size_t j = ed_next(x, i1);; j = ed_next(x, j)) {
+			size_t j1 = j < x->n ? ed_next(x, j) : x->n;
+			if (j1 >= x->n)
 				return SIZE_MAX;
-			i = j + 2;
-			continue;
+			if (x->s[j] == '*' && x->s[j1] == '/') {
+				i = ed_next(x, j1);
+				break;
+			}
+			if (x->s[j] == '\n' || x->s[j] == '\r')
+				return SIZE_MAX;
 		}
-		return SIZE_MAX;
 	}
 }
 
 static size_t past_eol(const struct ed *x, size_t eol)
 {
 	if (eol < x->n && x->s[eol] == '\r')
-		eol++;
+		eol = ed_next(x, eol);
 	if (eol < x->n && x->s[eol] == '\n')
-		eol++;
+		eol = ed_next(x, eol);
 	return eol;
 }
 
@@ -398,12 +430,14 @@ static int value_literal(const char *value, struct buf *lit, int *type, struct e
 }
 
 
-/* Re-parses an edit result; refuses one that does not parse. */
+/* Re-parses an edit result into d; refuses one that does not parse (d is
+ * then freed). */
 static int check_result(const char *name, const struct buf *out, struct j5_doc *d, struct err *e)
 {
 	struct err pe;
 
 	if (j5_parse(d, (const char *)out->p, out->len, &pe) < 0) {
+		j5_free(d);
 		err_set(e, ERR_USAGE, "%s: refusing the edit: the result would not parse (%s)", name,
 			pe.msg);
 		return -1;
@@ -539,123 +573,160 @@ out:
 	return rc;
 }
 
-/* Removes item i (a member or an element) and its comma from x->s into out. */
-static int remove_item(const struct ed *x, const struct j5_doc *d, uint32_t i, struct buf *out)
+/* The ranges config unset removes, highest first. */
+struct cuts {
+	struct cut *r;
+	size_t n, cap;
+};
+
+/* Adds [a, b), which must start below every range so far (else -2), merged
+ * with the ranges it overlaps or touches. -1: out of memory. */
+static int cut_add(struct cuts *c, size_t a, size_t b)
+{
+	if (c->n > 0 && a >= c->r[c->n - 1].a)
+		return -2;
+	while (c->n > 0 && c->r[c->n - 1].a <= b) {
+		if (c->r[c->n - 1].b > b)
+			b = c->r[c->n - 1].b;
+		c->n--;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct cut *r = realloc(c->r, cap * sizeof *r);
+		if (!r)
+			return -1;
+		c->r = r;
+		c->cap = cap;
+	}
+	c->r[c->n++] = (struct cut){a, b};
+	return 0;
+}
+
+/* Removes item i (a member or an element), whose previous sibling is prev,
+ * with its comma: adds the ranges to cs (cut_add's result). x reads the text
+ * as the removals so far left it; *taken is the item whose comma they took,
+ * if any. */
+static int remove_item(const struct ed *x, const struct j5_doc *d, uint32_t i, uint32_t prev,
+		       uint32_t *taken, struct cuts *cs)
 {
 	const struct j5_node *nd = &d->nodes[i];
 	const struct j5_node *pa = &d->nodes[nd->parent];
-	struct splice sp[2];
-	size_t nsp = 0, is = j5_item_start(d, i), ie = j5_item_end(d, i), eol;
-	uint32_t prev = J5_NONE;
-	int rc;
-
-	for (uint32_t c = nd->parent + 1; c < i; c = d->nodes[c].next)
-		prev = c;
-	memset(sp, 0, sizeof sp);
-	buf_init(&sp[0].ins, 16);
-	buf_init(&sp[1].ins, 16);
+	int comma = nd->comma != J5_NONE && i != *taken;
+	size_t is = j5_item_start(d, i), ie = comma ? nd->comma + 1 : nd->end, eol;
 	/* the last item without its own comma takes the previous item's comma
 	 * with it, so "{a: 1, b: 2}" becomes "{a: 1}" */
-	int take_prev = nd->comma == J5_NONE && prev != J5_NONE && d->nodes[prev].comma != J5_NONE;
-	eol = rest_of_line(x, ie);
-	if (first_on_line(x, is) && eol != SIZE_MAX) {
+	int take_prev = !comma && prev != J5_NONE && d->nodes[prev].comma != J5_NONE;
+	size_t pc = take_prev ? d->nodes[prev].comma : 0;
+
+	if (take_prev)
+		*taken = prev;
+	if (first_on_line(x, is) && (eol = rest_of_line(x, ie)) != SIZE_MAX) {
 		/* the item has its own line(s): remove them whole */
-		if (take_prev) {
-			sp[nsp].at = d->nodes[prev].comma;
-			sp[nsp++].del = 1;
-		}
-		sp[nsp].at = line_start(x, is);
-		sp[nsp].del = past_eol(x, eol) - sp[nsp].at;
-		nsp++;
-	} else if (take_prev) {
-		sp[nsp].at = d->nodes[prev].comma;
-		sp[nsp].del = nd->end - d->nodes[prev].comma;
-		nsp++;
-	} else {
-		size_t a = is, b = ie;
-		while (b < x->n && is_blank_ch(x->s[b]))
-			b++;
-		/* no blanks left dangling before a line end or a closing bracket */
-		if (b >= x->n || x->s[b] == '\n' || x->s[b] == '\r' ||
-		    (b == ie && b == (size_t)pa->end - 1)) {
-			b = ie;
-			while (a > (size_t)pa->start + 1 && is_blank_ch(x->s[a - 1]))
-				a--;
-		}
-		sp[nsp].at = a;
-		sp[nsp].del = b - a;
-		nsp++;
+		int rc = cut_add(cs, line_start(x, is), past_eol(x, eol));
+		return rc < 0 || !take_prev ? rc : cut_add(cs, pc, pc + 1);
 	}
-	rc = apply(x, sp, nsp, out);
-	buf_free(&sp[0].ins);
-	buf_free(&sp[1].ins);
-	return rc;
+	if (take_prev)
+		return cut_add(cs, pc, nd->end);
+	size_t a = is, b0 = ed_live(x, ie), b = b0;
+	while (b < x->n && is_blank_ch(x->s[b]))
+		b = ed_next(x, b);
+	/* no blanks left dangling before a line end or a closing bracket */
+	if (b >= x->n || x->s[b] == '\n' || x->s[b] == '\r' ||
+	    (b == b0 && b == (size_t)pa->end - 1)) {
+		b = ie;
+		while (a > (size_t)pa->start + 1 && is_blank_ch(x->s[a - 1]))
+			a--;
+	}
+	return cut_add(cs, a, b);
 }
 
+/* Removes the item at p and, for a key, every earlier duplicate of it in the
+ * same object (the last one wins; removing it alone would uncover the one
+ * before). One parse: the items go from the last to the first, each reading
+ * the text as the removals after it left it, which is what removing them one
+ * at a time and parsing again in between would give. */
 static int edit_unset(const char *name, const char *text, size_t n, const struct j5_path *p,
 		      struct buf *out, struct err *e)
 {
-	struct buf cur;
+	const struct j5_seg *leaf;
+	struct ed x = {text, n, "\n", "  ", 0, 0, NULL, 0};
+	struct cuts cs = {NULL, 0, 0};
+	struct j5_doc d, chk;
+	uint32_t node, *hit = NULL, nhit = 0, taken = J5_NONE, prev = J5_NONE;
 	int rc = -1;
 
 	if (p->n == 0)
 		return err_set(e, ERR_USAGE, "config unset needs a path");
-	buf_init(&cur, CFG_TEXT_MAX);
-	if (buf_append(&cur, text, n) < 0) {
-		buf_free(&cur);
-		return err_set(e, ERR_USAGE, "%s: larger than 4 MiB", name);
-	}
-	/* one duplicate of the key per round, until none is left */
-	for (int round = 0;; round++) {
-		struct j5_doc d;
-		struct ed x = {(const char *)cur.p, cur.len, "\n", "  ", 0, 0};
-		uint32_t node;
-
-		if (j5_is_blank(x.s, x.n)) {
-			rc = 0;
-			break;
-		}
-		if (j5_parse(&d, x.s, x.n, e) < 0) {
-			config_parse_err(name, &d, e);
-			if (round > 0)
-				err_wrap(e, "%s: refusing the edit: the result would not parse", name);
-			j5_free(&d);
-			break;
-		}
-		if (d.nodes[0].type != J5_OBJECT) {
-			j5_free(&d);
-			err_set(e, ERR_USAGE, "%s: the top level must be an object ({ ... })", name);
-			break;
-		}
-		node = j5_lookup(&d, 0, p, NULL, NULL);
-		if (node == J5_NONE) {
-			j5_free(&d);
-			rc = 0;
-			break;
-		}
-		buf_reset(out);
-		if (remove_item(&x, &d, node, out) < 0) {
-			j5_free(&d);
-			err_set(e, ERR_OTHER, "out of memory");
-			break;
-		}
-		j5_free(&d);
-		buf_reset(&cur);
-		if (buf_append(&cur, out->p, out->len) < 0) {
-			err_set(e, ERR_OTHER, "out of memory");
-			break;
-		}
-		if (p->seg[p->n - 1].is_index) {
-			/* elements have no duplicates: the next one moved into place */
-			rc = check_result(name, &cur, &d, e);
-			j5_free(&d);
-			break;
-		}
-	}
+	leaf = &p->seg[p->n - 1];
 	buf_reset(out);
-	if (rc == 0 && buf_append(out, cur.p ? (const char *)cur.p : "", cur.len) < 0)
-		rc = err_set(e, ERR_OTHER, "out of memory");
-	buf_free(&cur);
+	if (n > CFG_TEXT_MAX)
+		return err_set(e, ERR_USAGE, "%s: larger than 4 MiB", name);
+	if (j5_is_blank(text, n))
+		return buf_append(out, text, n) < 0 ? err_set(e, ERR_OTHER, "out of memory") : 0;
+	if (j5_parse(&d, text, n, e) < 0) {
+		config_parse_err(name, &d, e);
+		goto out;
+	}
+	if (d.nodes[0].type != J5_OBJECT) {
+		err_set(e, ERR_USAGE, "%s: the top level must be an object ({ ... })", name);
+		goto out;
+	}
+	node = j5_lookup(&d, 0, p, NULL, NULL);
+	if (node == J5_NONE) {
+		rc = buf_append(out, text, n) < 0 ? err_set(e, ERR_OTHER, "out of memory") : 0;
+		goto out;
+	}
+	uint32_t pa = d.nodes[node].parent;
+	/* the items to remove, each with its previous sibling */
+	hit = malloc(2 * (size_t)d.nodes[pa].count * sizeof *hit);
+	if (!hit) {
+		err_set(e, ERR_OTHER, "out of memory");
+		goto out;
+	}
+	for (uint32_t c = pa + 1; c < d.nodes[pa].next; prev = c, c = d.nodes[c].next) {
+		if (leaf->is_index ? c == node : j5_key_eq(&d, c, leaf->key, leaf->keylen)) {
+			hit[2 * nhit] = c;
+			hit[2 * nhit++ + 1] = prev;
+		}
+	}
+	while (nhit > 0) {
+		nhit--;
+		x.cut = cs.r;
+		x.ncut = cs.n;
+		int r = remove_item(&x, &d, hit[2 * nhit], hit[2 * nhit + 1], &taken, &cs);
+		if (r < 0) {
+			if (r == -1)
+				err_set(e, ERR_OTHER, "out of memory");
+			else
+				err_set(e, ERR_OTHER, "%s: internal error: overlapping removals", name);
+			goto out;
+		}
+	}
+	size_t at = 0;
+	for (size_t k = cs.n; k-- > 0; at = cs.r[k].b) {
+		if (buf_append(out, text + at, cs.r[k].a - at) < 0) {
+			err_set(e, ERR_OTHER, "out of memory");
+			goto out;
+		}
+	}
+	if (buf_append(out, text + at, n - at) < 0) {
+		err_set(e, ERR_OTHER, "out of memory");
+		goto out;
+	}
+	if (check_result(name, out, &chk, e) < 0)
+		goto out;
+	/* a key must be gone (an element's place holds the next one now) */
+	if (!leaf->is_index && j5_lookup(&chk, 0, p, NULL, NULL) != J5_NONE)
+		err_set(e, ERR_OTHER, "%s: internal error: the key is still there", name);
+	else
+		rc = 0;
+	j5_free(&chk);
+out:
+	j5_free(&d);
+	free(hit);
+	free(cs.r);
+	if (rc < 0)
+		buf_reset(out);
 	return rc;
 }
 
