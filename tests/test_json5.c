@@ -294,6 +294,9 @@ static void test_paths(void)
 	}
 	CHECK(j5_path_parse(&p, "se\x84ve.x", &e) < 0);
 	CHECK_STR(e.msg, "bad path: invalid UTF-8 at offset 2");
+	/* a quoted key names the bad byte, not only where the key starts */
+	CHECK(j5_path_parse(&p, "a[\"x\x84y\"]", &e) < 0);
+	CHECK_STR(e.msg, "bad path: quoted key at offset 2: invalid UTF-8 in string at offset 4");
 }
 
 static void test_lookup(void)

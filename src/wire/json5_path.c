@@ -52,8 +52,8 @@ static int path_quoted(struct j5_seg *sg, const char *s, size_t n, size_t *i, st
 	d.src = s;
 	d.n = n;
 	if (j5_scan_string(&p) < 0)
-		return err_set(e, ERR_USAGE, "bad path: quoted key at offset %zu: %s", *i,
-			       d.err_msg);
+		return err_set(e, ERR_USAGE, "bad path: quoted key at offset %zu: %s at offset %u",
+			       *i, d.err_msg, (unsigned)d.err_off);
 	buf_init(&b, J5_MAX_SIZE);
 	rc = j5_decode(&d, (uint32_t)*i, (uint32_t)p.i, &b) < 0 || seg_key(sg, b.p, b.len) < 0;
 	buf_free(&b);
