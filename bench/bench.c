@@ -10,6 +10,8 @@
  *   trust      trust anchors from the system CA bundle (BENCH_CA_BUNDLE, default
  *              /etc/ssl/certs/ca-certificates.crt): milliseconds per load, what
  *              the first https call of every brock command pays
+ *   config     `config unset` of a key written 1, 1,000 and 20,000 times
+ *              (config_edit_unset, no file I/O): milliseconds per edit
  * Each measurement runs for about BENCH_SECONDS (default 1.5 s; a CRC cell for
  * 1/16 of it), so the whole run stays well under 30 s; BENCH_SECONDS=0.01 (CI)
  * only proves it links and runs. CRC rates are the best of three alternating
@@ -24,6 +26,7 @@
 
 #include "base/buf.h"
 #include "base/file.h"
+#include "bedrock/config.h"
 #include "bedrock/converse.h"
 #include "net/tls.h"
 #include "wire/crc32.h"
@@ -485,11 +488,60 @@ static void bench_trust(void)
 	buf_free(&b);
 }
 
+/* ----------------------------------------------------------------- config */
+
+static void bench_config(void)
+{
+	static const struct {
+		const char *label, *item;
+		size_t copies;
+	} cases[] = {
+	    {"1 copy, own line", "  a: 1,\n", 1},
+	    {"1,000 copies, own lines", "  a: 1,\n", 1000},
+	    {"20,000 copies, own lines", "  a: 1,\n", 20000},
+	    {"20,000 copies, one line", "a: 1, ", 20000},
+	};
+	struct buf in, out;
+	struct err e = {0};
+
+	printf("config unset of a duplicated key (in memory, no file I/O)\n");
+	buf_init(&in, 1 << 22);
+	buf_init(&out, 1 << 22);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		double t0, el;
+		uint64_t n = 0;
+
+		buf_reset(&in);
+		if (buf_append_str(&in, "{\n  b: 0,\n") < 0)
+			exit(1);
+		for (size_t k = 0; k < cases[c].copies; k++)
+			if (buf_append_str(&in, cases[c].item) < 0)
+				exit(1);
+		if (buf_append_str(&in, "\n}\n") < 0)
+			exit(1);
+		t0 = now();
+		do {
+			buf_reset(&out);
+			if (config_edit_unset("bench", (const char *)in.p, in.len, "a", &out, &e) != 0) {
+				printf("config: %s\n", e.msg);
+				exit(1);
+			}
+			sink ^= (uint32_t)out.len;
+			n++;
+			el = now() - t0;
+		} while (el < bench_seconds);
+		printf("  %-34s %10.3f ms (%zu KiB)\n", cases[c].label, el * 1e3 / (double)n,
+		       in.len >> 10);
+	}
+	buf_free(&in);
+	buf_free(&out);
+}
+
 int main(int argc, char **argv)
 {
 	const char *s = getenv("BENCH_SECONDS");
 
-	/* bench [crc32|evstream|converse|sigv4|trust]: one part only */
+	/* bench [crc32|evstream|converse|sigv4|trust|config]: one part only */
 	const char *only = argc > 1 ? argv[1] : "";
 
 	if (s && strtod(s, NULL) > 0)
@@ -504,5 +556,7 @@ int main(int argc, char **argv)
 		bench_sigv4();
 	if (!*only || !strcmp(only, "trust"))
 		bench_trust();
+	if (!*only || !strcmp(only, "config"))
+		bench_config();
 	return 0;
 }
