@@ -2,11 +2,15 @@
  * bit 1 HEAD, bit 2 CONNECT, bit 3 small body limit), two bytes of split
  * point, then the stream. The stream is parsed whole and then in two pieces
  * (copied to exact-size heap blocks so ASan sees over-reads), each followed
- * by EOF; both runs must report the same events, or the target aborts. */
+ * by EOF; both runs must report the same events, or the target aborts.
+ * Every head is also written as httpc collects a response's headers (one
+ * "name: value" line each) and read back: each name must find the value of
+ * its first occurrence. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/httpc.h"
 #include "wire/http.h"
 
 /* FNV-1a over everything the parser reports. */
@@ -22,6 +26,42 @@ static void mix(uint64_t *h, const void *p, size_t n)
 static void mix_int(uint64_t *h, uint64_t v)
 {
 	mix(h, &v, sizeof(v));
+}
+
+static char *strz(struct slice s)
+{
+	char *z = malloc(s.n + 1);
+
+	if (!z)
+		abort();
+	memcpy(z, s.p, s.n);
+	z[s.n] = '\0';
+	return z;
+}
+
+static void lines_round_trip(const struct http_parser *p)
+{
+	struct buf lines;
+
+	buf_init(&lines, 2 * HTTP_HEAD_MAX);
+	if (httpc_header_lines(p, &lines) < 0)
+		abort();
+	for (size_t i = 0; i < p->nhdr; i++) {
+		char *name = strz(p->hdr[i].name);
+		size_t j = 0;
+		struct slice v;
+
+		/* a name holds no NUL: strlen sees all of it */
+		if (strlen(name) != p->hdr[i].name.n)
+			abort();
+		while (!slice_eq_nocase(p->hdr[j].name, name))
+			j++;
+		if (!httpc_lines_header(buf_slice(&lines), name, &v) || v.n != p->hdr[j].value.n ||
+		    (v.n && memcmp(v.p, p->hdr[j].value.p, v.n) != 0))
+			abort();
+		free(name);
+	}
+	buf_free(&lines);
 }
 
 static void mix_head(uint64_t *h, const struct http_parser *p)
@@ -52,6 +92,7 @@ static void mix_head(uint64_t *h, const struct http_parser *p)
 		buf_free(&j);
 		(void)http_header_has_token(p, "transfer-encoding", "chunked");
 	}
+	lines_round_trip(p);
 }
 
 static uint64_t run(int kind, unsigned expect, uint64_t max_body, const uint8_t *in, size_t n,
