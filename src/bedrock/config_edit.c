@@ -430,19 +430,30 @@ static int value_literal(const char *value, struct buf *lit, int *type, struct e
 }
 
 
-/* Re-parses an edit result into d; refuses one that does not parse (d is
- * then freed). */
-static int check_result(const char *name, const struct buf *out, struct j5_doc *d, struct err *e)
-{
-	struct err pe;
+#define LANDED_GONE (-1) /* check_result: the path must be absent */
+#define LANDED_ANY (-2)  /* anything there will do */
 
-	if (j5_parse(d, (const char *)out->p, out->len, &pe) < 0) {
-		j5_free(d);
-		err_set(e, ERR_USAGE, "%s: refusing the edit: the result would not parse (%s)", name,
-			pe.msg);
-		return -1;
+/* Re-parses an edit result: refuses one that does not parse, and checks that
+ * the edit landed: the path holds a value of type `want` (enum j5_type), or
+ * LANDED_GONE / LANDED_ANY. */
+static int check_result(const char *name, const struct buf *out, const struct j5_path *p,
+			int want, struct err *e)
+{
+	struct j5_doc d;
+	struct err pe;
+	uint32_t node;
+	int ok;
+
+	if (j5_parse(&d, (const char *)out->p, out->len, &pe) < 0) {
+		j5_free(&d);
+		return err_set(e, ERR_USAGE, "%s: refusing the edit: the result would not parse (%s)",
+			       name, pe.msg);
 	}
-	return 0;
+	node = j5_lookup(&d, 0, p, NULL, NULL);
+	ok = want == LANDED_ANY ||
+	     (want == LANDED_GONE ? node == J5_NONE : node != J5_NONE && d.nodes[node].type == want);
+	j5_free(&d);
+	return ok ? 0 : err_set(e, ERR_OTHER, "%s: internal error: the edit did not take", name);
 }
 
 /* config set on a blank file: a fresh object after whatever comments it has. */
@@ -530,12 +541,11 @@ static int set_in_doc(struct ed *x, struct j5_doc *d, const char *name, const st
 static int edit_set(const char *name, const char *text, size_t n, const struct j5_path *p,
 		    const char *value, struct buf *out, struct err *e)
 {
-	struct ed x = {text, n, "\n", "  ", 0, 0};
-	struct j5_doc d, chk;
+	struct ed x = {text, n, "\n", "  ", 0, 0, NULL, 0};
+	struct j5_doc d;
 	struct buf lit;
 	struct splice sp[2];
 	size_t nsp = 1;
-	uint32_t node;
 	int vtype, rc = -1;
 
 	if (p->n == 0)
@@ -554,15 +564,9 @@ static int edit_set(const char *name, const char *text, size_t n, const struct j
 		err_set(e, ERR_USAGE, "%s: the result would be larger than 4 MiB", name);
 		goto out;
 	}
-	if (check_result(name, out, &chk, e) < 0)
-		goto out;
 	/* the edit must have landed where asked, with the type asked for */
-	node = j5_lookup(&chk, 0, p, NULL, NULL);
-	if (node == J5_NONE || chk.nodes[node].type != vtype)
-		err_set(e, ERR_OTHER, "%s: internal error: the edit did not take", name);
-	else
+	if (check_result(name, out, p, vtype, e) == 0)
 		rc = 0;
-	j5_free(&chk);
 out:
 	j5_free(&d);
 	buf_free(&lit);
@@ -651,7 +655,7 @@ static int edit_unset(const char *name, const char *text, size_t n, const struct
 	const struct j5_seg *leaf;
 	struct ed x = {text, n, "\n", "  ", 0, 0, NULL, 0};
 	struct cuts cs = {NULL, 0, 0};
-	struct j5_doc d, chk;
+	struct j5_doc d;
 	uint32_t node, *hit = NULL, nhit = 0, taken = J5_NONE, prev = J5_NONE;
 	int rc = -1;
 
@@ -713,14 +717,9 @@ static int edit_unset(const char *name, const char *text, size_t n, const struct
 		err_set(e, ERR_OTHER, "out of memory");
 		goto out;
 	}
-	if (check_result(name, out, &chk, e) < 0)
-		goto out;
 	/* a key must be gone (an element's place holds the next one now) */
-	if (!leaf->is_index && j5_lookup(&chk, 0, p, NULL, NULL) != J5_NONE)
-		err_set(e, ERR_OTHER, "%s: internal error: the key is still there", name);
-	else
+	if (check_result(name, out, p, leaf->is_index ? LANDED_ANY : LANDED_GONE, e) == 0)
 		rc = 0;
-	j5_free(&chk);
 out:
 	j5_free(&d);
 	free(hit);
